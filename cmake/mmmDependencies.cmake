@@ -1,0 +1,35 @@
+# Finds mmm's header dependencies and attaches them to a target. Used both by the build
+# tree and (through mmmConfig.cmake) by an installed package, so both see the same rules.
+include_guard(GLOBAL)
+include(CMakeFindDependencyMacro OPTIONAL)
+
+option(MMM_USE_OPENMP "Use OpenMP threads in mmm's kernels when OpenMP is found" ON)
+
+macro(_mmm_find name)
+  if(COMMAND find_dependency AND MMM_FINDING_AS_PACKAGE)
+    find_dependency(${name} ${ARGN})
+  else()
+    find_package(${name} ${ARGN})
+  endif()
+endmacro()
+
+_mmm_find(Eigen3 3.4 REQUIRED NO_MODULE)
+_mmm_find(xsimd 8 REQUIRED)
+_mmm_find(nlohmann_json 3 REQUIRED)
+if(MMM_USE_OPENMP)
+  find_package(OpenMP COMPONENTS CXX QUIET)
+endif()
+# stb_image decodes PNG/JPEG/BMP; without it mmm still reads raw pixel buffers.
+find_path(MMM_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
+
+function(mmm_link_dependencies target)
+  target_link_libraries(${target} INTERFACE Eigen3::Eigen xsimd nlohmann_json::nlohmann_json)
+  if(MMM_USE_OPENMP AND OpenMP_CXX_FOUND)
+    target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)
+    target_compile_definitions(${target} INTERFACE MMM_USE_OPENMP=1)
+  endif()
+  if(MMM_STB_INCLUDE_DIR)
+    target_include_directories(${target} SYSTEM INTERFACE ${MMM_STB_INCLUDE_DIR})
+    target_compile_definitions(${target} INTERFACE MMM_HAS_STB=1)
+  endif()
+endfunction()

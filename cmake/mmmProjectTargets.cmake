@@ -1,0 +1,33 @@
+# Settings for mmm's own targets (tests, benchmarks, examples), never for users' targets.
+include_guard(GLOBAL)
+
+option(MMM_NATIVE "Build mmm's own targets for this machine's CPU (-march=native)" ON)
+option(MMM_SANITIZE "Build mmm's own targets with AddressSanitizer and UBSan" OFF)
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
+
+add_library(mmm_project_options INTERFACE)
+target_compile_options(mmm_project_options INTERFACE -Wall -Wextra -Werror)
+if(MMM_NATIVE)
+  target_compile_options(mmm_project_options INTERFACE -march=native)
+endif()
+if(MMM_SANITIZE)
+  target_compile_options(mmm_project_options INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(mmm_project_options INTERFACE -fsanitize=address,undefined)
+endif()
+target_link_libraries(mmm_project_options INTERFACE mmm::mmm)
+
+# Every directory below tests/ and benchmarks/ with a CMakeLists.txt is one feature area;
+# picking them up by glob lets areas be added without touching a shared list.
+function(mmm_add_subdirectories dir)
+  file(GLOB children LIST_DIRECTORIES true "${dir}/*")
+  list(SORT children)
+  foreach(child IN LISTS children)
+    if(IS_DIRECTORY "${child}" AND EXISTS "${child}/CMakeLists.txt")
+      add_subdirectory("${child}")
+    endif()
+  endforeach()
+endfunction()

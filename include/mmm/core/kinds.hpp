@@ -1,0 +1,201 @@
+#pragma once
+// The tensor kinds that flow between modules. Feature sizes (D, C) are part of the type,
+// so the compiler checks every join; batch, length and image size are run-time values.
+//
+//   Feat<D>   N×D        one feature vector per batch item
+//   Seq<D>    N×T×D      a sequence per batch item; optional per-item valid lengths
+//   Map<C>    N×C×H×W    an image-like feature map (PyTorch's NCHW)
+//   Tokens    N×T        int32 token ids; optional per-item valid lengths
+//
+// A kind is a read-only view: it never owns memory. Module outputs live in the caller's
+// Workspace; inputs wrap the caller's tensors.
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+
+#include "mmm/core/errors.hpp"
+#include "mmm/core/tensor.hpp"
+
+namespace mmm {
+
+namespace detail {
+inline void expect_shape(bool ok, const Shape& got, const std::string& kind, const std::string& what) {
+  if (!ok) throw ShapeError(kind + " needs a tensor of shape " + what + ", got " + got.str());
+}
+}  // namespace detail
+
+template <index D>
+struct Feat {
+  static_assert(D > 0, "Feat<D>: the feature size must be positive");
+  static constexpr index features = D;
+
+  const float* data = nullptr;
+  index batch = 0;
+
+  Feat() = default;
+  Feat(const float* data_, index batch_) : data(data_), batch(batch_) {}
+  explicit Feat(TensorView<const float> t) : data(t.data()), batch(t.rank() == 2 ? t.dim(0) : 0) {
+    detail::expect_shape(t.rank() == 2 && t.dim(1) == D, t.shape(), name(), "[N, " + std::to_string(D) + "]");
+  }
+
+  static std::string name() { return "Feat<" + std::to_string(D) + ">"; }
+  Shape shape() const { return {batch, D}; }
+  index numel() const noexcept { return batch * D; }
+  index rows() const noexcept { return batch; }  // rows of the last-dimension matrix
+  TensorView<const float> view() const { return {data, shape()}; }
+  Tensor to_tensor() const { return Tensor::copy_of(view()); }
+};
+
+template <index D>
+struct Seq {
+  static_assert(D > 0, "Seq<D>: the feature size must be positive");
+  static constexpr index features = D;
+
+  const float* data = nullptr;
+  index batch = 0;
+  index length = 0;
+  // Valid steps per batch item (batch entries, each in [0, length]), or null when every
+  // item uses all `length` steps. Padding steps are ignored by length-aware modules.
+  const std::int32_t* lengths = nullptr;
+
+  Seq() = default;
+  Seq(const float* data_, index batch_, index length_, const std::int32_t* lengths_ = nullptr)
+      : data(data_), batch(batch_), length(length_), lengths(lengths_) {}
+  explicit Seq(TensorView<const float> t, const std::int32_t* lengths_ = nullptr)
+      : data(t.data()), batch(t.rank() == 3 ? t.dim(0) : 0), length(t.rank() == 3 ? t.dim(1) : 0), lengths(lengths_) {
+    detail::expect_shape(t.rank() == 3 && t.dim(2) == D, t.shape(), name(), "[N, T, " + std::to_string(D) + "]");
+  }
+
+  static std::string name() { return "Seq<" + std::to_string(D) + ">"; }
+  Shape shape() const { return {batch, length, D}; }
+  index numel() const noexcept { return batch * length * D; }
+  index rows() const noexcept { return batch * length; }
+  index valid_length(index item) const noexcept { return lengths ? lengths[item] : length; }
+  TensorView<const float> view() const { return {data, shape()}; }
+  Tensor to_tensor() const { return Tensor::copy_of(view()); }
+};
+
+template <index C>
+struct Map {
+  static_assert(C > 0, "Map<C>: the channel count must be positive");
+  static constexpr index channels = C;
+
+  const float* data = nullptr;
+  index batch = 0;
+  index height = 0;
+  index width = 0;
+
+  Map() = default;
+  Map(const float* data_, index batch_, index height_, index width_)
+      : data(data_), batch(batch_), height(height_), width(width_) {}
+  explicit Map(TensorView<const float> t)
+      : data(t.data()),
+        batch(t.rank() == 4 ? t.dim(0) : 0),
+        height(t.rank() == 4 ? t.dim(2) : 0),
+        width(t.rank() == 4 ? t.dim(3) : 0) {
+    detail::expect_shape(t.rank() == 4 && t.dim(1) == C, t.shape(), name(), "[N, " + std::to_string(C) + ", H, W]");
+  }
+
+  static std::string name() { return "Map<" + std::to_string(C) + ">"; }
+  Shape shape() const { return {batch, C, height, width}; }
+  index numel() const noexcept { return batch * C * height * width; }
+  TensorView<const float> view() const { return {data, shape()}; }
+  Tensor to_tensor() const { return Tensor::copy_of(view()); }
+};
+
+struct Tokens {
+  const std::int32_t* ids = nullptr;
+  index batch = 0;
+  index length = 0;
+  const std::int32_t* lengths = nullptr;  // as in Seq
+
+  Tokens() = default;
+  Tokens(const std::int32_t* ids_, index batch_, index length_, const std::int32_t* lengths_ = nullptr)
+      : ids(ids_), batch(batch_), length(length_), lengths(lengths_) {}
+  explicit Tokens(TensorView<const std::int32_t> t, const std::int32_t* lengths_ = nullptr)
+      : ids(t.data()), batch(t.rank() == 2 ? t.dim(0) : 0), length(t.rank() == 2 ? t.dim(1) : 0), lengths(lengths_) {
+    detail::expect_shape(t.rank() == 2, t.shape(), name(), "[N, T]");
+  }
+
+  static std::string name() { return "Tokens"; }
+  Shape shape() const { return {batch, length}; }
+  index numel() const noexcept { return batch * length; }
+  index valid_length(index item) const noexcept { return lengths ? lengths[item] : length; }
+  TensorView<const std::int32_t> view() const { return {ids, shape()}; }
+  IntTensor to_tensor() const { return IntTensor::copy_of(view()); }
+};
+
+// ---- Compile-time facts about kinds, used by modules and by the join checks. ----
+
+template <class K>
+struct kind_traits {
+  static constexpr bool is_kind = false;
+};
+template <index D>
+struct kind_traits<Feat<D>> {
+  static constexpr bool is_kind = true;
+  static constexpr bool has_last_dim = true;
+  static constexpr index last_dim = D;
+  template <index N>
+  using with_last_dim = Feat<N>;
+};
+template <index D>
+struct kind_traits<Seq<D>> {
+  static constexpr bool is_kind = true;
+  static constexpr bool has_last_dim = true;
+  static constexpr index last_dim = D;
+  template <index N>
+  using with_last_dim = Seq<N>;
+};
+template <index C>
+struct kind_traits<Map<C>> {
+  static constexpr bool is_kind = true;
+  static constexpr bool has_last_dim = false;  // W is last in NCHW, and it is not static
+};
+template <>
+struct kind_traits<Tokens> {
+  static constexpr bool is_kind = true;
+  static constexpr bool has_last_dim = false;
+};
+
+template <class K>
+concept TensorKind = kind_traits<K>::is_kind;
+
+// Kinds laid out as rows × last dimension, which row-wise modules (Linear, activations on
+// features, LayerNorm) can treat as one matrix.
+template <class K>
+concept RowKind = TensorKind<K> && kind_traits<K>::has_last_dim;
+
+// The float kinds: anything an element-wise function may be applied to.
+template <class K>
+concept FloatKind = TensorKind<K> && !std::same_as<K, Tokens>;
+
+// The same kind with the last dimension replaced: Seq<32> -> Seq<N>. Kinds without a
+// static last dimension become Feat<N>, which is what a row-wise module would expect.
+template <class K, index N>
+struct with_last_dim {
+  using type = Feat<N>;
+};
+template <RowKind K, index N>
+struct with_last_dim<K, N> {
+  using type = typename kind_traits<K>::template with_last_dim<N>;
+};
+template <class K, index N>
+using with_last_dim_t = typename with_last_dim<K, N>::type;
+
+// A kind that views `data` with the shape of `like` (same batch/length/size, same lengths).
+template <index D>
+Feat<D> same_shape(const Feat<D>& like, const float* data) { return {data, like.batch}; }
+template <index D>
+Seq<D> same_shape(const Seq<D>& like, const float* data) { return {data, like.batch, like.length, like.lengths}; }
+template <index C>
+Map<C> same_shape(const Map<C>& like, const float* data) { return {data, like.batch, like.height, like.width}; }
+
+// A row kind's rows with a new last dimension, over `data`.
+template <index N, index D>
+Feat<N> with_rows(const Feat<D>& like, const float* data) { return {data, like.batch}; }
+template <index N, index D>
+Seq<N> with_rows(const Seq<D>& like, const float* data) { return {data, like.batch, like.length, like.lengths}; }
+
+}  // namespace mmm

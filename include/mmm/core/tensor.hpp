@@ -1,0 +1,193 @@
+#pragma once
+// Tensor storage: an owning, 64-byte-aligned, contiguous row-major tensor and a
+// non-owning view of the same layout. Element type is a template parameter only so that
+// token ids (int32) share the machinery; everything numeric in mmm is float.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+#include <type_traits>
+
+#include "mmm/core/errors.hpp"
+
+namespace mmm {
+
+using index = std::ptrdiff_t;
+
+// One cache line, and the width of an AVX-512 register: aligned loads never split lines.
+inline constexpr std::size_t tensor_alignment = 64;
+
+// Deleter for memory from aligned operator new; going through operator new keeps every
+// allocation visible to allocation-counting tests.
+struct AlignedDelete {
+  void operator()(void* p) const noexcept { ::operator delete(p, std::align_val_t{tensor_alignment}); }
+};
+
+template <class T>
+using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
+
+template <class T>
+AlignedArray<T> allocate_aligned(index count) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  if (count < 0) throw ShapeError("cannot allocate a negative number of elements");
+  // Round up to whole cache lines so that vector loops may read a full last line.
+  const std::size_t bytes =
+      (static_cast<std::size_t>(count) * sizeof(T) + tensor_alignment - 1) / tensor_alignment * tensor_alignment;
+  if (bytes == 0) return AlignedArray<T>(nullptr);
+  return AlignedArray<T>(static_cast<T*>(::operator new(bytes, std::align_val_t{tensor_alignment})));
+}
+
+// Up to six dimensions, stored inline so that a shape never allocates.
+class Shape {
+ public:
+  static constexpr int max_rank = 6;
+
+  Shape() = default;
+  Shape(std::initializer_list<index> dims) {
+    if (dims.size() > max_rank) throw ShapeError("a shape has at most 6 dimensions");
+    for (index d : dims) push_back(d);
+  }
+  template <class Range>
+  static Shape from(const Range& dims) {
+    Shape s;
+    for (auto d : dims) {
+      if (s.rank_ == max_rank) throw ShapeError("a shape has at most 6 dimensions");
+      s.push_back(static_cast<index>(d));
+    }
+    return s;
+  }
+
+  int rank() const noexcept { return rank_; }
+  index operator[](int i) const noexcept { return dims_[static_cast<std::size_t>(i)]; }
+  index& operator[](int i) noexcept { return dims_[static_cast<std::size_t>(i)]; }
+  index back() const noexcept { return rank_ ? dims_[static_cast<std::size_t>(rank_ - 1)] : 1; }
+  const index* begin() const noexcept { return dims_.data(); }
+  const index* end() const noexcept { return dims_.data() + rank_; }
+
+  index numel() const noexcept {
+    index n = 1;
+    for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+    return n;
+  }
+
+  void push_back(index d) {
+    if (d < 0) throw ShapeError("a dimension cannot be negative, got " + std::to_string(d));
+    if (rank_ == max_rank) throw ShapeError("a shape has at most 6 dimensions");
+    dims_[static_cast<std::size_t>(rank_++)] = d;
+  }
+
+  friend bool operator==(const Shape& a, const Shape& b) noexcept {
+    return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+
+  std::string str() const {
+    std::string s = "[";
+    for (int i = 0; i < rank_; ++i) s += (i ? ", " : "") + std::to_string(dims_[static_cast<std::size_t>(i)]);
+    return s + "]";
+  }
+
+ private:
+  std::array<index, max_rank> dims_{};
+  int rank_ = 0;
+};
+
+// A non-owning view of contiguous row-major data. T may be const.
+template <class T>
+class TensorView {
+ public:
+  using value_type = std::remove_const_t<T>;
+
+  TensorView() = default;
+  TensorView(T* data, Shape shape) : data_(data), shape_(shape) {}
+  // A view of mutable data is also a view of const data.
+  operator TensorView<const value_type>() const noexcept { return {data_, shape_}; }
+
+  T* data() const noexcept { return data_; }
+  const Shape& shape() const noexcept { return shape_; }
+  int rank() const noexcept { return shape_.rank(); }
+  index dim(int i) const noexcept { return shape_[i]; }
+  index numel() const noexcept { return shape_.numel(); }
+  std::span<T> span() const noexcept { return {data_, static_cast<std::size_t>(numel())}; }
+  T& operator[](index i) const noexcept { return data_[i]; }
+
+ private:
+  T* data_ = nullptr;
+  Shape shape_;
+};
+
+// Owning, 64-byte-aligned tensor. Copies are deep; moves are cheap.
+template <class T>
+class BasicTensor {
+ public:
+  using value_type = T;
+
+  BasicTensor() = default;
+  explicit BasicTensor(Shape shape) : shape_(shape), data_(allocate_aligned<T>(shape.numel())) {
+    std::fill_n(data_.get(), shape_.numel(), T{});
+  }
+  BasicTensor(Shape shape, T fill) : shape_(shape), data_(allocate_aligned<T>(shape.numel())) {
+    std::fill_n(data_.get(), shape_.numel(), fill);
+  }
+  BasicTensor(Shape shape, std::initializer_list<T> values) : BasicTensor(shape) {
+    if (static_cast<index>(values.size()) != shape.numel())
+      throw ShapeError("tensor of shape " + shape.str() + " needs " + std::to_string(shape.numel()) +
+                       " values, got " + std::to_string(values.size()));
+    std::copy(values.begin(), values.end(), data_.get());
+  }
+  static BasicTensor copy_of(TensorView<const T> view) {
+    BasicTensor t;
+    t.shape_ = view.shape();
+    t.data_ = allocate_aligned<T>(view.numel());
+    if (view.numel()) std::memcpy(t.data_.get(), view.data(), static_cast<std::size_t>(view.numel()) * sizeof(T));
+    return t;
+  }
+
+  BasicTensor(const BasicTensor& other) : BasicTensor(copy_of(other.view())) {}
+  BasicTensor& operator=(const BasicTensor& other) {
+    if (this != &other) *this = copy_of(other.view());
+    return *this;
+  }
+  BasicTensor(BasicTensor&&) noexcept = default;
+  BasicTensor& operator=(BasicTensor&&) noexcept = default;
+
+  T* data() noexcept { return data_.get(); }
+  const T* data() const noexcept { return data_.get(); }
+  const Shape& shape() const noexcept { return shape_; }
+  int rank() const noexcept { return shape_.rank(); }
+  index dim(int i) const noexcept { return shape_[i]; }
+  index numel() const noexcept { return shape_.numel(); }
+  bool empty() const noexcept { return numel() == 0; }
+  T& operator[](index i) noexcept { return data_[static_cast<std::size_t>(i)]; }
+  const T& operator[](index i) const noexcept { return data_[static_cast<std::size_t>(i)]; }
+  std::span<T> span() noexcept { return {data(), static_cast<std::size_t>(numel())}; }
+  std::span<const T> span() const noexcept { return {data(), static_cast<std::size_t>(numel())}; }
+
+  TensorView<T> view() noexcept { return {data(), shape_}; }
+  TensorView<const T> view() const noexcept { return {data(), shape_}; }
+  operator TensorView<T>() noexcept { return view(); }
+  operator TensorView<const T>() const noexcept { return view(); }
+
+  // Same data, new shape with the same number of elements.
+  BasicTensor& reshape(Shape shape) {
+    if (shape.numel() != numel())
+      throw ShapeError("cannot reshape " + shape_.str() + " to " + shape.str() + ": element counts differ");
+    shape_ = shape;
+    return *this;
+  }
+
+ private:
+  Shape shape_;
+  AlignedArray<T> data_;
+};
+
+using Tensor = BasicTensor<float>;
+using IntTensor = BasicTensor<std::int32_t>;
+
+}  // namespace mmm

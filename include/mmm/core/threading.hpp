@@ -1,0 +1,63 @@
+#pragma once
+// The one place that knows about threads. Kernels split work with parallel_for; users
+// set the count with set_num_threads. Without OpenMP everything runs on the calling thread.
+
+#include <algorithm>
+#include <atomic>
+
+#include "mmm/core/tensor.hpp"
+
+#if defined(MMM_USE_OPENMP) && defined(_OPENMP)
+#include <omp.h>
+#define MMM_HAS_OPENMP 1
+#else
+#define MMM_HAS_OPENMP 0
+#endif
+
+namespace mmm {
+
+namespace detail {
+inline std::atomic<int>& thread_setting() {
+  static std::atomic<int> n{0};  // 0: what OpenMP says
+  return n;
+}
+}  // namespace detail
+
+// Threads that kernels may use from now on; n <= 0 restores the default (OpenMP's).
+inline void set_num_threads(int n) { detail::thread_setting().store(n > 0 ? n : 0); }
+
+// Threads a kernel called here may use. Inside a parallel region this is 1, so that
+// calling mmm from a user's own parallel loop never oversubscribes the machine.
+inline int num_threads() {
+#if MMM_HAS_OPENMP
+  if (omp_in_parallel()) return 1;
+  const int n = detail::thread_setting().load();
+  return n > 0 ? n : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Calls body(begin, end) on disjoint chunks covering [0, count), on up to num_threads()
+// threads; each chunk holds at least `grain` items (except the last).
+template <class Body>
+void parallel_for(index count, index grain, Body&& body) {
+  if (count <= 0) return;
+  const int threads = static_cast<int>(std::min<index>(num_threads(), std::max<index>(1, count / std::max<index>(grain, 1))));
+  if (threads <= 1) {
+    body(index{0}, count);
+    return;
+  }
+#if MMM_HAS_OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    const index t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const index begin = count * t / nt, end = count * (t + 1) / nt;
+    if (begin < end) body(begin, end);
+  }
+#else
+  body(index{0}, count);
+#endif
+}
+
+}  // namespace mmm
