@@ -19,7 +19,11 @@
 
 namespace mmm {
 
-using index = std::ptrdiff_t;
+// Sizes and positions. `Index` is the public spelling (as Eigen::Index): with `using
+// namespace mmm`, a bare `index` would clash with POSIX's index() from <strings.h>.
+// Inside namespace mmm the short alias reads better and cannot clash.
+using Index = std::ptrdiff_t;
+using index = Index;
 
 // One cache line, and the width of an AVX-512 register: aligned loads never split lines.
 inline constexpr std::size_t tensor_alignment = 64;
