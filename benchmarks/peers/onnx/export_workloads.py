@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""Exports the peer benchmark workloads (workloads.json) for ONNX Runtime and libtorch.
+
+Run with Debian's /usr/bin/python3 (torch 1.13; torch.onnx.export needs no `onnx` package
+for models under 2 GB). For every sweep point of every workload it writes, into --out:
+  <case>.onnx              torch.onnx.export, opset 14, fixed shapes
+  <case>.pt                TorchScript trace, only when libtorch runs it without a native op
+  <case>.in.<name>.bin     the seeded random inputs, raw little-endian
+  <case>.out.<name>.bin    torch's outputs for them, so the harnesses can check the peer
+  manifest.json            the cases, their files, shapes and the resolved libtorch op
+A case whose files exist is not exported again (its file stem carries a hash of its entry),
+so a second run costs only the time to start torch.
+
+    /usr/bin/python3 export_workloads.py --out build-peers/models [--filter REGEX]
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EXPORTER_VERSION = 1
+OPSET = 14
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class MatMul(nn.Module):
+    """a @ b with both operands as inputs: a plain GEMM, packing included, as BLAS sees it."""
+
+    def forward(self, a, b):
+        return a @ b
+
+
+class AddOne(nn.Module):
+    """The smallest graph that does work: times a runtime's per-call cost."""
+
+    def forward(self, x):
+        return x + 1.0
+
+
+class MLP(nn.Module):
+    """Linear layers with ReLU between them, the names nn.Sequential would give."""
+
+    def __init__(self, *features):
+        super().__init__()
+        layers = []
+        for i, (fan_in, fan_out) in enumerate(zip(features, features[1:])):
+            if i:
+                layers.append(nn.ReLU())
+            layers.append(nn.Linear(fan_in, fan_out))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def _namespace():
+    names = {"torch": torch, "nn": nn, "F": F, "MatMul": MatMul, "AddOne": AddOne, "MLP": MLP}
+    try:
+        import torchvision  # whole-model workloads (ResNet, ...) name it
+        names["torchvision"] = torchvision
+    except ImportError:
+        pass
+    return names
+
+
+def resolve(value, point, where):
+    """A sweep variable's name becomes its value; lists and dicts are resolved inside."""
+    if isinstance(value, str):
+        if value not in point:
+            raise SystemExit(f"{where}: '{value}' is not a variable of sweep point {point}")
+        return point[value]
+    if isinstance(value, list):
+        return [resolve(v, point, where) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k == "op" else resolve(v, point, where)) for k, v in value.items()}
+    return value
+
+
+def native_flops(op):
+    """Multiply-adds count two: the FLOP figure GEMM benchmarks report."""
+    if op is None:
+        return None
+    if op["op"] == "mm":
+        return 2 * op["M"] * op["N"] * op["K"]
+    if op["op"] == "linear":
+        return 2 * op["M"] * op["in"] * op["out"]
+    if op["op"] == "mlp":
+        f = op["features"]
+        return sum(2 * op["M"] * a * b for a, b in zip(f, f[1:]))
+    raise SystemExit(f"libtorch op '{op['op']}': expected mm, linear or mlp")
+
+
+def case_name(workload, point):
+    return "/".join([workload["name"]] + [f"{k}:{v}" for k, v in point.items()])
+
+
+def file_stem(name, spec):
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{slug}-{digest}"
+
+
+def make_input(spec, generator):
+    if isinstance(spec, dict):
+        shape, dtype = spec["shape"], spec.get("dtype", "float32")
+        if dtype == "int64":
+            return torch.randint(0, spec["high"], shape, generator=generator, dtype=torch.int64)
+        if dtype != "float32":
+            raise SystemExit(f"input dtype {dtype}: only float32 and int64 are supported")
+    else:
+        shape = spec
+    return torch.randn(shape, generator=generator)
+
+
+def write_raw(path, tensor):
+    tensor = tensor.detach().contiguous()
+    with open(path, "wb") as f:
+        f.write(tensor.numpy().tobytes())
+
+
+def export_case(workload, point, out_dir):
+    name = case_name(workload, point)
+    where = f"workloads.json: {name}"
+    peers = workload.get("peers", ["ort", "libtorch"])
+    native = workload.get("libtorch")
+    native = resolve(native, point, where) if native else None
+    spec = {"v": EXPORTER_VERSION, "torch": torch.__version__, "opset": OPSET,
+            "module": workload["module"], "inputs": workload["inputs"], "point": point}
+    stem = file_stem(name, spec)
+    seed = int(hashlib.sha1(stem.encode()).hexdigest()[:8], 16)
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+
+    expression = workload["module"].format(**point)
+    module = eval(expression, _namespace())  # the registry is ours, a trusted file
+    module.eval()
+    inputs, input_entries = [], []
+    for input_name, input_spec in workload["inputs"].items():
+        input_spec = resolve(input_spec, point, where) if not isinstance(input_spec, dict) else \
+            {**input_spec, "shape": resolve(input_spec["shape"], point, where)}
+        tensor = make_input(input_spec, generator)
+        inputs.append(tensor)
+        input_entries.append({"name": input_name, "shape": list(tensor.shape),
+                              "dtype": str(tensor.dtype).replace("torch.", ""),
+                              "file": f"{stem}.in.{input_name}.bin"})
+    with torch.no_grad():
+        outputs = module(*inputs)
+    if isinstance(outputs, torch.Tensor):
+        outputs = (outputs,)
+    output_names = ["y"] if len(outputs) == 1 else [f"y{i}" for i in range(len(outputs))]
+    output_entries = [{"name": n, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
+                       "file": f"{stem}.out.{n}.bin"} for n, t in zip(output_names, outputs)]
+
+    torchscript = None
+    if "libtorch" in peers and native is None:
+        torchscript = f"{stem}.pt"
+    wanted = [f"{stem}.onnx"] + [e["file"] for e in input_entries + output_entries]
+    wanted += [torchscript] if torchscript else []
+    fresh = all(os.path.exists(os.path.join(out_dir, f)) for f in wanted)
+    if not fresh:
+        started = time.time()
+        for entry, tensor in zip(input_entries, inputs):
+            write_raw(os.path.join(out_dir, entry["file"]), tensor)
+        for entry, tensor in zip(output_entries, outputs):
+            write_raw(os.path.join(out_dir, entry["file"]), tensor)
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            # Fixed shapes (no dynamic axes): each case is its own file, so the runtime may
+            # specialise on them as it would for a deployed model.
+            torch.onnx.export(module, tuple(inputs), os.path.join(out_dir, f"{stem}.onnx"),
+                              opset_version=OPSET, do_constant_folding=True,
+                              input_names=[e["name"] for e in input_entries],
+                              output_names=output_names)
+            if torchscript:
+                torch.jit.trace(module, tuple(inputs)).save(os.path.join(out_dir, torchscript))
+        print(f"export: {name} -> {stem}.onnx ({time.time() - started:.1f} s)")
+    return {"name": name, "workload": workload["name"], "point": point, "peers": peers,
+            "module": expression, "onnx": f"{stem}.onnx", "torchscript": torchscript,
+            "inputs": input_entries, "outputs": output_entries, "libtorch": native,
+            "flops": native_flops(native),
+            "fresh": fresh}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="cache directory (in the build tree)")
+    parser.add_argument("--workloads", default=os.path.join(HERE, "workloads.json"))
+    parser.add_argument("--filter", default="", help="regex on case names to export")
+    args = parser.parse_args()
+
+    with open(args.workloads) as f:
+        registry = json.load(f)
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    pattern = re.compile(args.filter)
+    cases = []
+    for workload in registry["workloads"]:
+        for point in workload["sweep"]:
+            if pattern.search(case_name(workload, point)):
+                cases.append(export_case(workload, point, args.out))
+    reused = sum(c.pop("fresh") for c in cases)
+    manifest = {"exporter_version": EXPORTER_VERSION, "torch": torch.__version__, "opset": OPSET,
+                "workloads": os.path.abspath(args.workloads), "cases": cases}
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"export: {len(cases)} cases in {args.out} ({reused} already there)")
+    if not cases:
+        sys.exit(f"export: no case matches --filter '{args.filter}'")
+
+
+if __name__ == "__main__":
+    main()
