@@ -97,9 +97,10 @@ class Oracle:
         return os.path.join(self.args.out, f"{case}.safetensors")
 
     def save(self, case, weights=None, inputs=None, outputs=None, metadata=None):
-        """One case = one file: weights under their state_dict names, inputs under
-        'input.<name>', outputs under 'output.<name>'. The seed goes into the metadata."""
-        tensors = dict(weights or {})
+        """One case = one file: weights under 'model.<state_dict name>' (load them with the
+        prefix "model"), inputs under 'input.<name>', outputs under 'output.<name>'. The seed
+        goes into the metadata."""
+        tensors = {f"model.{k}": v for k, v in (weights or {}).items()}
         for k, v in (inputs or {}).items():
             tensors[f"input.{k}"] = v
         for k, v in (outputs or {}).items():

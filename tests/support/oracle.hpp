@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"
 
 namespace mmm::test {
@@ -37,6 +38,11 @@ class OracleCase {
   }
 
   const SafeTensors& file() const { return file_; }
+  // The case's weights, saved by the oracle under the prefix "model".
+  template <class M>
+  void load_model(M& model) const {
+    load(model, file_, "model");
+  }
   const std::string& seed() const { return seed_; }
   Tensor tensor(const std::string& name) const { return file_.tensor(name); }
   Tensor input(const std::string& name) const { return file_.tensor("input." + name); }

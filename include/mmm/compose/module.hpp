@@ -1,0 +1,161 @@
+#pragma once
+// What a module is. A module is a type with
+//   - a name for messages:                 static std::string name()
+//   - the kinds it takes, and what for:    template <class In> static constexpr bool accepts
+//                                          template <class In> using output    (when accepted)
+//                                          template <class In> using expects   (for messages)
+//                                          using candidate_inputs = kinds<...> (some it accepts)
+//   - its parameters under PyTorch's state_dict names:
+//                                          visit_parameters(visitor, prefix) (const and not)
+//   - a const forward that takes its scratch and output from the caller's Workspace:
+//                                          output<In> forward(const In&, Workspace&) const
+//   - optionally prepare(), called after loading (pack weights, fold norms).
+//
+// Joins between modules are checked with these facts before any forward is instantiated,
+// so a mismatch is reported as one readable error instead of a cascade.
+
+#include <concepts>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "mmm/core/kinds.hpp"
+#include "mmm/core/tensor.hpp"
+#include "mmm/core/workspace.hpp"
+
+namespace mmm {
+
+// A type-level list of kinds.
+template <class... Ks>
+struct kinds {};
+
+// state_dict names: "" + "weight" = "weight", "0" + "weight" = "0.weight".
+inline std::string join_name(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
+
+// The visitor signature modules call: visit(full_name, tensor).
+struct ParameterVisitorArchetype {
+  void operator()(const std::string&, Tensor&) const {}
+  void operator()(const std::string&, const Tensor&) const {}
+};
+
+template <class M>
+concept Module = requires(M& m, const M& cm, ParameterVisitorArchetype v, const std::string& prefix) {
+  { M::name() } -> std::convertible_to<std::string>;
+  typename M::candidate_inputs;
+  m.visit_parameters(v, prefix);
+  cm.visit_parameters(v, prefix);
+};
+
+template <class M, class In>
+concept ModuleAccepting = Module<M> && TensorKind<In> && M::template accepts<In> &&
+                          requires(const M& m, const In& in, Workspace& ws) {
+                            { m.forward(in, ws) } -> std::same_as<typename M::template output<In>>;
+                          };
+
+template <class M>
+concept HasPrepare = requires(M& m) { m.prepare(); };
+
+template <class M>
+void prepare_if_needed(M& m) {
+  if constexpr (HasPrepare<M>) m.prepare();
+}
+
+// Modules without parameters share this visitor.
+struct NoParameters {
+  template <class V>
+  void visit_parameters(V&&, const std::string&) const {}
+};
+
+// Gives every module the two ways to call it directly:
+//   m(x, ws)  runs on the caller's Workspace (reset first); the result views into it.
+//   m(x)      convenience for one-off calls: its own workspace, an owning result.
+template <class Derived>
+struct Callable {
+  template <class In>
+  auto operator()(const In& in, Workspace& ws) const {
+    ws.reset();
+    return self().forward(in, ws);
+  }
+  template <class In>
+  auto operator()(const In& in) const {
+    Workspace ws;
+    return self().forward(in, ws).to_tensor();
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+// ---- Join checking ----
+
+// These three templates exist to be read in a compiler's error output: a failed join
+// shows as join_error<Module, expects<Kind>, previous_module_gives<Kind>>.
+template <class Kind>
+struct expects {};
+// What a module that takes many kinds expects, for those messages.
+struct any_float_kind {};
+struct any_row_kind {};  // Feat<D> or Seq<D>
+template <class Kind>
+struct previous_module_gives {};
+template <class Kind>
+struct input_is {};
+
+template <class Module, class Expected, class Given>
+struct join_error {
+  static_assert(sizeof(Module) == 0,
+                "a module does not accept what comes before it: read the types of join_error<Module, "
+                "expects<Kind>, previous_module_gives<Kind> or input_is<Kind>> in the lines above");
+};
+
+namespace detail {
+
+template <template <class> class Given, class In, class... Ms>
+struct chain;
+
+template <bool Accepts, template <class> class Given, class In, class M, class... Rest>
+struct chain_after;
+
+template <template <class> class Given, class In>
+struct chain<Given, In> {
+  static constexpr bool ok = true;
+  using output = In;
+  using error = void;
+};
+
+template <template <class> class Given, class In, class M, class... Rest>
+struct chain<Given, In, M, Rest...> : chain_after<M::template accepts<In>, Given, In, M, Rest...> {};
+
+template <template <class> class Given, class In, class M, class... Rest>
+struct chain_after<true, Given, In, M, Rest...> : chain<previous_module_gives, typename M::template output<In>, Rest...> {};
+
+template <template <class> class Given, class In, class M, class... Rest>
+struct chain_after<false, Given, In, M, Rest...> {
+  static constexpr bool ok = false;
+  using output = void;
+  using error = join_error<M, expects<typename M::template expects<In>>, Given<In>>;
+};
+
+// Whether any of the first module's candidate inputs makes the whole chain fit, and the
+// failure of the first candidate when none does.
+template <class Candidates, class... Ms>
+struct any_chain;
+template <class... Ms>
+struct any_chain<kinds<>, Ms...> {  // the first module takes anything: check at the call
+  static constexpr bool ok = true;
+  using first_error = void;
+};
+template <class K0, class... Ks, class... Ms>
+struct any_chain<kinds<K0, Ks...>, Ms...> {
+  static constexpr bool ok = chain<input_is, K0, Ms...>::ok || (chain<input_is, Ks, Ms...>::ok || ...);
+  using first_error = typename chain<input_is, K0, Ms...>::error;
+};
+
+}  // namespace detail
+
+// The output of modules Ms applied in turn to In, and whether every join fits.
+template <class In, class... Ms>
+using chain_t = detail::chain<input_is, In, Ms...>;
+
+}  // namespace mmm

@@ -1,0 +1,18 @@
+#pragma once
+// The one include a user needs: every module, the composition templates, weight loading.
+// (Only includes; each concept lives in its own header.)
+
+#include "mmm/core/errors.hpp"
+#include "mmm/core/kinds.hpp"
+#include "mmm/core/tensor.hpp"
+#include "mmm/core/threading.hpp"
+#include "mmm/core/workspace.hpp"
+
+#include "mmm/compose/module.hpp"
+#include "mmm/compose/sequential.hpp"
+
+#include "mmm/layers/activation.hpp"
+#include "mmm/layers/linear.hpp"
+
+#include "mmm/io/load.hpp"
+#include "mmm/io/safetensors.hpp"
