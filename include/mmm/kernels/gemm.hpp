@@ -4,16 +4,18 @@
 //   C[m×n] = act(alpha · A[m×k] · B[k×n] + bias[n] + residual[m×n])
 //
 // Weights are packed once at load time (PackedWeights); per-call operands (attention
-// scores, values) go through the unpacked overload. Layers never see tile sizes.
-//
-// (Reference version: Eigen products plus a separate epilogue pass; the tuned kernel
-// replaces the bodies, never the signatures.)
+// scores, values) go through the unpacked overload, which packs into thread-local
+// buffers that only grow. Layers never see tile sizes: the register-tiled micro-kernels,
+// cache blocking and thread split live in kernels/detail/gemm_*.hpp. The instruction set
+// is the best one the including translation unit is compiled for (AVX-512, AVX2+FMA,
+// AVX, SSE2, NEON, else scalar), so every translation unit of a program must agree on
+// its -march flags, as with any header-only SIMD library.
 
-#include <Eigen/Core>
-
+#include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/core/threading.hpp"
 #include "mmm/kernels/activation.hpp"
+#include "mmm/kernels/detail/gemm_driver.hpp"
 #include "mmm/kernels/math.hpp"
 
 namespace mmm::kernels {
@@ -40,10 +42,7 @@ class PackedWeights {
   // From W[n×k] (ldw ≥ k): B = Wᵀ. This is nn.Linear's weight.
   static PackedWeights from_nk(const float* w, index n, index k, index ldw) {
     PackedWeights p;
-    p.n_ = n;
-    p.k_ = k;
-    p.data_ = allocate_aligned<float>(n * k);
-    for (index j = 0; j < n; ++j) std::copy_n(w + j * ldw, k, p.data_.get() + j * k);
+    p.panels_ = detail::PackedPanels<detail::kernel_arch>(true, w, k, n, ldw);
     return p;
   }
   static PackedWeights from_nk(const float* w, index n, index k) { return from_nk(w, n, k, k); }
@@ -51,92 +50,43 @@ class PackedWeights {
   // From B[k×n] (ldb ≥ n), already in product orientation.
   static PackedWeights from_kn(const float* b, index k, index n, index ldb) {
     PackedWeights p;
-    p.n_ = n;
-    p.k_ = k;
-    p.data_ = allocate_aligned<float>(n * k);
-    for (index kk = 0; kk < k; ++kk)
-      for (index j = 0; j < n; ++j) p.data_[static_cast<std::size_t>(j * k + kk)] = b[kk * ldb + j];
+    p.panels_ = detail::PackedPanels<detail::kernel_arch>(false, b, k, n, ldb);
     return p;
   }
 
-  index n() const noexcept { return n_; }
-  index k() const noexcept { return k_; }
-  bool empty() const noexcept { return !data_; }
-  const float* data() const noexcept { return data_.get(); }
+  index n() const noexcept { return panels_.n(); }
+  index k() const noexcept { return panels_.k(); }
+  bool empty() const noexcept { return panels_.empty(); }
+  // The packed panels (kernel layout, not W): for the kernel only.
+  const float* data() const noexcept { return panels_.data(); }
 
  private:
-  index n_ = 0, k_ = 0;
-  AlignedArray<float> data_;  // W[n×k] row-major in this reference version
+  detail::PackedPanels<detail::kernel_arch> panels_;
 };
 
 namespace detail {
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MapC = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-using MapA = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
-
-inline void run_epilogue(index m, index n, float* c, index ldc, const Epilogue& ep) {
-  for (index i = 0; i < m; ++i) {
-    float* row = c + i * ldc;
-    if (ep.alpha != 1.0f)
-      for (index j = 0; j < n; ++j) row[j] *= ep.alpha;
-    if (ep.bias)
-      for (index j = 0; j < n; ++j) row[j] += ep.bias[j];
-    if (ep.residual) {
-      const float* r = ep.residual + i * ep.ld_residual;
-      if (r != row)
-        for (index j = 0; j < n; ++j) row[j] += r[j];
-    }
-    apply(ep.activation, row, row, n);
-  }
+inline ProductEpilogue product_epilogue(const Epilogue& ep) {
+  return {ep.alpha, ep.bias, ep.residual, ep.ld_residual, ep.activation};
 }
 }  // namespace detail
 
 // C[m×n] (ldc) = epilogue(A[m×k] (lda) · B), B packed. A residual aliasing C is honoured.
 inline void gemm(index m, const float* a, index lda, const PackedWeights& b, float* c, index ldc,
                  const Epilogue& ep = {}) {
-  const index n = b.n(), k = b.k();
-  if (m == 0 || n == 0) return;
-  detail::MapC cm(c, m, n, Eigen::OuterStride<>(ldc));
-  const bool accumulate = ep.residual == c && ep.ld_residual == ldc;
-  detail::MapA am(a, m, k, Eigen::OuterStride<>(lda));
-  detail::MapA wm(b.data(), n, k, Eigen::OuterStride<>(k));
-  if (accumulate) {
-    detail::RowMatrix product = am * wm.transpose();
-    detail::MapC pm(product.data(), m, n, Eigen::OuterStride<>(n));
-    detail::run_epilogue(m, n, pm.data(), n, {ep.alpha, ep.bias, nullptr, 0, Activation::none});
-    cm += pm;
-    for (index i = 0; i < m; ++i) apply(ep.activation, c + i * ldc, c + i * ldc, n);
-    return;
-  }
-  cm.noalias() = am * wm.transpose();
-  detail::run_epilogue(m, n, c, ldc, ep);
+  detail::OperandB bop;
+  bop.packed = b.data();
+  detail::gemm_run<detail::kernel_arch>(m, b.n(), b.k(), false, a, lda, bop, c, ldc, detail::product_epilogue(ep));
 }
 
 // General product on unpacked operands: C = epilogue(op(A)·op(B)), op = transpose or not.
 // A is m×k after op, B is k×n after op; lda/ldb are the row strides as stored.
 inline void gemm(Trans ta, Trans tb, index m, index n, index k, const float* a, index lda, const float* b, index ldb,
                  float* c, index ldc, const Epilogue& ep = {}) {
-  if (m == 0 || n == 0) return;
-  detail::MapC cm(c, m, n, Eigen::OuterStride<>(ldc));
-  detail::MapA am(a, ta == Trans::no ? m : k, ta == Trans::no ? k : m, Eigen::OuterStride<>(lda));
-  detail::MapA bm(b, tb == Trans::no ? k : n, tb == Trans::no ? n : k, Eigen::OuterStride<>(ldb));
-  const bool accumulate = ep.residual == c && ep.ld_residual == ldc;
-  detail::RowMatrix product(m, n);
-  if (ta == Trans::no && tb == Trans::no) product.noalias() = am * bm;
-  else if (ta == Trans::no) product.noalias() = am * bm.transpose();
-  else if (tb == Trans::no) product.noalias() = am.transpose() * bm;
-  else product.noalias() = am.transpose() * bm.transpose();
-  Epilogue rest = ep;
-  if (accumulate) {
-    rest.residual = nullptr;
-    rest.activation = Activation::none;
-    detail::run_epilogue(m, n, product.data(), n, rest);
-    cm += product;
-    for (index i = 0; i < m; ++i) apply(ep.activation, c + i * ldc, c + i * ldc, n);
-    return;
-  }
-  cm = product;
-  detail::run_epilogue(m, n, c, ldc, ep);
+  detail::OperandB bop;
+  bop.plain = b;
+  bop.ldb = ldb;
+  bop.trans = tb == Trans::yes;
+  detail::gemm_run<detail::kernel_arch>(m, n, k, ta == Trans::yes, a, lda, bop, c, ldc, detail::product_epilogue(ep));
 }
 
 }  // namespace mmm::kernels

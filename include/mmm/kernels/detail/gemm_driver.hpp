@@ -1,0 +1,188 @@
+#pragma once
+// The GEMM loop nest around the micro-kernel (BLIS order: columns, depth, rows, tiles)
+// and its split over threads.
+//
+//   for each block of NC columns (a thread's share of B's panels)
+//     for each block of KC depth           B block KC×NC lives in L2 (packed once, or given packed)
+//       for each row panel of ≤MR rows     A panel MR×KC is packed into L1 and reused...
+//         for each column panel of NR      ...across every B panel of the block
+//           micro-kernel → C tile, epilogue fused while the tile is hot
+//
+// Scratch (the A panel, the B block of an unpacked B) lives in thread-local buffers that
+// only ever grow, so that steady-state calls allocate nothing.
+
+#include <algorithm>
+
+#include "mmm/core/tensor.hpp"
+#include "mmm/core/threading.hpp"
+#include "mmm/kernels/detail/gemm_kernel.hpp"
+
+namespace mmm::kernels::detail {
+
+// Cache blocking. KC·NR floats of B (one panel's slice) and KC·MR of A stay in L1;
+// KC·NC floats of B stay in L2 (1 MB per core on the machines we tune for).
+struct GemmBlocking {
+  index kc = 384;
+  index nc = 640;  // columns; rounded down to whole panels
+};
+inline GemmBlocking& gemm_blocking() {
+  static GemmBlocking b;
+  return b;
+}
+
+// Grows-only aligned buffers, one set per thread.
+class GemmScratch {
+ public:
+  float* a(index count) { return grow(a_, a_cap_, count); }
+  float* b(index count) { return grow(b_, b_cap_, count); }
+
+ private:
+  static float* grow(AlignedArray<float>& buf, index& cap, index count) {
+    if (count > cap) {
+      buf = allocate_aligned<float>(count);
+      cap = count;
+    }
+    return buf.get();
+  }
+  AlignedArray<float> a_, b_;
+  index a_cap_ = 0, b_cap_ = 0;
+};
+inline GemmScratch& gemm_scratch() {
+  thread_local GemmScratch s;
+  return s;
+}
+
+// B as the driver sees it: either panels packed ahead of time (the whole depth k per
+// panel, panel p at packed + p·k·NR) or a plain matrix packed block by block here.
+struct OperandB {
+  const float* packed = nullptr;
+  const float* plain = nullptr;
+  index ldb = 0;
+  bool trans = false;  // plain only: stored n×k
+};
+
+struct ProductEpilogue {
+  float alpha = 1.0f;
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+  index ld_residual = 0;
+  Activation activation = Activation::none;
+};
+
+// One thread's share: rows [r0, r1) × panels [p0, p1) of C.
+template <class Arch>
+void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta, const float* a, index lda,
+               const OperandB& bop, float* c, index ldc, const ProductEpilogue& ep) {
+  constexpr index MR = KernelTraits<Arch>::mr;
+  constexpr index NR = KernelTraits<Arch>::nr;
+  const GemmBlocking& blk = gemm_blocking();
+  const index kcb = std::max<index>(1, std::min(blk.kc, k));
+  const index ncp = std::max<index>(1, blk.nc / NR);  // panels per column block
+
+  GemmScratch& scratch = gemm_scratch();
+  float* a_buf = scratch.a(MR * kcb);
+  float* b_buf = bop.packed ? nullptr : scratch.b(std::min(ncp, p1 - p0) * NR * kcb);
+
+  // Row panels of balanced height (16 rows → 8+8, not 14+2) keep every tile efficient.
+  const index rows_total = r1 - r0;
+  const index row_panels = (rows_total + MR - 1) / MR;
+  const index base_rows = rows_total / row_panels, extra_rows = rows_total % row_panels;
+
+  for (index pj = p0; pj < p1; pj += ncp) {
+    const index pe = std::min(p1, pj + ncp);
+    const index col_begin = pj * NR, col_end = std::min(n, pe * NR);
+    for (index pc = 0; pc == 0 || pc < k; pc += kcb) {
+      const index kc = std::min(kcb, k - pc);
+      const float* b_block;
+      index panel_stride;
+      if (bop.packed) {
+        b_block = bop.packed + pj * k * NR + pc * NR;
+        panel_stride = k * NR;
+      } else {
+        const float* src = bop.trans ? bop.plain + col_begin * bop.ldb + pc : bop.plain + pc * bop.ldb + col_begin;
+        pack_b<Arch>(bop.trans, kc, col_end - col_begin, src, bop.ldb, b_buf, kc * NR);
+        b_block = b_buf;
+        panel_stride = kc * NR;
+      }
+      TileEpilogue te{ep.alpha, nullptr, nullptr, ep.ld_residual, ep.activation, pc == 0, pc + kc >= k};
+      index i0 = r0;
+      for (index rp = 0; rp < row_panels; ++rp) {
+        const index rows = base_rows + (rp < extra_rows ? 1 : 0);
+        pack_a(ta, rows, kc, ta ? a + pc * lda + i0 : a + i0 * lda + pc, lda, a_buf);
+        for (index p = pj; p < pe; ++p) {
+          const index col0 = p * NR;
+          te.bias = ep.bias ? ep.bias + col0 : nullptr;
+          te.residual = ep.residual ? ep.residual + i0 * ep.ld_residual + col0 : nullptr;
+          tile<Arch>(rows, kc, a_buf, b_block + (p - pj) * panel_stride, c + i0 * ldc + col0, ldc,
+                     std::min(NR, n - col0), te);
+        }
+        i0 += rows;
+      }
+    }
+  }
+}
+
+// C[m×n] = epilogue(op(A)[m×k] · B), split over up to num_threads() threads.
+template <class Arch>
+void gemm_run(index m, index n, index k, bool ta, const float* a, index lda, const OperandB& bop, float* c,
+              index ldc, const ProductEpilogue& ep) {
+  if (m <= 0 || n <= 0) return;
+  constexpr index MR = KernelTraits<Arch>::mr;
+  constexpr index NR = KernelTraits<Arch>::nr;
+  const index panels = (n + NR - 1) / NR;
+  const index row_panels = (m + MR - 1) / MR;
+
+  // Below ~1 MFLOP a parallel region costs more than it saves.
+  index threads = num_threads();
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(std::max<index>(k, 1)) < 2.5e5)
+    threads = 1;
+  threads = std::min(threads, panels * row_panels);
+  if (threads <= 1) {
+    gemm_part<Arch>(0, m, 0, panels, n, k, ta, a, lda, bop, c, ldc, ep);
+    return;
+  }
+  // Split columns when there are enough panels (each thread then streams only its part of
+  // B, which is what small-M products are bound by); otherwise split rows.
+  index tn = threads, tm = 1;
+  if (panels < 2 * threads && row_panels >= 2 * threads) {
+    tn = 1;
+    tm = threads;
+  } else if (panels < threads) {
+    tn = panels;
+    tm = threads / panels;
+  }
+  const index parts = tn * tm;
+  parallel_for(parts, 1, [&](index begin, index end) {
+    for (index t = begin; t < end; ++t) {
+      const index ti = t / tn, tj = t % tn;
+      const index p0 = panels * tj / tn, p1 = panels * (tj + 1) / tn;
+      const index r0 = std::min(m, row_panels * ti / tm * MR), r1 = std::min(m, row_panels * (ti + 1) / tm * MR);
+      if (p0 < p1 && r0 < r1) gemm_part<Arch>(r0, r1, p0, p1, n, k, ta, a, lda, bop, c, ldc, ep);
+    }
+  });
+}
+
+// B packed once for Arch's kernel: panels of NR columns, each k×NR, zero-padded past n.
+template <class Arch>
+class PackedPanels {
+ public:
+  static constexpr index nr = KernelTraits<Arch>::nr;
+  PackedPanels() = default;
+  // trans = false: b is k×n (ldb ≥ n); true: b is n×k (ldb ≥ k), i.e. a Linear weight.
+  PackedPanels(bool trans, const float* b, index k, index n, index ldb) : n_(n), k_(k) {
+    if (n < 0 || k < 0) throw ShapeError("gemm: cannot pack weights with negative sizes");
+    const index panels = (n + nr - 1) / nr;
+    data_ = allocate_aligned<float>(std::max<index>(1, panels * k * nr));
+    if (k > 0 && n > 0) pack_b<Arch>(trans, k, n, b, ldb, data_.get(), k * nr);
+  }
+  index n() const noexcept { return n_; }
+  index k() const noexcept { return k_; }
+  bool empty() const noexcept { return !data_; }
+  const float* data() const noexcept { return data_.get(); }
+
+ private:
+  index n_ = 0, k_ = 0;
+  AlignedArray<float> data_;
+};
+
+}  // namespace mmm::kernels::detail

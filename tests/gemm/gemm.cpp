@@ -1,0 +1,266 @@
+// kernels::gemm against a naive double-precision product: odd shapes, strides, both
+// overloads and all transposes, every epilogue combination, residual aliasing C, K split
+// into several blocks, 1 and 2 threads, calls from inside a parallel region, and each
+// instruction-set path the machine can run.
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+
+#include "reference.hpp"
+
+using Index = mmm::index;
+using mmm::kernels::Activation;
+using mmm::kernels::Epilogue;
+using mmm::kernels::PackedWeights;
+using mmm::kernels::Trans;
+using mmm::test::Matrix;
+
+namespace {
+
+constexpr double tolerance = 2e-6;  // of the term magnitude (see worst_error)
+constexpr std::array<Index, 12> odd_sizes{1, 2, 3, 7, 17, 31, 33, 63, 65, 100, 129, 257};
+
+std::mt19937& rng() {
+  static std::mt19937 r = [] {
+    const unsigned seed = std::random_device{}();
+    std::printf("gemm test seed %u\n", seed);
+    return std::mt19937(seed);
+  }();
+  return r;
+}
+
+// Runs gemm (packed or plain B) for one shape and epilogue and returns the worst error.
+struct Case {
+  bool ta = false, tb = false, packed = false;
+  Index m = 1, n = 1, k = 1, pad = 0;
+  bool bias = false, alpha = false;
+  enum class Residual { none, separate, alias } residual = Residual::none;
+  Activation activation = Activation::none;
+};
+
+double run_case(const Case& t) {
+  auto& r = rng();
+  Matrix a = t.ta ? Matrix(t.k, t.m, t.pad, r) : Matrix(t.m, t.k, t.pad, r);
+  Matrix b = t.tb ? Matrix(t.n, t.k, t.pad, r) : Matrix(t.k, t.n, t.pad, r);
+  Matrix c(t.m, t.n, t.pad + 3, r);  // C starts as garbage (or as the residual, when aliased)
+  Matrix res(t.m, t.n, 5, r);
+  std::vector<float> bias(static_cast<std::size_t>(t.n));
+  for (auto& x : bias) x = std::uniform_real_distribution<float>(-2, 2)(r);
+
+  Epilogue ep;
+  if (t.alpha) ep.alpha = 0.37f;
+  if (t.bias) ep.bias = bias.data();
+  ep.activation = t.activation;
+  std::vector<float> c_before;
+  if (t.residual == Case::Residual::separate) {
+    ep.residual = res.data();
+    ep.ld_residual = res.ld;
+  } else if (t.residual == Case::Residual::alias) {
+    ep.residual = c.data();
+    ep.ld_residual = c.ld;
+    c_before = c.v;
+  }
+  const auto expected = mmm::test::reference(t.ta, t.tb, t.m, t.n, t.k, a, b, c_before, c.ld, ep);
+  const std::vector<float> c_saved = c.v;
+  if (t.packed) {
+    const PackedWeights w = t.tb ? PackedWeights::from_nk(b.data(), t.n, t.k, b.ld)
+                                 : PackedWeights::from_kn(b.data(), t.k, t.n, b.ld);
+    REQUIRE(w.n() == t.n);
+    REQUIRE(w.k() == t.k);
+    mmm::kernels::gemm(t.m, a.data(), a.ld, w, c.data(), c.ld, ep);
+  } else {
+    mmm::kernels::gemm(t.ta ? Trans::yes : Trans::no, t.tb ? Trans::yes : Trans::no, t.m, t.n, t.k, a.data(), a.ld,
+                       b.data(), b.ld, c.data(), c.ld, ep);
+  }
+  std::string where;
+  const double err = mmm::test::worst_error(expected, c.data(), t.m, t.n, c.ld, &where);
+  if (err > tolerance)
+    FAIL_CHECK("m=" << t.m << " n=" << t.n << " k=" << t.k << " ta=" << t.ta << " tb=" << t.tb
+                    << " packed=" << t.packed << " pad=" << t.pad << " act=" << mmm::kernels::name(t.activation)
+                    << " worst " << err << " at " << where);
+  // Nothing past each row's n columns may be touched: the padding keeps its old value.
+  for (Index i = 0; i < t.m; ++i)
+    for (Index j = t.n; j < c.ld; ++j) REQUIRE(c.at(i, j) == c_saved[static_cast<std::size_t>(i * c.ld + j)]);
+  return err;
+}
+
+struct ThreadCount {
+  explicit ThreadCount(int n) { mmm::set_num_threads(n); }
+  ~ThreadCount() { mmm::set_num_threads(0); }
+};
+
+}  // namespace
+
+TEST_CASE("gemm: packed weights (from_nk and from_kn), odd shapes", "[gemm]") {
+  for (Index m : odd_sizes)
+    for (Index n : odd_sizes)
+      for (Index k : odd_sizes) {
+        Case t;
+        t.packed = true;
+        t.m = m, t.n = n, t.k = k;
+        t.tb = (m + n + k) % 2 == 0;
+        t.pad = (m + k) % 3;
+        run_case(t);
+      }
+}
+
+TEST_CASE("gemm: unpacked operands, all transposes, strides", "[gemm]") {
+  for (int trans = 0; trans < 4; ++trans)
+    for (Index m : odd_sizes)
+      for (Index n : odd_sizes)
+        for (Index k : {1, 3, 17, 64, 129, 300}) {
+          if (m * n * k > 2'000'000) continue;
+          Case t;
+          t.ta = trans & 1, t.tb = trans & 2;
+          t.m = m, t.n = n, t.k = k;
+          t.pad = (m + n) % 4;
+          run_case(t);
+        }
+}
+
+TEST_CASE("gemm: every epilogue combination, residual aliasing C", "[gemm]") {
+  const Activation acts[] = {Activation::none, Activation::relu, Activation::gelu, Activation::gelu_tanh,
+                             Activation::silu, Activation::sigmoid, Activation::tanh};
+  for (bool packed : {false, true})
+    for (bool alpha : {false, true})
+      for (bool bias : {false, true})
+        for (auto residual : {Case::Residual::none, Case::Residual::separate, Case::Residual::alias})
+          for (Activation act : acts)
+            for (Index n : {5, 33, 70}) {
+              Case t;
+              t.packed = packed, t.alpha = alpha, t.bias = bias, t.residual = residual, t.activation = act;
+              t.m = 19, t.n = n, t.k = 45, t.pad = 2;
+              t.tb = packed;
+              run_case(t);
+            }
+}
+
+TEST_CASE("gemm: depth and columns split into several cache blocks", "[gemm]") {
+  auto& blk = mmm::kernels::detail::gemm_blocking();
+  const auto saved = blk;
+  blk.kc = 16;
+  blk.nc = 64;
+  for (bool packed : {false, true})
+    for (auto residual : {Case::Residual::none, Case::Residual::separate, Case::Residual::alias})
+      for (Index k : {0, 15, 16, 17, 100}) {
+        Case t;
+        t.packed = packed, t.tb = !packed, t.residual = residual;
+        t.bias = true, t.alpha = true, t.activation = Activation::gelu;
+        t.m = 37, t.n = 150, t.k = k, t.pad = 1;
+        run_case(t);
+      }
+  blk = saved;
+}
+
+TEST_CASE("gemm: 1 and 2 threads give the same bits", "[gemm]") {
+  auto& r = rng();
+  for (auto [m, n, k] : {std::array<Index, 3>{1, 4096, 256}, {3, 1000, 77}, {200, 40, 100}, {300, 300, 300}}) {
+    Matrix a(m, k, 0, r), w(n, k, 0, r);
+    std::vector<float> bias(static_cast<std::size_t>(n), 0.25f);
+    const PackedWeights pw = PackedWeights::from_nk(w.data(), n, k);
+    std::vector<float> c1(static_cast<std::size_t>(m * n)), c2(c1.size()), c3(c1.size());
+    const Epilogue ep{1.0f, bias.data(), nullptr, 0, Activation::relu};
+    {
+      ThreadCount one(1);
+      REQUIRE(mmm::num_threads() == 1);
+      mmm::kernels::gemm(m, a.data(), a.ld, pw, c1.data(), n, ep);
+    }
+    {
+      ThreadCount two(2);
+      mmm::kernels::gemm(m, a.data(), a.ld, pw, c2.data(), n, ep);
+      mmm::kernels::gemm(Trans::no, Trans::yes, m, n, k, a.data(), a.ld, w.data(), w.ld, c3.data(), n, ep);
+    }
+    CHECK(c1 == c2);
+    CHECK(c1 == c3);
+    const auto expected = mmm::test::reference(false, true, m, n, k, a, w, {}, n, ep);
+    CHECK(mmm::test::worst_error(expected, c2.data(), m, n, n) < tolerance);
+  }
+}
+
+TEST_CASE("gemm: called from inside a parallel region runs on the calling thread", "[gemm]") {
+  auto& r = rng();
+  const Index m = 65, n = 300, k = 129, calls = 8;
+  Matrix a(m, k, 0, r), w(n, k, 0, r);
+  const PackedWeights pw = PackedWeights::from_nk(w.data(), n, k);
+  std::vector<std::vector<float>> out(calls, std::vector<float>(static_cast<std::size_t>(m * n)));
+  std::vector<int> inner_threads(calls, -1);
+  ThreadCount two(2);
+#if MMM_HAS_OPENMP
+#pragma omp parallel for num_threads(2)
+#endif
+  for (Index i = 0; i < calls; ++i) {
+    inner_threads[static_cast<std::size_t>(i)] = mmm::num_threads();
+    if (i % 2)
+      mmm::kernels::gemm(m, a.data(), a.ld, pw, out[static_cast<std::size_t>(i)].data(), n);
+    else
+      mmm::kernels::gemm(Trans::no, Trans::yes, m, n, k, a.data(), a.ld, w.data(), w.ld,
+                         out[static_cast<std::size_t>(i)].data(), n);
+  }
+  const auto expected = mmm::test::reference(false, true, m, n, k, a, w, {}, n, {});
+  for (Index i = 0; i < calls; ++i) {
+#if MMM_HAS_OPENMP
+    CHECK(inner_threads[static_cast<std::size_t>(i)] == 1);
+#endif
+    CHECK(mmm::test::worst_error(expected, out[static_cast<std::size_t>(i)].data(), m, n, n) < tolerance);
+  }
+}
+
+namespace {
+// The driver instantiated for one instruction set, on plain and on packed B.
+template <class Arch>
+void check_arch(const char* name) {
+  using mmm::kernels::detail::gemm_run;
+  using mmm::kernels::detail::OperandB;
+  using mmm::kernels::detail::PackedPanels;
+  using mmm::kernels::detail::ProductEpilogue;
+  INFO("arch " << name);
+  auto& r = rng();
+  for (auto [m, n, k] : {std::array<Index, 3>{1, 1, 1}, {5, 9, 3}, {17, 33, 65}, {31, 100, 129}, {64, 70, 257}}) {
+    for (int trans = 0; trans < 4; ++trans) {
+      const bool ta = trans & 1, tb = trans & 2;
+      Matrix a = ta ? Matrix(k, m, 1, r) : Matrix(m, k, 2, r);
+      Matrix b = tb ? Matrix(n, k, 3, r) : Matrix(k, n, 0, r);
+      std::vector<float> bias(static_cast<std::size_t>(n), -0.5f);
+      Matrix c(m, n, 1, r);
+      const std::vector<float> c_before = c.v;
+      const Epilogue ep{0.5f, bias.data(), c.data(), c.ld, Activation::tanh};
+      const ProductEpilogue pe{ep.alpha, ep.bias, ep.residual, ep.ld_residual, ep.activation};
+      const auto expected = mmm::test::reference(ta, tb, m, n, k, a, b, c_before, c.ld, ep);
+      OperandB plain;
+      plain.plain = b.data(), plain.ldb = b.ld, plain.trans = tb;
+      gemm_run<Arch>(m, n, k, ta, a.data(), a.ld, plain, c.data(), c.ld, pe);
+      CHECK(mmm::test::worst_error(expected, c.data(), m, n, c.ld) < tolerance);
+
+      c.v = c_before;
+      const PackedPanels<Arch> panels(tb, b.data(), k, n, b.ld);
+      OperandB packed;
+      packed.packed = panels.data();
+      gemm_run<Arch>(m, n, k, ta, a.data(), a.ld, packed, c.data(), c.ld, pe);
+      CHECK(mmm::test::worst_error(expected, c.data(), m, n, c.ld) < tolerance);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("gemm: every instruction-set path this machine runs", "[gemm]") {
+  const auto cpu = xsimd::available_architectures();
+  (void)cpu;
+  check_arch<mmm::kernels::detail::scalar_arch>("scalar");
+#if XSIMD_WITH_SSE2
+  if (cpu.sse2) check_arch<xsimd::sse2>("sse2");
+#endif
+#if XSIMD_WITH_AVX
+  if (cpu.avx) check_arch<xsimd::avx>("avx");
+#endif
+#if XSIMD_WITH_FMA3_AVX2
+  if (cpu.fma3_avx2) check_arch<xsimd::fma3<xsimd::avx2>>("avx2+fma");
+#endif
+#if XSIMD_WITH_AVX512F
+  if (cpu.avx512f) check_arch<xsimd::avx512f>("avx512f");
+#endif
+#if XSIMD_WITH_NEON64
+  check_arch<xsimd::neon64>("neon64");
+#endif
+}
