@@ -1,0 +1,230 @@
+#pragma once
+// Short-time Fourier transform with torch.stft / torchaudio.transforms.Spectrogram
+// semantics.
+//
+// An `Stft` is a plan: the window (zero-padded to n_fft and centred, as torch.stft does
+// when win_length < n_fft), the FFT plan and the per-frame scratch are built once; then
+// each call only reads the signal and writes the caller's buffer. Output layout is
+// torchaudio's [bins, frames] unless the caller passes other strides (time-major
+// [frames, bins] is `frame_stride = bins, bin_stride = 1`).
+//
+// Frame t covers padded samples [t*hop, t*hop + n_fft), where with center=true the signal is
+// padded by n_fft/2 on each side (pad_mode reflect, constant (zeros) or replicate), so
+// frames = 1 + (length + 2*(n_fft/2) - n_fft) / hop; with center=false no padding and
+// frames = 1 + (length - n_fft) / hop.
+//
+// Not thread-safe (the scratch lives in the plan): one plan per thread.
+
+#include <cmath>
+#include <complex>
+#include <numbers>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mmm/core/errors.hpp"
+#include "mmm/core/tensor.hpp"
+#include "mmm/preprocess/fft.hpp"
+
+namespace mmm {
+
+enum class WindowKind { hann, hamming, blackman, rectangular };
+enum class PadMode { reflect, constant, replicate };
+// none; frame_length: divide by sqrt(n_fft) (torch.stft normalized=True); window: divide by
+// the window's L2 norm (torchaudio Spectrogram normalized=True / "window").
+enum class StftNormalization { none, frame_length, window };
+
+// torch.hann_window / hamming_window / blackman_window with `periodic` semantics.
+inline std::vector<float> make_window(WindowKind kind, index length, bool periodic = true) {
+  if (length < 1) throw RangeError("make_window: window length must be positive, got " + std::to_string(length));
+  std::vector<float> w(static_cast<std::size_t>(length), 1.0f);
+  if (length == 1 || kind == WindowKind::rectangular) return w;
+  const double denom = periodic ? double(length) : double(length - 1);
+  for (index i = 0; i < length; ++i) {
+    const double x = 2.0 * std::numbers::pi * double(i) / denom;
+    double v = 1.0;
+    switch (kind) {
+      case WindowKind::hann: v = 0.5 - 0.5 * std::cos(x); break;
+      case WindowKind::hamming: v = 0.54 - 0.46 * std::cos(x); break;
+      case WindowKind::blackman: v = 0.42 - 0.5 * std::cos(x) + 0.08 * std::cos(2 * x); break;
+      case WindowKind::rectangular: break;
+    }
+    w[static_cast<std::size_t>(i)] = static_cast<float>(v);
+  }
+  return w;
+}
+
+struct StftOptions {
+  index n_fft = 400;
+  index win_length = 0;  // 0: n_fft
+  index hop_length = 0;  // 0: win_length / 4
+  WindowKind window = WindowKind::hann;
+  bool periodic_window = true;
+  bool center = true;
+  PadMode pad_mode = PadMode::reflect;
+  StftNormalization normalized = StftNormalization::none;
+  bool onesided = true;
+  // Output of compute(): |X|^power. 2 is the power spectrum, 1 the magnitude.
+  float power = 2.0f;
+};
+
+class Stft {
+ public:
+  explicit Stft(StftOptions options) : o_(validated(options)), fft_(o_.n_fft) {
+    const index win = o_.win_length;
+    window_.assign(static_cast<std::size_t>(o_.n_fft), 0.0f);
+    const std::vector<float> w = make_window(o_.window, win, o_.periodic_window);
+    win_offset_ = (o_.n_fft - win) / 2;
+    double energy = 0;
+    for (index i = 0; i < win; ++i) {
+      window_[static_cast<std::size_t>(win_offset_ + i)] = w[static_cast<std::size_t>(i)];
+      energy += double(w[static_cast<std::size_t>(i)]) * w[static_cast<std::size_t>(i)];
+    }
+    scale_ = o_.normalized == StftNormalization::frame_length ? float(1.0 / std::sqrt(double(o_.n_fft)))
+             : o_.normalized == StftNormalization::window     ? float(1.0 / std::sqrt(energy))
+                                                              : 1.0f;
+    frame_ = allocate_aligned<float>(o_.n_fft);
+    spectrum_ = allocate_aligned<std::complex<float>>(fft_.bins());
+  }
+  Stft(const Stft& other) : Stft(other.o_) {}
+  Stft& operator=(const Stft& other) {
+    if (this != &other) *this = Stft(other.o_);
+    return *this;
+  }
+  Stft(Stft&&) noexcept = default;
+  Stft& operator=(Stft&&) noexcept = default;
+
+  const StftOptions& options() const noexcept { return o_; }
+  index n_fft() const noexcept { return o_.n_fft; }
+  index hop() const noexcept { return o_.hop_length; }
+  // Frequency bins per frame: n_fft/2 + 1 onesided, n_fft otherwise.
+  index bins() const noexcept { return o_.onesided ? o_.n_fft / 2 + 1 : o_.n_fft; }
+  // The padded window actually applied, n_fft long.
+  std::span<const float> window() const noexcept { return window_; }
+
+  // Frames for a signal of `length` samples; RangeError when the signal is too short.
+  index frames(index length) const {
+    check_length(length);
+    const index padded = length + (o_.center ? 2 * (o_.n_fft / 2) : 0);
+    return 1 + (padded - o_.n_fft) / o_.hop_length;
+  }
+
+  // |X[bin, t]|^power * normalization into out[bin * bin_stride + t * frame_stride].
+  void compute(std::span<const float> signal, float* out, index bin_stride, index frame_stride) {
+    const index n_frames = frames(index(signal.size()));
+    const index n_bins = bins();
+    for (index t = 0; t < n_frames; ++t) {
+      transform_frame(signal, t);
+      float* dst = out + t * frame_stride;
+      for (index k = 0; k < n_bins; ++k) dst[k * bin_stride] = apply_power(spectrum_at(k));
+    }
+  }
+
+  // The complex spectrum (times the normalization), laid out like compute().
+  void compute_complex(std::span<const float> signal, std::complex<float>* out, index bin_stride, index frame_stride) {
+    const index n_frames = frames(index(signal.size()));
+    const index n_bins = bins();
+    for (index t = 0; t < n_frames; ++t) {
+      transform_frame(signal, t);
+      std::complex<float>* dst = out + t * frame_stride;
+      for (index k = 0; k < n_bins; ++k) dst[k * bin_stride] = spectrum_at(k) * scale_;
+    }
+  }
+
+  // The one-frame primitive that mel spectrograms build on: |X|^power of frame t into
+  // out[0, bins()).
+  void compute_frame(std::span<const float> signal, index t, float* out) {
+    transform_frame(signal, t);
+    const index n_bins = bins();
+    for (index k = 0; k < n_bins; ++k) out[k] = apply_power(spectrum_at(k));
+  }
+
+  // Convenience: a new [bins, frames] tensor.
+  Tensor operator()(std::span<const float> signal) {
+    Tensor out(Shape{bins(), frames(index(signal.size()))});
+    compute(signal, out.data(), out.dim(1), 1);
+    return out;
+  }
+
+ private:
+  static StftOptions validated(StftOptions o) {
+    if (o.n_fft < 1) throw RangeError("Stft: n_fft must be positive, got " + std::to_string(o.n_fft));
+    if (o.win_length == 0) o.win_length = o.n_fft;
+    if (o.win_length < 1 || o.win_length > o.n_fft)
+      throw RangeError("Stft: win_length must be in [1, n_fft = " + std::to_string(o.n_fft) + "], got " +
+                       std::to_string(o.win_length));
+    if (o.hop_length == 0) o.hop_length = std::max<index>(o.win_length / 4, 1);
+    if (o.hop_length < 1) throw RangeError("Stft: hop_length must be positive, got " + std::to_string(o.hop_length));
+    if (!(o.power > 0.0f) || !std::isfinite(o.power))
+      throw RangeError("Stft: power must be a positive number, got " + std::to_string(o.power));
+    return o;
+  }
+
+  void check_length(index length) const {
+    if (o_.center) {
+      const index pad = o_.n_fft / 2;
+      if (o_.pad_mode == PadMode::reflect && length <= pad)
+        throw RangeError("Stft: reflect padding of " + std::to_string(pad) + " needs a signal longer than that, got " +
+                         std::to_string(length) + " samples");
+      if (length < 1) throw RangeError("Stft: the signal is empty");
+    } else if (length < o_.n_fft) {
+      throw RangeError("Stft: with center=false the signal needs at least n_fft = " + std::to_string(o_.n_fft) +
+                       " samples, got " + std::to_string(length));
+    }
+  }
+
+  float apply_power(std::complex<float> x) const {
+    const float p2 = (x.real() * x.real() + x.imag() * x.imag()) * (scale_ * scale_);
+    if (o_.power == 2.0f) return p2;
+    if (o_.power == 1.0f) return std::sqrt(p2);
+    return std::pow(p2, 0.5f * o_.power);
+  }
+
+  std::complex<float> spectrum_at(index k) const {
+    const index half = o_.n_fft / 2;
+    return k <= half ? spectrum_[k] : std::conj(spectrum_[o_.n_fft - k]);
+  }
+
+  // Sample i of the padded signal (i may lie outside [0, length)).
+  float padded_sample(std::span<const float> s, index i) const {
+    const index n = index(s.size());
+    if (i >= 0 && i < n) return s[static_cast<std::size_t>(i)];
+    switch (o_.pad_mode) {
+      case PadMode::constant: return 0.0f;
+      case PadMode::replicate: return s[i < 0 ? 0 : static_cast<std::size_t>(n - 1)];
+      case PadMode::reflect: {
+        // Mirror without repeating the edge sample; check_length() keeps one reflection enough.
+        const index j = i < 0 ? -i : 2 * (n - 1) - i;
+        return s[static_cast<std::size_t>(j)];
+      }
+    }
+    return 0.0f;
+  }
+
+  void transform_frame(std::span<const float> signal, index t) {
+    const index n = o_.n_fft;
+    const index start = t * o_.hop_length - (o_.center ? n / 2 : 0);
+    const index w0 = win_offset_, w1 = win_offset_ + o_.win_length;
+    float* f = frame_.get();
+    const float* w = window_.data();
+    for (index i = 0; i < w0; ++i) f[i] = 0.0f;
+    for (index i = w1; i < n; ++i) f[i] = 0.0f;
+    if (start + w0 >= 0 && start + w1 <= index(signal.size())) {
+      const float* s = signal.data() + start;
+      for (index i = w0; i < w1; ++i) f[i] = s[i] * w[i];
+    } else {
+      for (index i = w0; i < w1; ++i) f[i] = padded_sample(signal, start + i) * w[i];
+    }
+    fft_.forward(f, spectrum_.get());
+  }
+
+  StftOptions o_;
+  RealFft fft_;
+  std::vector<float> window_;
+  index win_offset_ = 0;
+  float scale_ = 1.0f;
+  AlignedArray<float> frame_;
+  AlignedArray<std::complex<float>> spectrum_;
+};
+
+}  // namespace mmm
