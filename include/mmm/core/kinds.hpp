@@ -167,6 +167,10 @@ concept TensorKind = kind_traits<K>::is_kind;
 template <class K>
 concept RowKind = TensorKind<K> && kind_traits<K>::has_last_dim;
 
+// A row kind whose last dimension is D (a concept, so kinds without one simply fail it).
+template <class K, index D>
+concept RowKindOf = RowKind<K> && (kind_traits<K>::last_dim == D);
+
 // The float kinds: anything an element-wise function may be applied to.
 template <class K>
 concept FloatKind = TensorKind<K> && !std::same_as<K, Tokens>;

@@ -20,7 +20,7 @@ class Linear : public Callable<Linear<In, Out, Bias>> {
   static constexpr index out_features = Out;
 
   template <class K>
-  static constexpr bool accepts = RowKind<K> && kind_traits<K>::last_dim == In;
+  static constexpr bool accepts = RowKindOf<K, In>;
   template <class K>
   using output = with_last_dim_t<K, Out>;
   template <class K>
