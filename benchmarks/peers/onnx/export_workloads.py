@@ -7,6 +7,7 @@ for models under 2 GB). For every sweep point of every workload it writes, into 
   <case>.pt                TorchScript trace, only when libtorch runs it without a native op
   <case>.in.<name>.bin     the seeded random inputs, raw little-endian
   <case>.out.<name>.bin    torch's outputs for them, so the harnesses can check the peer
+  <case>.param.<name>.bin  the module's parameters, for a native libtorch op
   manifest.json            the cases, their files, shapes and the resolved libtorch op
 A case whose files exist is not exported again (its file stem carries a hash of its entry),
 so a second run costs only the time to start torch.
@@ -159,10 +160,15 @@ def export_case(workload, point, out_dir):
     output_entries = [{"name": n, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
                        "file": f"{stem}.out.{n}.bin"} for n, t in zip(output_names, outputs)]
 
+    # A native libtorch op gets the module's parameters in state_dict order, so that
+    # harness computes, and can check, the very same outputs.
+    params = module.state_dict() if native else {}
+    param_entries = [{"name": n, "shape": list(t.shape), "dtype": "float32",
+                      "file": f"{stem}.param.{n}.bin"} for n, t in params.items()]
     torchscript = None
     if "libtorch" in peers and native is None:
         torchscript = f"{stem}.pt"
-    wanted = [f"{stem}.onnx"] + [e["file"] for e in input_entries + output_entries]
+    wanted = [f"{stem}.onnx"] + [e["file"] for e in input_entries + output_entries + param_entries]
     wanted += [torchscript] if torchscript else []
     fresh = all(os.path.exists(os.path.join(out_dir, f)) for f in wanted)
     if not fresh:
@@ -170,6 +176,8 @@ def export_case(workload, point, out_dir):
         for entry, tensor in zip(input_entries, inputs):
             write_raw(os.path.join(out_dir, entry["file"]), tensor)
         for entry, tensor in zip(output_entries, outputs):
+            write_raw(os.path.join(out_dir, entry["file"]), tensor)
+        for entry, tensor in zip(param_entries, params.values()):
             write_raw(os.path.join(out_dir, entry["file"]), tensor)
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
@@ -185,7 +193,7 @@ def export_case(workload, point, out_dir):
     return {"name": name, "workload": workload["name"], "point": point, "peers": peers,
             "module": expression, "onnx": f"{stem}.onnx", "torchscript": torchscript,
             "inputs": input_entries, "outputs": output_entries, "libtorch": native,
-            "flops": native_flops(native),
+            "params": param_entries, "flops": native_flops(native),
             "fresh": fresh}
 
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Times the peer workloads (benchmarks/peers/onnx/workloads.json) in ONNX Runtime and
+# libtorch and writes Google Benchmark JSON: OUT/ort.json and OUT/libtorch.json.
+# Every step is idempotent: npm install only when the lock file changed, export only the
+# cases whose files are missing, cmake rebuilds only what changed.
+#
+#   benchmarks/peers/run_ort_libtorch.sh [--out DIR] [--build DIR] [--filter REGEX]
+#       [--repetitions N] [--min-time SECONDS] [--threads 1,2] [--no-ort] [--no-libtorch]
+#
+# --filter is an unanchored regex on the case names (e.g. 'linear_1024x4096/M:64').
+# Needs: Debian's /usr/bin/python3 with torch, node + npm (npm registry access on first run),
+# libtorch-dev and libbenchmark-dev (scripts/deps.sh bench).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build="$repo/build-peers"
+out=""
+filter=""
+repetitions=5
+min_time=0.2
+threads=1,2
+run_ort=1
+run_libtorch=1
+
+while (($#)); do
+  case "$1" in
+    --out) out=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --filter) filter=$2; shift 2 ;;
+    --repetitions) repetitions=$2; shift 2 ;;
+    --min-time) min_time=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --no-ort) run_ort=0; shift ;;
+    --no-libtorch) run_libtorch=0; shift ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "run_ort_libtorch: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+out=${out:-$build/results}
+mkdir -p "$build" "$out"
+build=$(cd "$build" && pwd)
+out=$(cd "$out" && pwd)
+
+# OpenBLAS (libtorch's BLAS on Debian) reads these; this machine sets them for its own
+# reasons and they halve its speed. Unset only in the peers' own commands.
+peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+
+# 1. onnxruntime-node, pinned by package-lock.json. ONNXRUNTIME_NODE_INSTALL=skip: the
+#    package carries linux-x64 libonnxruntime.so; its install script would fetch GPU providers.
+install_ort() {
+  local dir="$here/onnx" stamp="$here/onnx/node_modules/.mmm-lock.sha1" want
+  want=$(cat "$dir/package.json" "$dir/package-lock.json" | sha1sum | cut -d' ' -f1)
+  if [[ -f "$stamp" && $(cat "$stamp") == "$want" ]]; then
+    echo "peers: onnxruntime-node already installed"
+    return
+  fi
+  command -v npm >/dev/null || { echo "peers: npm not found (scripts/deps.sh bench)" >&2; exit 1; }
+  echo "peers: installing onnxruntime-node (npm ci)"
+  (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
+}
+
+# 2. The workloads as ONNX (+ TorchScript, inputs, torch's outputs) in the build tree.
+export_models() {
+  /usr/bin/python3 "$here/onnx/export_workloads.py" --out "$build/models" --filter "$filter"
+}
+
+# 3. The libtorch harness: a standalone CMake project, out of mmm's default build.
+build_libtorch() {
+  cmake -S "$here/libtorch" -B "$build/libtorch" -DCMAKE_BUILD_TYPE=Release >"$build/libtorch.configure.log" \
+    || { cat "$build/libtorch.configure.log" >&2; exit 1; }
+  if ! grep -q "bench_libtorch" "$build/libtorch/Makefile" 2>/dev/null; then
+    grep "mmm peers" "$build/libtorch.configure.log" >&2 || true
+    return 1
+  fi
+  cmake --build "$build/libtorch" --target bench_libtorch -j2 >/dev/null
+}
+
+if ((run_ort)); then install_ort; fi
+export_models
+if ((run_libtorch)) && ! build_libtorch; then
+  echo "peers: libtorch not found, skipping it (Debian: scripts/deps.sh bench)" >&2
+  run_libtorch=0
+fi
+
+manifest="$build/models/manifest.json"
+if ((run_ort)); then
+  echo "peers: ONNX Runtime -> $out/ort.json"
+  "${peer_env[@]}" node --expose-gc "$here/onnx/bench.mjs" --manifest "$manifest" --out "$out/ort.json" \
+    --threads "$threads" --filter "$filter" --repetitions "$repetitions" --min-time "$min_time"
+fi
+if ((run_libtorch)); then
+  echo "peers: libtorch -> $out/libtorch.json"
+  "${peer_env[@]}" "$build/libtorch/bench_libtorch" --manifest="$manifest" --threads="$threads" \
+    --benchmark_filter="$filter" --benchmark_repetitions="$repetitions" \
+    --benchmark_report_aggregates_only=true --benchmark_min_time="$min_time" \
+    --benchmark_out="$out/libtorch.json" --benchmark_out_format=json >"$out/libtorch.log" 2>&1 \
+    || { cat "$out/libtorch.log" >&2; echo "peers: libtorch failed (log above)" >&2; exit 1; }
+fi
+
+# Side by side: the median per call of each peer, and libtorch's time over ONNX Runtime's.
+/usr/bin/python3 - "$out" <<'EOF'
+import json, os, sys
+medians = {}
+for peer in ("ort", "libtorch"):
+    path = os.path.join(sys.argv[1], f"{peer}.json")
+    if os.path.exists(path):
+        for b in json.load(open(path))["benchmarks"]:
+            if b.get("aggregate_name") == "median":
+                case = b["run_name"].split("/", 1)[1]
+                medians.setdefault(case, {})[peer] = b["real_time"]
+print(f"{'median us per call':52} {'ort':>11} {'libtorch':>11} {'lt/ort':>7}")
+for case, m in medians.items():
+    ort, lt = m.get("ort"), m.get("libtorch")
+    cell = lambda v: f"{v:11.1f}" if v is not None else f"{'-':>11}"
+    ratio = f"{lt / ort:7.2f}" if ort and lt else f"{'-':>7}"
+    print(f"{case:52} {cell(ort)} {cell(lt)} {ratio}")
+EOF
