@@ -1,0 +1,304 @@
+#pragma once
+// Mel filterbanks, mel spectrograms and log-mel features, with torchaudio semantics:
+//   MelFilterbank    torchaudio.functional.melscale_fbanks (HTK or Slaney scale, no or
+//                    Slaney area norm)
+//   MelSpectrogram   torchaudio.transforms.MelSpectrogram (Spectrogram, then MelScale)
+//   LogMel           MelSpectrogram followed by log(x + offset) or by AmplitudeToDB
+//
+// Outputs are [n_mels, frames] (torchaudio's layout) by default; FeatureLayout::time_major
+// writes [frames, n_mels] directly, which is what a Seq<n_mels> model input wants — see
+// time_major() to turn a [n_mels, frames] tensor into a [1, frames, n_mels] one.
+//
+// The filterbank is stored sparsely: each triangle covers a handful of FFT bins, so
+// applying it costs about 2 * n_freqs multiply-adds per frame instead of n_freqs * n_mels.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mmm/core/errors.hpp"
+#include "mmm/core/tensor.hpp"
+#include "mmm/preprocess/stft.hpp"
+#include "mmm/preprocess/wav.hpp"
+
+namespace mmm {
+
+enum class MelScale { htk, slaney };
+enum class MelNorm { none, slaney };
+// feature_major: [features, frames] (torchaudio); time_major: [frames, features] (Seq).
+enum class FeatureLayout { feature_major, time_major };
+
+struct MelOptions {
+  int sample_rate = 16000;
+  index n_mels = 128;
+  double f_min = 0.0;
+  double f_max = 0.0;  // 0: sample_rate / 2 (integer division, as torchaudio)
+  MelNorm norm = MelNorm::none;
+  MelScale scale = MelScale::htk;
+};
+
+inline double hz_to_mel(double hz, MelScale scale) {
+  if (scale == MelScale::htk) return 2595.0 * std::log10(1.0 + hz / 700.0);
+  constexpr double f_sp = 200.0 / 3, min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp;
+  const double logstep = std::log(6.4) / 27.0;
+  return hz >= min_log_hz ? min_log_mel + std::log(hz / min_log_hz) / logstep : hz / f_sp;
+}
+
+inline double mel_to_hz(double mel, MelScale scale) {
+  if (scale == MelScale::htk) return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0);
+  constexpr double f_sp = 200.0 / 3, min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp;
+  const double logstep = std::log(6.4) / 27.0;
+  return mel >= min_log_mel ? min_log_hz * std::exp(logstep * (mel - min_log_mel)) : f_sp * mel;
+}
+
+class MelFilterbank {
+ public:
+  MelFilterbank(index n_freqs, MelOptions options) : n_freqs_(n_freqs), o_(options) {
+    if (n_freqs < 2) throw RangeError("MelFilterbank: n_freqs must be at least 2, got " + std::to_string(n_freqs));
+    if (o_.n_mels < 1) throw RangeError("MelFilterbank: n_mels must be positive, got " + std::to_string(o_.n_mels));
+    if (o_.sample_rate < 2) throw RangeError("MelFilterbank: sample_rate must be at least 2 Hz");
+    const double nyquist = double(o_.sample_rate / 2);
+    if (o_.f_max == 0.0) o_.f_max = nyquist;
+    if (!(o_.f_min >= 0.0) || !(o_.f_max > o_.f_min))
+      throw RangeError("MelFilterbank: need 0 <= f_min < f_max, got f_min " + std::to_string(o_.f_min) + ", f_max " +
+                       std::to_string(o_.f_max));
+
+    const index n_pts = o_.n_mels + 2;
+    const double m_min = hz_to_mel(o_.f_min, o_.scale), m_max = hz_to_mel(o_.f_max, o_.scale);
+    std::vector<double> f_pts(static_cast<std::size_t>(n_pts));
+    for (index i = 0; i < n_pts; ++i)
+      f_pts[std::size_t(i)] = mel_to_hz(m_min + (m_max - m_min) * double(i) / double(n_pts - 1), o_.scale);
+
+    begin_.resize(std::size_t(o_.n_mels));
+    count_.resize(std::size_t(o_.n_mels));
+    offset_.resize(std::size_t(o_.n_mels));
+    for (index m = 0; m < o_.n_mels; ++m) {
+      const double lo = f_pts[std::size_t(m)], mid = f_pts[std::size_t(m + 1)], hi = f_pts[std::size_t(m + 2)];
+      const double enorm = o_.norm == MelNorm::slaney ? 2.0 / (hi - lo) : 1.0;
+      begin_[std::size_t(m)] = 0;
+      offset_[std::size_t(m)] = index(weights_.size());
+      index count = 0;
+      for (index f = 0; f < n_freqs; ++f) {
+        const double hz = nyquist * double(f) / double(n_freqs - 1);
+        const double down = (hz - lo) / (mid - lo), up = (hi - hz) / (hi - mid);
+        const double w = std::max(0.0, std::min(down, up));
+        if (w <= 0.0) {
+          if (count > 0) break;  // past the triangle
+          continue;
+        }
+        if (count == 0) begin_[std::size_t(m)] = f;
+        weights_.push_back(float(w * enorm));
+        ++count;
+      }
+      count_[std::size_t(m)] = count;
+    }
+  }
+
+  index n_freqs() const noexcept { return n_freqs_; }
+  index n_mels() const noexcept { return o_.n_mels; }
+  const MelOptions& options() const noexcept { return o_; }
+
+  // The dense matrix, [n_freqs, n_mels], as torchaudio.functional.melscale_fbanks returns it.
+  Tensor matrix() const {
+    Tensor fb(Shape{n_freqs_, o_.n_mels});
+    for (index m = 0; m < o_.n_mels; ++m)
+      for (index j = 0; j < count_[std::size_t(m)]; ++j)
+        fb[(begin_[std::size_t(m)] + j) * o_.n_mels + m] = weights_[std::size_t(offset_[std::size_t(m)] + j)];
+    return fb;
+  }
+
+  // out[m * out_stride] = sum_f spectrum[f] * fb[f, m] for one frame.
+  void apply(const float* spectrum, float* out, index out_stride) const {
+    const float* w = weights_.data();
+    for (index m = 0; m < o_.n_mels; ++m) {
+      const float* s = spectrum + begin_[std::size_t(m)];
+      const float* wm = w + offset_[std::size_t(m)];
+      float acc = 0.0f;
+      for (index j = 0, n = count_[std::size_t(m)]; j < n; ++j) acc += s[j] * wm[j];
+      out[m * out_stride] = acc;
+    }
+  }
+
+ private:
+  index n_freqs_;
+  MelOptions o_;
+  std::vector<index> begin_, count_, offset_;
+  std::vector<float> weights_;
+};
+
+struct MelSpectrogramOptions {
+  StftOptions stft{};  // onesided must stay true
+  MelOptions mel{};
+};
+
+namespace detail {
+inline void expect_layout(TensorView<float> out, index features, index frames, FeatureLayout layout,
+                          const std::string& who) {
+  const bool fm = layout == FeatureLayout::feature_major;
+  const Shape want = fm ? Shape{features, frames} : Shape{frames, features};
+  if (!(out.shape() == want))
+    throw ShapeError(who + ": output must have shape " + want.str() + (fm ? " [features, frames]" : " [frames, features]") +
+                     ", got " + out.shape().str());
+}
+
+inline std::span<const float> mono_samples(const Audio& audio, const std::string& who) {
+  if (audio.channels() != 1)
+    throw ShapeError(who + ": needs mono audio, got " + std::to_string(audio.channels()) + " channels (see downmix())");
+  return audio.samples.span();
+}
+}  // namespace detail
+
+class MelSpectrogram {
+ public:
+  explicit MelSpectrogram(MelSpectrogramOptions options)
+      : stft_(checked(options).stft), fb_(stft_.bins(), options.mel), spectrum_(std::size_t(stft_.bins())) {}
+
+  index n_mels() const noexcept { return fb_.n_mels(); }
+  index frames(index length) const { return stft_.frames(length); }
+  const Stft& stft() const noexcept { return stft_; }
+  const MelFilterbank& filterbank() const noexcept { return fb_; }
+
+  // Mel energies into out[m * mel_stride + t * frame_stride]; allocates nothing.
+  void compute(std::span<const float> signal, float* out, index mel_stride, index frame_stride) {
+    const index n_frames = stft_.frames(index(signal.size()));
+    for (index t = 0; t < n_frames; ++t) {
+      stft_.compute_frame(signal, t, spectrum_.data());
+      fb_.apply(spectrum_.data(), out + t * frame_stride, mel_stride);
+    }
+  }
+  void compute(std::span<const float> signal, TensorView<float> out, FeatureLayout layout = FeatureLayout::feature_major) {
+    const index n_frames = frames(index(signal.size()));
+    detail::expect_layout(out, n_mels(), n_frames, layout, "MelSpectrogram");
+    if (layout == FeatureLayout::feature_major)
+      compute(signal, out.data(), n_frames, 1);
+    else
+      compute(signal, out.data(), 1, n_mels());
+  }
+
+  Tensor operator()(std::span<const float> signal, FeatureLayout layout = FeatureLayout::feature_major) {
+    const index n_frames = frames(index(signal.size()));
+    Tensor out(layout == FeatureLayout::feature_major ? Shape{n_mels(), n_frames} : Shape{n_frames, n_mels()});
+    compute(signal, out.view(), layout);
+    return out;
+  }
+  Tensor operator()(const Audio& audio, FeatureLayout layout = FeatureLayout::feature_major) {
+    check_rate(audio.sample_rate);
+    return (*this)(detail::mono_samples(audio, "MelSpectrogram"), layout);
+  }
+
+  void check_rate(int rate) const {
+    if (rate != fb_.options().sample_rate)
+      throw RangeError("MelSpectrogram: built for " + std::to_string(fb_.options().sample_rate) + " Hz, the audio is " +
+                       std::to_string(rate) + " Hz (see resample())");
+  }
+
+ private:
+  static MelSpectrogramOptions& checked(MelSpectrogramOptions& o) {
+    if (!o.stft.onesided) throw RangeError("MelSpectrogram: the STFT must be onesided");
+    return o;
+  }
+
+  Stft stft_;
+  MelFilterbank fb_;
+  std::vector<float> spectrum_;
+};
+
+// natural: log(x + offset) (MFCC's log_mels); decibel: AmplitudeToDB, i.e.
+// multiplier * log10(max(x, amin)) - multiplier * log10(max(amin, ref)), then, when
+// top_db > 0, clamped from below at (max over the whole spectrogram) - top_db.
+enum class LogKind { natural, decibel };
+struct LogOptions {
+  LogKind kind = LogKind::natural;
+  float offset = 1e-6f;
+  float multiplier = 10.0f;  // 10 for power spectra, 20 for magnitudes
+  float amin = 1e-10f;
+  float ref = 1.0f;
+  float top_db = 0.0f;  // 0: no clamp
+};
+
+namespace detail {
+// Applies LogOptions in place to a strided [rows, cols] block.
+inline void apply_log(float* x, index rows, index cols, index row_stride, index col_stride, const LogOptions& o) {
+  if (o.kind == LogKind::natural) {
+    for (index r = 0; r < rows; ++r)
+      for (index c = 0; c < cols; ++c) {
+        float& v = x[r * row_stride + c * col_stride];
+        v = std::log(v + o.offset);
+      }
+    return;
+  }
+  const float db_ref = o.multiplier * std::log10(std::max(o.amin, o.ref));
+  float top = -std::numeric_limits<float>::infinity();
+  for (index r = 0; r < rows; ++r)
+    for (index c = 0; c < cols; ++c) {
+      float& v = x[r * row_stride + c * col_stride];
+      v = o.multiplier * std::log10(std::max(v, o.amin)) - db_ref;
+      top = std::max(top, v);
+    }
+  if (o.top_db > 0.0f) {
+    const float floor = top - o.top_db;
+    for (index r = 0; r < rows; ++r)
+      for (index c = 0; c < cols; ++c) {
+        float& v = x[r * row_stride + c * col_stride];
+        v = std::max(v, floor);
+      }
+  }
+}
+}  // namespace detail
+
+struct LogMelOptions {
+  MelSpectrogramOptions mel_spectrogram{};
+  LogOptions log{};
+};
+
+class LogMel {
+ public:
+  explicit LogMel(LogMelOptions options) : mel_(options.mel_spectrogram), log_(options.log) {}
+
+  index n_mels() const noexcept { return mel_.n_mels(); }
+  index frames(index length) const { return mel_.frames(length); }
+  const MelSpectrogram& mel_spectrogram() const noexcept { return mel_; }
+
+  void compute(std::span<const float> signal, float* out, index mel_stride, index frame_stride) {
+    mel_.compute(signal, out, mel_stride, frame_stride);
+    detail::apply_log(out, n_mels(), frames(index(signal.size())), mel_stride, frame_stride, log_);
+  }
+  void compute(std::span<const float> signal, TensorView<float> out, FeatureLayout layout = FeatureLayout::feature_major) {
+    const index n_frames = frames(index(signal.size()));
+    detail::expect_layout(out, n_mels(), n_frames, layout, "LogMel");
+    if (layout == FeatureLayout::feature_major)
+      compute(signal, out.data(), n_frames, 1);
+    else
+      compute(signal, out.data(), 1, n_mels());
+  }
+  Tensor operator()(std::span<const float> signal, FeatureLayout layout = FeatureLayout::feature_major) {
+    const index n_frames = frames(index(signal.size()));
+    Tensor out(layout == FeatureLayout::feature_major ? Shape{n_mels(), n_frames} : Shape{n_frames, n_mels()});
+    compute(signal, out.view(), layout);
+    return out;
+  }
+  Tensor operator()(const Audio& audio, FeatureLayout layout = FeatureLayout::feature_major) {
+    mel_.check_rate(audio.sample_rate);
+    return (*this)(detail::mono_samples(audio, "LogMel"), layout);
+  }
+
+ private:
+  MelSpectrogram mel_;
+  LogOptions log_;
+};
+
+// [F, T] (torchaudio's layout) → [1, T, F], the layout Seq<F> wraps.
+inline Tensor time_major(TensorView<const float> features) {
+  if (features.rank() != 2)
+    throw ShapeError("time_major: needs a [features, frames] tensor, got " + features.shape().str());
+  const index f = features.dim(0), t = features.dim(1);
+  Tensor out(Shape{1, t, f});
+  for (index i = 0; i < f; ++i)
+    for (index j = 0; j < t; ++j) out[j * f + i] = features[i * t + j];
+  return out;
+}
+
+}  // namespace mmm

@@ -1,0 +1,102 @@
+// torchaudio parity for MelFilterbank (melscale_fbanks), MelSpectrogram, LogMel and Mfcc.
+// Bounds: filterbank weights 5e-5 of the largest weight absolute (torchaudio builds them in
+// float32: a triangle edge near a bin moves by ~1e-5); mel energies 1e-4 relative
+// (oracle.hpp's measure); natural log-mels 1e-4 absolute; decibels 1e-3 dB absolute; MFCC 1e-4 of the largest |coefficient|
+// absolute (the DCT mixes dB values of ~100 into coefficients that cross zero).
+#include <filesystem>
+#include <string>
+
+#include "audio_checks.hpp"
+#include "mmm/preprocess/mel.hpp"
+#include "mmm/preprocess/mfcc.hpp"
+
+namespace {
+
+bool exists(const std::string& name) {
+  return std::filesystem::exists(mmm::test::oracle_dir() / (name + ".safetensors"));
+}
+
+mmm::MelSpectrogramOptions mel_options(const mmm::test::OracleCase& c) {
+  mmm::MelSpectrogramOptions o;
+  o.stft.n_fft = std::stoi(c.meta("n_fft"));
+  o.stft.win_length = std::stoi(c.meta("win_length"));
+  o.stft.hop_length = std::stoi(c.meta("hop"));
+  o.stft.power = std::stof(c.meta("power"));
+  o.mel.sample_rate = std::stoi(c.meta("sample_rate"));
+  o.mel.n_mels = std::stoi(c.meta("n_mels"));
+  o.mel.f_min = std::stod(c.meta("f_min"));
+  o.mel.f_max = std::stod(c.meta("f_max"));
+  o.mel.norm = c.meta("norm") == "slaney" ? mmm::MelNorm::slaney : mmm::MelNorm::none;
+  o.mel.scale = c.meta("mel_scale") == "slaney" ? mmm::MelScale::slaney : mmm::MelScale::htk;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("MelSpectrogram and LogMel match torchaudio", "[audio][mel][parity]") {
+  int cases = 0;
+  for (int i = 0; exists("mel" + std::to_string(i)); ++i, ++cases) {
+    mmm::test::OracleCase c("mel" + std::to_string(i));
+    const std::string what = "mel" + std::to_string(i);
+    const mmm::MelSpectrogramOptions opts = mel_options(c);
+    const mmm::Tensor x = c.input("x");
+
+    mmm::MelSpectrogram mel(opts);
+    mmm::test::require_peak_close(mel.filterbank().matrix(), c.output("fbanks"), 5e-5, what + " filterbank");
+    const mmm::Tensor spec = mel(x.span());
+    mmm::test::require_close(spec, c.output("mel"), 1e-4, what + " mel spectrogram");
+
+    mmm::LogMel natural({.mel_spectrogram = opts, .log = {.kind = mmm::LogKind::natural, .offset = 1e-6f}});
+    mmm::test::require_abs_close(natural(x.span()), c.output("log"), 1e-4, what + " log(mel + 1e-6)");
+
+    const float multiplier = opts.stft.power == 2.0f ? 10.0f : 20.0f;
+    mmm::LogMel db({.mel_spectrogram = opts,
+                    .log = {.kind = mmm::LogKind::decibel, .multiplier = multiplier, .top_db = 80.0f}});
+    mmm::test::require_abs_close(db(x.span()), c.output("db"), 1e-3, what + " AmplitudeToDB(top_db=80)");
+
+    // Time-major output is the transpose, and time_major() gives the Seq layout.
+    const mmm::Tensor tm = db(x.span(), mmm::FeatureLayout::time_major);
+    const mmm::Tensor fm = db(x.span());
+    const mmm::Tensor seq = mmm::time_major(fm);
+    REQUIRE(seq.shape() == mmm::Shape{1, fm.dim(1), fm.dim(0)});
+    for (mmm::index k = 0; k < tm.numel(); ++k) REQUIRE(tm[k] == seq[k]);
+  }
+  REQUIRE(cases >= 6);
+}
+
+TEST_CASE("Mfcc matches torchaudio.transforms.MFCC", "[audio][mfcc][parity]") {
+  int cases = 0;
+  for (int i = 0; exists("mfcc" + std::to_string(i)); ++i, ++cases) {
+    mmm::test::OracleCase c("mfcc" + std::to_string(i));
+    mmm::MfccOptions o;
+    o.n_mfcc = std::stoi(c.meta("n_mfcc"));
+    o.log_mels = c.meta("log_mels") == "1";
+    o.mel_spectrogram.stft.n_fft = std::stoi(c.meta("n_fft"));
+    o.mel_spectrogram.stft.hop_length = std::stoi(c.meta("hop"));
+    o.mel_spectrogram.mel.sample_rate = std::stoi(c.meta("sample_rate"));
+    o.mel_spectrogram.mel.n_mels = std::stoi(c.meta("n_mels"));
+    const mmm::Tensor x = c.input("x");
+    mmm::Mfcc mfcc(o);
+    const mmm::Tensor got = mfcc(x.span());
+    mmm::test::require_peak_close(got, c.output("mfcc"), 1e-4, "mfcc" + std::to_string(i));
+    const mmm::Tensor tm = mfcc(x.span(), mmm::FeatureLayout::time_major);
+    for (mmm::index k = 0; k < got.dim(0); ++k)
+      for (mmm::index t = 0; t < got.dim(1); ++t) REQUIRE(tm[t * got.dim(0) + k] == got[k * got.dim(1) + t]);
+  }
+  REQUIRE(cases >= 3);
+}
+
+TEST_CASE("Mel options and inputs are checked", "[audio][mel]") {
+  REQUIRE_THROWS_AS(mmm::MelFilterbank(201, {.n_mels = 0}), mmm::RangeError);
+  REQUIRE_THROWS_AS(mmm::MelFilterbank(201, {.sample_rate = 16000, .f_min = 9000, .f_max = 100}), mmm::RangeError);
+  REQUIRE_THROWS_AS(mmm::MelSpectrogram({.stft = {.onesided = false}}), mmm::RangeError);
+  REQUIRE_THROWS_AS(mmm::Mfcc({.n_mfcc = 200}), mmm::RangeError);  // more coefficients than the 128 mels
+
+  mmm::MelSpectrogram mel({.stft = {.n_fft = 400, .hop_length = 160}, .mel = {.sample_rate = 16000, .n_mels = 80}});
+  mmm::Audio stereo{mmm::Tensor(mmm::Shape{2, 4000}), 16000};
+  REQUIRE_THROWS_AS(mel(stereo), mmm::ShapeError);
+  mmm::Audio wrong_rate{mmm::Tensor(mmm::Shape{1, 4000}), 8000};
+  REQUIRE_THROWS_AS(mel(wrong_rate), mmm::RangeError);
+  mmm::Tensor out(mmm::Shape{80, 3});
+  REQUIRE_THROWS_AS(mel.compute(mmm::Tensor(mmm::Shape{4000}).span(), out.view()), mmm::ShapeError);
+}
