@@ -179,6 +179,19 @@ class Workload {
     }
   }
 
+  // In the exporter's order: LSTM's (y, (h, c)) gives y, h, c.
+  static void flatten(const torch::jit::IValue& value, std::vector<torch::Tensor>& into) {
+    if (value.isTensor()) {
+      into.push_back(value.toTensor());
+    } else if (value.isTuple()) {
+      for (const auto& element : value.toTupleRef().elements()) flatten(element, into);
+    } else if (value.isList()) {
+      for (const auto& element : value.toListRef()) flatten(element, into);
+    } else {
+      throw std::runtime_error("TorchScript output of type " + value.tagKind() + ": expected tensors or tuples");
+    }
+  }
+
   void build_torchscript(const std::string& name) {
     const Json& file = entry_.at("torchscript");
     expect(file.is_string(), name, "no native op and no TorchScript file in the manifest");
@@ -188,11 +201,7 @@ class Workload {
     run_ = [this] {
       const torch::jit::IValue result = module_.forward(jit_inputs_);
       jit_outputs_.clear();
-      if (result.isTensor()) {
-        jit_outputs_.push_back(result.toTensor());
-      } else {
-        for (const auto& element : result.toTuple()->elements()) jit_outputs_.push_back(element.toTensor());
-      }
+      flatten(result, jit_outputs_);
     };
   }
 

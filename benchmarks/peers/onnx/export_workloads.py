@@ -121,6 +121,14 @@ def make_input(spec, generator):
     return torch.randn(shape, generator=generator)
 
 
+def flatten(value):
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in flatten(v)]
+    raise SystemExit(f"module output of type {type(value).__name__}: expected tensors, tuples, lists")
+
+
 def write_raw(path, tensor):
     tensor = tensor.detach().contiguous()
     with open(path, "wb") as f:
@@ -154,8 +162,7 @@ def export_case(workload, point, out_dir):
                               "file": f"{stem}.in.{input_name}.bin"})
     with torch.no_grad():
         outputs = module(*inputs)
-    if isinstance(outputs, torch.Tensor):
-        outputs = (outputs,)
+    outputs = flatten(outputs)  # as torch.onnx.export orders them: LSTM's (y, (h, c)) -> y, h, c
     output_names = ["y"] if len(outputs) == 1 else [f"y{i}" for i in range(len(outputs))]
     output_entries = [{"name": n, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
                        "file": f"{stem}.out.{n}.bin"} for n, t in zip(output_names, outputs)]
