@@ -20,12 +20,18 @@ if(MMM_SANITIZE)
 endif()
 target_link_libraries(mmm_project_options INTERFACE mmm::mmm)
 
-# Every directory below tests/ and benchmarks/ with a CMakeLists.txt is one feature area;
-# picking them up by glob lets areas be added without touching a shared list.
+# Every directory below tests/, benchmarks/ and examples/ with a CMakeLists.txt is one
+# feature area; picking them up by glob lets areas be added without touching a shared list.
+# MMM_ONLY_AREAS (a list of directory names, e.g. "unit;parity") limits the build to those.
+set(MMM_ONLY_AREAS "" CACHE STRING "Only these test/benchmark/example areas (directory names); empty: all")
 function(mmm_add_subdirectories dir)
   file(GLOB children LIST_DIRECTORIES true "${dir}/*")
   list(SORT children)
   foreach(child IN LISTS children)
+    get_filename_component(area "${child}" NAME)
+    if(MMM_ONLY_AREAS AND NOT area IN_LIST MMM_ONLY_AREAS)
+      continue()
+    endif()
     if(IS_DIRECTORY "${child}" AND EXISTS "${child}/CMakeLists.txt")
       add_subdirectory("${child}")
     endif()

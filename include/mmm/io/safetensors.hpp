@@ -78,6 +78,7 @@ class SafeTensors {
     const TensorInfo& t = info(name);
     const std::byte* p = data_.data() + t.begin;
     const auto n = static_cast<std::size_t>(t.shape.numel());
+    if (n == 0) return;  // an empty tensor may have no storage at all
     switch (t.dtype) {
       case DType::F32: std::memcpy(out, p, n * 4); return;
       case DType::F64:
