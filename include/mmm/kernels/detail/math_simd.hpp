@@ -1,0 +1,290 @@
+#pragma once
+// One-register math for kernels/math.hpp: each function maps a batch of floats to a batch
+// of floats, for any xsimd architecture (AVX-512, AVX2, SSE, NEON). The array-level API
+// (loops, tails, rows) lives in math.hpp; the accuracy bounds are stated and tested there.
+//
+// Range reductions and polynomial shapes follow Cephes (S. L. Moshier's single-precision
+// library): exp by n·ln2 reduction with a split constant, log by mantissa/exponent split
+// around √½, tanh by a small odd polynomial below 0.625 and 1 − 2/(e^{2x}+1) above, erf by
+// x·P(x²) below 1 and e^{−x²}/x·R(1/x²) above. What is ours: scaling by two powers of two
+// (so that results overflow to inf and underflow through the subnormals with one
+// rounding), e^{−x²} evaluated from an exact split of x² (so the GELU and erf tails keep
+// their relative accuracy instead of losing |x|²·ε), and sigmoid/SiLU/GELU written so
+// that no 1 − (nearly 1) cancellation happens for negative inputs.
+//
+// Every operation here is safe under floating-point contraction (-ffp-contract=fast):
+// exact splits use masking and Fast2Sum, never Dekker products.
+
+#include <cstdint>
+
+#include <xsimd/xsimd.hpp>
+
+#ifdef XSIMD_NO_SUPPORTED_ARCHITECTURE
+#error "mmm's math kernels need an instruction set xsimd supports (SSE2, AVX, AVX-512 or NEON)"
+#endif
+
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_ps(), which -Wuninitialized
+// reports once inlined into any caller; the value is never read.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace mmm::kernels::simd {
+
+template <class Arch>
+using Floats = xsimd::batch<float, Arch>;
+template <class Arch>
+using Ints = xsimd::batch<std::int32_t, Arch>;
+
+namespace detail {
+
+template <class A>
+inline Floats<A> as_floats(const Ints<A>& i) {
+  return xsimd::bitwise_cast<Floats<A>>(i);
+}
+template <class A>
+inline Ints<A> as_ints(const Floats<A>& f) {
+  return xsimd::bitwise_cast<Ints<A>>(f);
+}
+
+// Horner's scheme with coefficients from the highest power down.
+template <class A, std::size_t N>
+inline Floats<A> horner(const Floats<A>& x, const float (&c)[N]) {
+  Floats<A> p(c[0]);
+  for (std::size_t i = 1; i < N; ++i) p = xsimd::fma(p, x, Floats<A>(c[i]));
+  return p;
+}
+
+// 2^n for integer n in [-126, 127], built from the exponent field.
+template <class A>
+inline Floats<A> pow2(const Ints<A>& n) {
+  return as_floats<A>((n + Ints<A>(127)) << 23);
+}
+
+// e^x as p·s1·s2 with p ∈ [0.7, 1.42] and s1, s2 powers of two: the caller multiplies its
+// own factor into p first (SiLU's x·e^x) and every intermediate stays normal, so the one
+// rounding into the subnormal range happens in the last product. Inputs are clamped to
+// [-120, 89] (e^x overflows above 88.73; x·e^x underflows below about -108.6 for any |x|
+// that reaches it); NaN and inputs below -120 are the caller's.
+template <class A>
+struct ExpParts {
+  Floats<A> p, s1, s2;
+  Floats<A> times(const Floats<A>& f) const { return (f * p) * s1 * s2; }
+  Floats<A> value() const { return p * s1 * s2; }
+};
+
+template <class A>
+inline ExpParts<A> exp_parts(Floats<A> x) {
+  using F = Floats<A>;
+  x = xsimd::min(xsimd::max(x, F(-120.0f)), F(89.0f));
+  const F n = xsimd::nearbyint(x * F(1.44269504088896341f));
+  // x − n·ln2 with ln2 = 0.693359375 (9 bits, so n·C1 is exact) − 2.12194440e-4.
+  F r = xsimd::fnma(n, F(0.693359375f), x);
+  r = xsimd::fnma(n, F(-2.12194440e-4f), r);
+  static constexpr float c[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+  const F p = xsimd::fma(horner<A>(r, c), r * r, r) + F(1.0f);
+  const Ints<A> ni = xsimd::to_int(n);  // in [-173, 128]: both halves stay normal
+  const Ints<A> n1 = ni >> 1;
+  return {p, pow2<A>(n1), pow2<A>(ni - n1)};
+}
+
+template <class A>
+inline Floats<A> keep_nan(const Floats<A>& x, const Floats<A>& y) {
+  return xsimd::select(xsimd::isnan(x), x, y);
+}
+
+}  // namespace detail
+
+template <class A>
+inline Floats<A> exp(const Floats<A>& x) {
+  return detail::keep_nan<A>(x, detail::exp_parts<A>(x).value());
+}
+
+template <class A>
+inline Floats<A> log(const Floats<A>& x) {
+  using F = Floats<A>;
+  using I = Ints<A>;
+  // Subnormal inputs are scaled into the normal range first.
+  const auto tiny = x < F(1.17549435e-38f);
+  const F xs = xsimd::select(tiny, x * F(8388608.0f), x);
+  const I bits = detail::as_ints<A>(xs);
+  F e = xsimd::to_float((bits >> 23) - I(126)) - xsimd::select(tiny, F(23.0f), F(0.0f));
+  F m = detail::as_floats<A>((bits & I(0x007fffff)) | I(0x3f000000));  // [0.5, 1)
+  // Keep the mantissa in [√½, √2): log(1 + f) with |f| ≤ 0.29; both subtractions exact.
+  const auto low = m < F(0.707106781186547524f);
+  e = e - xsimd::select(low, F(1.0f), F(0.0f));
+  m = xsimd::select(low, m + m, m) - F(1.0f);
+  static constexpr float c[] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
+                                -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
+                                2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
+  const F z = m * m;
+  F y = detail::horner<A>(m, c) * m * z;
+  y = xsimd::fma(e, F(-2.12194440e-4f), y);
+  y = xsimd::fnma(F(0.5f), z, y);
+  F r = xsimd::fma(e, F(0.693359375f), m + y);
+  const F inf(std::numeric_limits<float>::infinity());
+  r = xsimd::select(x == inf, inf, r);
+  r = xsimd::select(x == F(0.0f), -inf, r);
+  return xsimd::select(x < F(0.0f) || xsimd::isnan(x), F(std::numeric_limits<float>::quiet_NaN()), r);
+}
+
+template <class A>
+inline Floats<A> tanh(const Floats<A>& x) {
+  using F = Floats<A>;
+  const F ax = xsimd::abs(x);
+  static constexpr float c[] = {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f,
+                                1.33314422036e-1f, -3.33332819422e-1f};
+  const F z = x * x;
+  const F small = xsimd::fma(detail::horner<A>(z, c) * z, x, x);
+  // 1 − 2/(e^{2|x|} + 1); e^{2|x|} = inf for large |x| gives exactly 1.
+  const F big = F(1.0f) - F(2.0f) / (detail::exp_parts<A>(ax + ax).value() + F(1.0f));
+  // Both branches carry the sign of x except at −0, which the copysign restores.
+  return detail::keep_nan<A>(x, xsimd::copysign(xsimd::select(ax < F(0.625f), small, big), x));
+}
+
+// 1/(1 + e^{−x}) computed from e = e^{−|x|} ∈ (0, 1]: 1/(1+e) for x ≥ 0, e/(1+e) for x < 0,
+// so that the result keeps its relative accuracy down to the subnormals.
+template <class A>
+inline Floats<A> sigmoid(const Floats<A>& x) {
+  using F = Floats<A>;
+  const F e = detail::exp_parts<A>(-xsimd::abs(x)).value();
+  const F num = xsimd::select(x < F(0.0f), e, F(1.0f));
+  return detail::keep_nan<A>(x, num / (F(1.0f) + e));
+}
+
+// x·sigmoid(x); for x < 0 the numerator x·e^x is formed before the final scaling so that
+// results near the underflow threshold get one rounding. silu(−inf) is NaN, as in PyTorch.
+template <class A>
+inline Floats<A> silu(const Floats<A>& x) {
+  using F = Floats<A>;
+  const auto parts = detail::exp_parts<A>(-xsimd::abs(x));
+  const F num = xsimd::select(x < F(0.0f), parts.times(x), x);
+  F y = num / (F(1.0f) + parts.value());
+  y = xsimd::select(x < F(-120.0f), F(-0.0f), y);  // past the clamp of exp_parts: underflow
+  return xsimd::select(x == F(-std::numeric_limits<float>::infinity()),
+                       F(std::numeric_limits<float>::quiet_NaN()), detail::keep_nan<A>(x, y));
+}
+
+namespace detail {
+
+// erf(z) = z·P(z²) for |z| < 1 (Cephes erff). erf_small is a product, so erf(−0) = −0;
+// erf_small_plus(z, c) = c + erf(z) with one rounding fewer, for GELU's 1 + erf(z).
+template <class A>
+inline Floats<A> erf_poly(const Floats<A>& z2) {
+  static constexpr float p[] = {7.853861353153693e-5f,  -8.010193625184903e-4f, 5.188327685732524e-3f,
+                                -2.685381193529856e-2f, 1.128358514861418e-1f,  -3.761262582423300e-1f,
+                                1.128379165726710e+0f};
+  return horner<A>(z2, p);
+}
+template <class A>
+inline Floats<A> erf_small(const Floats<A>& z) {
+  return z * erf_poly<A>(z * z);
+}
+template <class A>
+inline Floats<A> erf_small_plus(const Floats<A>& z, const Floats<A>& c) {
+  return xsimd::fma(z, erf_poly<A>(z * z), c);
+}
+
+// m·erfc(z) for z ≥ 1 given w = z² as hi + lo (Cephes erfcf: e^{−z²}/z·P(1/z²) on [1, 2),
+// ·R(1/z²) above). e^{−hi−lo} = e^{−hi}·(1 − lo) because |lo| ≤ ulp(hi)/2; the factor m
+// goes in before the power-of-two scaling so a subnormal result is rounded once.
+template <class A>
+inline Floats<A> erfc_scaled(const Floats<A>& m, const Floats<A>& z, const Floats<A>& w_hi,
+                             const Floats<A>& w_lo) {
+  using F = Floats<A>;
+  static constexpr float p[] = {2.326819970068386e-2f,  -1.387039388740657e-1f, 3.687424674597105e-1f,
+                                -5.824733027278666e-1f, 6.210004621745983e-1f,  -4.944515323274145e-1f,
+                                3.404879937665872e-1f,  -2.741127028184656e-1f, 5.638259427386472e-1f};
+  static constexpr float r[] = {-1.047766399936249e+1f, 1.297719955372516e+1f,  -7.495518717768503e+0f,
+                                2.921019019210786e+0f,  -1.015265279202700e+0f, 4.218463358204948e-1f,
+                                -2.820767439740514e-1f, 5.641895067754075e-1f};
+  const F q = F(1.0f) / z;
+  const F y = q * q;
+  const F poly = xsimd::select(z < F(2.0f), horner<A>(y, p), horner<A>(y, r));
+  const F c = m * q * poly;
+  return exp_parts<A>(-w_hi).times(xsimd::fnma(c, w_lo, c));
+}
+
+// x² = hi + lo with hi the rounded square and lo its exact error (|lo| ≤ ulp(hi)/2), for
+// |x| < 2^40: x = xh + xl with xh holding 12 significant bits, so xh² is exact and
+// xl·(xh + x) is the small rest; Fast2Sum then folds the two into hi + lo.
+template <class A>
+inline void square_split(const Floats<A>& x, Floats<A>& hi, Floats<A>& lo) {
+  using F = Floats<A>;
+  const F xh = as_floats<A>(as_ints<A>(x) & Ints<A>(static_cast<std::int32_t>(0xfffff000u)));
+  const F xl = x - xh;
+  const F a = xh * xh;
+  const F b = xl * (xh + x);
+  hi = a + b;
+  lo = (a - hi) + b;
+}
+
+}  // namespace detail
+
+template <class A>
+inline Floats<A> erf(const Floats<A>& x) {
+  using F = Floats<A>;
+  // Above 4, erf rounds to ±1; clamping keeps z² far from overflow.
+  const F z = xsimd::min(xsimd::abs(x), F(4.0f));
+  F hi, lo;
+  detail::square_split<A>(z, hi, lo);
+  const F large = F(1.0f) - detail::erfc_scaled<A>(F(1.0f), xsimd::max(z, F(1.0f)), hi, lo);
+  const F y = xsimd::select(z < F(1.0f), detail::erf_small<A>(x), xsimd::copysign(large, x));
+  return detail::keep_nan<A>(x, y);
+}
+
+// Exact GELU x·Φ(x) = x/2·erfc(−x/√2): for x ≥ −√2, x/2·(1 + erf(x/√2)); below, the tail
+// x/2·erfc(|x|/√2) with e^{−x²/2} from the exact split of x², so the result keeps its
+// relative accuracy until it underflows (x ≈ −13.2). gelu(−inf) is NaN, as in PyTorch.
+template <class A>
+inline Floats<A> gelu(const Floats<A>& x) {
+  using F = Floats<A>;
+  const F half_x = x * F(0.5f);
+  const F xc = xsimd::min(xsimd::max(x, F(-14.5f)), F(14.5f));  // |gelu(x) − max(x,0)| underflows
+  const F z = xc * F(0.70710678118654752f);
+  const F az = xsimd::abs(z);
+  F hi, lo;
+  detail::square_split<A>(xc, hi, lo);
+  // z ≤ −1: x/2·erfc(|z|) in one go; z ≥ 1: x/2·(2 − erfc(z)); between: x/2·(1 + erf(z)).
+  const auto negative = z < F(0.0f);
+  const F tail = detail::erfc_scaled<A>(xsimd::select(negative, half_x, F(1.0f)), xsimd::max(az, F(1.0f)),
+                                        hi * F(0.5f), lo * F(0.5f));
+  const F mid = half_x * detail::erf_small_plus<A>(z, F(1.0f));
+  const F upper = half_x * (F(2.0f) - tail);
+  F y = xsimd::select(az < F(1.0f), mid, xsimd::select(negative, tail, upper));
+  y = xsimd::select(x < F(-14.5f), F(-0.0f), y);
+  y = xsimd::select(x > F(14.5f), x, y);
+  return xsimd::select(x == F(-std::numeric_limits<float>::infinity()),
+                       F(std::numeric_limits<float>::quiet_NaN()), detail::keep_nan<A>(x, y));
+}
+
+// PyTorch's approximate='tanh' GELU, x/2·(1 + tanh(u)) with u = √(2/π)(x + 0.044715x³),
+// written as x·sigmoid(2u) to avoid the cancellation in 1 + tanh(u) for x < 0.
+template <class A>
+inline Floats<A> gelu_tanh(const Floats<A>& x) {
+  using F = Floats<A>;
+  const F x2 = x * x;
+  const F two_u = F(1.59576912160573072f) * xsimd::fma(F(0.044715f) * x2, x, x);
+  const auto parts = detail::exp_parts<A>(-xsimd::abs(two_u));
+  const F num = xsimd::select(two_u < F(0.0f), parts.times(x), x);
+  F y = num / (F(1.0f) + parts.value());
+  y = xsimd::select(two_u < F(-120.0f), F(-0.0f), y);  // past the clamp of exp_parts: underflow
+  return xsimd::select(x == F(-std::numeric_limits<float>::infinity()),
+                       F(std::numeric_limits<float>::quiet_NaN()), detail::keep_nan<A>(x, y));
+}
+
+// max(x, 0) with NaN kept and −0 kept (torch.relu semantics).
+template <class A>
+inline Floats<A> relu(const Floats<A>& x) {
+  using F = Floats<A>;
+  return xsimd::select(x < F(0.0f), F(0.0f), x);
+}
+
+}  // namespace mmm::kernels::simd
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
