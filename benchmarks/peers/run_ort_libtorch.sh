@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Times the peer workloads (benchmarks/peers/onnx/workloads.json) in ONNX Runtime and
-# libtorch and writes Google Benchmark JSON: OUT/ort.json and OUT/libtorch.json.
+# libtorch and writes Google Benchmark JSON: OUT/ort.json and OUT/libtorch.json (rows
+# ort/<case>/threads:N, libtorch/<case>/threads:N), and OUT/combined.json with both, rows
+# renamed <family>/<engine>/<workload>/threads:N like mmm's own (GEMM/ort/256x256x256/...).
+# Without --out, results go to BUILD/results and combined.json is also printed on stdout;
+# progress and the side-by-side medians go to stderr.
 # Every step is idempotent: npm install only when the lock file changed, export only the
 # cases whose files are missing, cmake rebuilds only what changed.
 #
 #   benchmarks/peers/run_ort_libtorch.sh [--out DIR] [--build DIR] [--filter REGEX]
 #       [--repetitions N] [--min-time SECONDS] [--threads 1,2] [--no-ort] [--no-libtorch]
 #
-# --filter is an unanchored regex on the case names (e.g. 'linear_1024x4096/M:64').
-# Needs: Debian's /usr/bin/python3 with torch, node + npm (npm registry access on first run),
-# libtorch-dev and libbenchmark-dev (scripts/deps.sh bench).
+# --build defaults to build-peers; --filter is an unanchored regex on the case names (e.g.
+# 'linear_1024x4096/M:64'). Needs Debian's /usr/bin/python3 with torch, node + npm (npm
+# registry on the first run), libtorch-dev and libbenchmark-dev (scripts/deps.sh bench).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,11 +37,17 @@ while (($#)); do
     --threads) threads=$2; shift 2 ;;
     --no-ort) run_ort=0; shift ;;
     --no-libtorch) run_libtorch=0; shift ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run_ort_libtorch: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-out=${out:-$build/results}
+print_combined=0
+if [[ -z "$out" ]]; then
+  out=$build/results
+  print_combined=1
+fi
+# stdout is for the combined JSON only; everything else goes to stderr.
+exec 3>&1 1>&2
 mkdir -p "$build" "$out"
 build=$(cd "$build" && pwd)
 out=$(cd "$out" && pwd)
@@ -85,6 +95,7 @@ if ((run_libtorch)) && ! build_libtorch; then
 fi
 
 manifest="$build/models/manifest.json"
+rm -f "$out/ort.json" "$out/libtorch.json" "$out/combined.json"
 if ((run_ort)); then
   echo "peers: ONNX Runtime -> $out/ort.json"
   "${peer_env[@]}" node --expose-gc "$here/onnx/bench.mjs" --manifest "$manifest" --out "$out/ort.json" \
@@ -99,21 +110,5 @@ if ((run_libtorch)); then
     || { cat "$out/libtorch.log" >&2; echo "peers: libtorch failed (log above)" >&2; exit 1; }
 fi
 
-# Side by side: the median per call of each peer, and libtorch's time over ONNX Runtime's.
-/usr/bin/python3 - "$out" <<'EOF'
-import json, os, sys
-medians = {}
-for peer in ("ort", "libtorch"):
-    path = os.path.join(sys.argv[1], f"{peer}.json")
-    if os.path.exists(path):
-        for b in json.load(open(path))["benchmarks"]:
-            if b.get("aggregate_name") == "median":
-                case = b["run_name"].split("/", 1)[1]
-                medians.setdefault(case, {})[peer] = b["real_time"]
-print(f"{'median us per call':52} {'ort':>11} {'libtorch':>11} {'lt/ort':>7}")
-for case, m in medians.items():
-    ort, lt = m.get("ort"), m.get("libtorch")
-    cell = lambda v: f"{v:11.1f}" if v is not None else f"{'-':>11}"
-    ratio = f"{lt / ort:7.2f}" if ort and lt else f"{'-':>7}"
-    print(f"{case:52} {cell(ort)} {cell(lt)} {ratio}")
-EOF
+/usr/bin/python3 "$here/onnx/report.py" --manifest "$manifest" --results "$out" --combined "$out/combined.json"
+if ((print_combined)); then cat "$out/combined.json" >&3; fi

@@ -197,7 +197,10 @@ def export_case(workload, point, out_dir):
             if torchscript:
                 torch.jit.trace(module, tuple(inputs)).save(os.path.join(out_dir, torchscript))
         print(f"export: {name} -> {stem}.onnx ({time.time() - started:.1f} s)")
-    return {"name": name, "workload": workload["name"], "point": point, "peers": peers,
+    report = workload.get("report_as")
+    report = {"family": report["family"], "workload": report["workload"].format(**point)} if report else \
+        {"family": workload["name"], "workload": "/".join(f"{k}:{v}" for k, v in point.items())}
+    return {"name": name, "workload": workload["name"], "point": point, "peers": peers, "report": report,
             "module": expression, "onnx": f"{stem}.onnx", "torchscript": torchscript,
             "inputs": input_entries, "outputs": output_entries, "libtorch": native,
             "params": param_entries, "flops": native_flops(native),
