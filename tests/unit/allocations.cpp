@@ -1,0 +1,87 @@
+// A steady-state forward allocates nothing: every operator new in this program is counted,
+// and repeated calls with the same shapes after the first two must not add to the count.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <random>
+
+#include "mmm/pipeline.hpp"
+
+namespace {
+std::atomic<long> allocations{0};
+
+void* counted(std::size_t n, std::size_t align) {
+  ++allocations;
+  void* p = nullptr;
+  if (align <= alignof(std::max_align_t)) p = std::malloc(n ? n : 1);
+  else if (posix_memalign(&p, align, n ? n : align) != 0) p = nullptr;
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted(n, 0); }
+void* operator new[](std::size_t n) { return counted(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted(n, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted(n, static_cast<std::size_t>(a)); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace mmm;
+
+namespace {
+template <class M>
+void fill_random(M& model) {
+  std::mt19937 rng(42);
+  std::normal_distribution<float> dist(0.0f, 0.05f);
+  model.visit_parameters([&](const std::string&, Tensor& t) {
+    for (Index i = 0; i < t.numel(); ++i) t[i] = dist(rng);
+  }, "");
+  model.prepare();
+}
+
+template <class M, class In>
+long allocations_in_repeated_calls(const M& model, const In& x, Workspace& ws) {
+  (void)model(x, ws);  // sizes the workspace
+  (void)model(x, ws);  // merges its blocks; from here on nothing should allocate
+  const long before = allocations.load();
+  for (int i = 0; i < 10; ++i) (void)model(x, ws);
+  return allocations.load() - before;
+}
+}  // namespace
+
+TEST_CASE("the counter sees allocations (so a zero below means something)") {
+  const long before = allocations.load();
+  Tensor t(Shape{1000});
+  CHECK(allocations.load() - before == 1);
+}
+
+TEST_CASE("a repeated MLP forward allocates nothing") {
+  using MLP = Sequential<Linear<1024, 1024>, ReLU, Linear<1024, 1024>, GELU, Linear<1024, 10>, Softmax>;
+  static MLP mlp;  // ~8 MB of weights: not on the stack
+  fill_random(mlp);
+  for (Index batch : {1, 3, 64}) {
+    DYNAMIC_SECTION("batch " << batch) {
+      Tensor x(Shape{batch, 1024}, 0.1f);
+      Workspace ws;
+      CHECK(allocations_in_repeated_calls(mlp, Feat<1024>(x), ws) == 0);
+    }
+  }
+  SECTION("Seq input, with 1 and 2 threads") {
+    Tensor x(Shape{2, 7, 1024}, 0.1f);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      Workspace ws;
+      CHECK(allocations_in_repeated_calls(mlp, Seq<1024>(x), ws) == 0);
+    }
+    set_num_threads(0);
+  }
+}
