@@ -1,0 +1,264 @@
+#pragma once
+// Decoding PNG, JPEG, BMP and GIF (first frame) into an Image, with stb_image (Debian's
+// libstb-dev) when the build found it: the mmm::mmm target defines MMM_HAS_STB then. Without
+// it the functions here still exist and throw, so that code using them compiles either way;
+// raw pixel buffers go through Image::from_pixels.
+//
+// How stb_image lives in a header-only library. stb's implementation is compiled into every
+// translation unit that includes this header, inside mmm::detail::stb and with
+// STB_IMAGE_STATIC, so every stb function has internal linkage: two TUs linked together each
+// carry their own copy and no symbol clashes, with each other or with a user's own stb build.
+// Our config macros are fixed here (not taken from the user) and undefined afterwards, so every
+// copy is the same code; the inline functions below, of which the linker keeps one, call
+// whichever copy belongs to the TU it kept, which behaves identically. stb's failure reason is
+// thread_local in each copy, read right after the failing call in the same function.
+//
+// What a file can make us do is bounded before decoding: the header is parsed first (stbi_info),
+// and sizes of zero or above DecodeOptions::max_pixels are refused before stb allocates a byte.
+// stb reads past a truncated buffer as zeros, so for BMP (where that silently "succeeds") the
+// pixel array is checked against the bytes really present.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mmm/core/errors.hpp"
+#include "mmm/preprocess/image.hpp"
+
+#if defined(MMM_HAS_STB)
+// The C headers stb includes, at global scope first: their include guards then keep them
+// out of the namespace below.
+#include <cassert>
+#include <climits>
+#include <cmath>
+#include <cstdarg>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <assert.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#if defined(STBI_INCLUDE_STB_IMAGE_H)
+// The user included stb_image.h before us: let it be included again, in our namespace.
+#define MMM_STB_USER_INCLUDED_BEFORE 1
+#undef STBI_INCLUDE_STB_IMAGE_H
+#endif
+#pragma push_macro("STB_IMAGE_IMPLEMENTATION")
+#undef STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_ASSERT(x) assert(x)
+namespace mmm::detail::stb {
+#include <stb_image.h>
+}  // namespace mmm::detail::stb
+#undef STB_IMAGE_STATIC
+#undef STBI_NO_STDIO
+#undef STBI_NO_LINEAR
+#undef STBI_NO_HDR
+#undef STBI_ONLY_PNG
+#undef STBI_ONLY_JPEG
+#undef STBI_ONLY_BMP
+#undef STBI_ONLY_GIF
+#undef STBI_ASSERT
+#undef STBIDEF
+#pragma pop_macro("STB_IMAGE_IMPLEMENTATION")
+// A later #include <stb_image.h> by the user declares stb at global scope as usual.
+#if !defined(MMM_STB_USER_INCLUDED_BEFORE)
+#undef STBI_INCLUDE_STB_IMAGE_H
+#endif
+#undef MMM_STB_USER_INCLUDED_BEFORE
+#endif  // MMM_HAS_STB
+
+namespace mmm {
+
+// True when this build can decode files (stb_image was found).
+#if defined(MMM_HAS_STB)
+inline constexpr bool has_image_decoder = true;
+#else
+inline constexpr bool has_image_decoder = false;
+#endif
+
+struct DecodeOptions {
+  // Channels of the result: 0 keeps the file's own (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA);
+  // 1, 3 or 4 converts (3 is PIL's convert("RGB"): gray repeated, alpha dropped).
+  int channels = 3;
+  // Images with more pixels are refused before decoding (decompression bombs). PIL's
+  // default limit, above which it warns, is the same 89,478,485.
+  index max_pixels = 89'478'485;
+};
+
+// What the header says, without decoding the pixels.
+struct ImageInfo {
+  index height = 0, width = 0;
+  int channels = 0;  // as stored in the file
+};
+
+namespace detail {
+
+inline void check_decode_options(const DecodeOptions& options, const std::string& what) {
+  if (options.channels < 0 || options.channels > 4 || options.channels == 2)
+    throw RangeError(what + ": DecodeOptions::channels must be 0 (as stored), 1, 3 or 4, got " +
+                     std::to_string(options.channels));
+  if (options.max_pixels <= 0)
+    throw RangeError(what + ": DecodeOptions::max_pixels must be positive, got " + std::to_string(options.max_pixels));
+}
+
+inline int checked_length(std::span<const std::uint8_t> bytes, const std::string& what) {
+  if (bytes.empty()) throw FormatError(what + ": cannot decode an image from 0 bytes");
+  if (bytes.size() > static_cast<std::size_t>(INT32_MAX))
+    throw FormatError(what + ": image data of " + std::to_string(bytes.size()) + " bytes is larger than 2 GiB");
+  return static_cast<int>(bytes.size());
+}
+
+inline std::uint32_t le32_at(std::span<const std::uint8_t> b, std::size_t at) {
+  return std::uint32_t(b[at]) | (std::uint32_t(b[at + 1]) << 8) | (std::uint32_t(b[at + 2]) << 16) |
+         (std::uint32_t(b[at + 3]) << 24);
+}
+
+inline std::uint32_t be32_at(std::span<const std::uint8_t> b, std::size_t at) {
+  return (std::uint32_t(b[at]) << 24) | (std::uint32_t(b[at + 1]) << 16) | (std::uint32_t(b[at + 2]) << 8) |
+         std::uint32_t(b[at + 3]);
+}
+
+// stb fills a truncated BMP pixel array with zeros; PIL calls that truncated. For the
+// uncompressed layouts (the only ones stb reads) the array's size follows from the header.
+inline void check_bmp_length(std::span<const std::uint8_t> b, const ImageInfo& info, const std::string& what) {
+  if (b.size() < 30 || b[0] != 'B' || b[1] != 'M') return;
+  const std::uint32_t offset = le32_at(b, 10), header_size = le32_at(b, 14);
+  int bits = 0;
+  if (header_size == 12) {
+    bits = b[24] | (b[25] << 8);  // OS/2 BITMAPCOREHEADER
+  } else {
+    bits = b[28] | (b[29] << 8);
+  }
+  if (bits <= 0 || bits > 32) return;  // stb reports what it makes of that
+  const auto row = (static_cast<std::uint64_t>(info.width) * static_cast<std::uint64_t>(bits) + 31) / 32 * 4;
+  const std::uint64_t needed = offset + row * static_cast<std::uint64_t>(info.height);
+  if (needed > b.size())
+    throw FormatError(what + ": truncated BMP: its " + std::to_string(info.height) + "×" + std::to_string(info.width) +
+                      " pixels at " + std::to_string(bits) + " bits need " + std::to_string(needed) +
+                      " bytes, the data has " + std::to_string(b.size()));
+}
+
+inline std::string stb_reason() {
+#if defined(MMM_HAS_STB)
+  const char* r = stb::stbi_failure_reason();
+  return r ? r : "unknown failure";
+#else
+  return {};
+#endif
+}
+
+[[noreturn]] inline void no_decoder(const std::string& what) {
+  throw IoError(what + ": this build of mmm has no image decoder (stb_image was not found; install libstb-dev "
+                       "and reconfigure), decode the image yourself and use Image::from_pixels");
+}
+
+}  // namespace detail
+
+// The header's size and channels. FormatError when the data is not an image stb reads.
+inline ImageInfo image_info(std::span<const std::uint8_t> bytes, const std::string& what = "image data") {
+  const int length = detail::checked_length(bytes, what);
+  // stb's own header check refuses PNGs above 2^30 decoded bytes as "unknown image type";
+  // read the size ourselves so that such a file gets the max_pixels error it deserves.
+  static constexpr std::uint8_t png_signature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (bytes.size() >= 24 && std::memcmp(bytes.data(), png_signature, 8) == 0 &&
+      std::memcmp(bytes.data() + 12, "IHDR", 4) == 0) {
+    const std::uint64_t w = detail::be32_at(bytes, 16), h = detail::be32_at(bytes, 20);
+    if (w * h > (std::uint64_t{1} << 28))
+      return {static_cast<index>(std::min<std::uint64_t>(h, INT32_MAX)),
+              static_cast<index>(std::min<std::uint64_t>(w, INT32_MAX)), 0};
+  }
+#if defined(MMM_HAS_STB)
+  int w = 0, h = 0, c = 0;
+  if (!detail::stb::stbi_info_from_memory(bytes.data(), length, &w, &h, &c))
+    throw FormatError(what + ": not a PNG, JPEG, BMP or GIF image mmm can read (" + detail::stb_reason() + ")");
+  return {h, w, c};
+#else
+  (void)length;
+  detail::no_decoder(what);
+#endif
+}
+
+// Decodes into `out`, reusing its storage. `what` names the source in error messages.
+inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const DecodeOptions& options = {},
+                         const std::string& what = "image data") {
+  detail::check_decode_options(options, what);
+  const ImageInfo info = image_info(bytes, what);
+  if (info.width <= 0 || info.height <= 0)
+    throw FormatError(what + ": the image header says " + std::to_string(info.height) + "×" +
+                      std::to_string(info.width) + " pixels; an image needs at least one");
+  if (info.width > image_max_side || info.height > image_max_side || info.width * info.height > options.max_pixels)
+    throw RangeError(what + ": the image is " + std::to_string(info.height) + "×" + std::to_string(info.width) +
+                     " pixels, more than DecodeOptions::max_pixels = " + std::to_string(options.max_pixels) +
+                     " (raise it if the image is genuine)");
+  detail::check_bmp_length(bytes, info, what);
+#if defined(MMM_HAS_STB)
+  int w = 0, h = 0, c = 0;
+  std::uint8_t* pixels = detail::stb::stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c,
+                                                             options.channels);
+  if (!pixels) throw FormatError(what + ": cannot decode the image: " + detail::stb_reason());
+  struct Free {
+    std::uint8_t* p;
+    ~Free() { detail::stb::stbi_image_free(p); }
+  } owner{pixels};
+  const int channels = options.channels ? options.channels : c;
+  if (w != info.width || h != info.height)
+    throw FormatError(what + ": the image decoded to " + std::to_string(h) + "×" + std::to_string(w) +
+                      " pixels but its header says " + std::to_string(info.height) + "×" + std::to_string(info.width));
+  out.reshape(h, w, channels);
+  std::memcpy(out.data(), pixels, static_cast<std::size_t>(out.bytes()));
+#else
+  (void)out;
+  detail::no_decoder(what);
+#endif
+}
+
+inline Image decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options = {},
+                          const std::string& what = "image data") {
+  Image out;
+  decode_image(bytes, out, options, what);
+  return out;
+}
+
+// Reads and decodes a file; errors name the path.
+inline void read_image(const std::string& path, Image& out, const DecodeOptions& options = {}) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) throw IoError(path + ": cannot open the image file");
+  const std::streamoff size = file.tellg();
+  if (size < 0) throw IoError(path + ": cannot read the image file's size");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  file.seekg(0);
+  if (size > 0 && !file.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw IoError(path + ": cannot read the image file");
+  decode_image(bytes, out, options, path);
+}
+
+inline Image read_image(const std::string& path, const DecodeOptions& options = {}) {
+  Image out;
+  read_image(path, out, options);
+  return out;
+}
+
+}  // namespace mmm
