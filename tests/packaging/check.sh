@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds and runs the consumer project against mmm in one of the three supported ways:
+#   check.sh subdirectory|package|copy SOURCE_DIR WORK_DIR
+set -euo pipefail
+mode=$1 src=$2 work=$3
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work" && mkdir -p "$work"
+cd "$work"
+
+case "$mode" in
+  subdirectory)
+    cmake -S "$here/consumer" -B build -DMMM_CONSUME=subdirectory -DMMM_SOURCE_DIR="$src" -DCMAKE_BUILD_TYPE=Release
+    cmake --build build -j2
+    ;;
+  package)
+    cmake -S "$src" -B mmm-build -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_BENCHMARKS=OFF -DMMM_BUILD_EXAMPLES=OFF
+    cmake --install mmm-build --prefix "$work/prefix"
+    test -f "$work/prefix/include/mmm/pipeline.hpp"
+    cmake -S "$here/consumer" -B build -DMMM_CONSUME=package -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release
+    cmake --build build -j2
+    ;;
+  copy)
+    # Vendoring by hand: mmm's include/ plus the dependency headers, one compiler line.
+    mkdir -p vendor
+    cp -r "$src/include/mmm" vendor/
+    cp -r /usr/include/eigen3/Eigen vendor/
+    cp -r /usr/include/xsimd vendor/
+    cp -r /usr/include/nlohmann vendor/
+    mkdir -p build
+    ${CXX:-c++} -std=c++20 -O2 -I vendor "$here/consumer/main.cpp" -o build/consumer
+    ;;
+  *) echo "unknown mode $mode" >&2; exit 2 ;;
+esac
+./build/consumer "$work/consumer.safetensors"
