@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the consumer project against mmm in one of the three supported ways:
-#   check.sh subdirectory|package|copy SOURCE_DIR WORK_DIR
+#   check.sh subdirectory|package|copy|readme SOURCE_DIR WORK_DIR
 set -euo pipefail
 mode=$1 src=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +28,14 @@ case "$mode" in
     cp -r /usr/include/nlohmann vendor/
     mkdir -p build
     ${CXX:-c++} -std=c++20 -O2 -I vendor "$here/consumer/main.cpp" -o build/consumer
+    ;;
+  readme)
+    # The README's example must compile as printed: take its first C++ block.
+    awk '/^```cpp$/ {on=1; next} /^```$/ && on {exit} on' "$src/README.md" > readme_example.cpp
+    test -s readme_example.cpp
+    ${CXX:-c++} -std=c++20 -fsyntax-only -Wall -Wextra -Werror -I "$src/include" -I /usr/include/eigen3 readme_example.cpp
+    echo "README example compiles"
+    exit 0
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
