@@ -23,11 +23,14 @@
 //   relu       exact (−0 and NaN kept, as torch.relu)
 // Special values follow PyTorch: NaN in → NaN out; silu, gelu and gelu_tanh of −inf are NaN
 // (their formula is −inf·0); ±inf elsewhere go to the limits.
-//   softmax     ≤ (8 + |x − max|)·ε relative per element (x − max is rounded in float);
-//               a row with NaN or +inf, or all −inf, is all NaN (as PyTorch).
-//   log_softmax ≤ (8 + |x − max|)·ε·max(1, |y|) absolute.
-//   layer_norm  ≤ 1e-6·(|y| + 1) absolute for unit γ, zero β; mean and variance are
-//               two-pass in float with register-wide partial sums (PyTorch: biased variance).
+//   softmax     ≤ (8 + |s·(x − max)| + log2 cols)·ε relative per element, s the scale
+//               (x − max is rounded in float, as in PyTorch); a row with NaN or +inf, or
+//               all −inf, is all NaN (as PyTorch).
+//   log_softmax ≤ (8 + |x − max| + log2 cols)·ε·max(1, |y|) absolute.
+//   layer_norm  ≤ 16ε·(1 + |x − mean|/σ + |mean|/σ)·|γ| + ε·|β| absolute, σ = √(var + eps):
+//               mean and variance are two-pass in float with register-wide partial sums
+//               (biased variance, as torch.nn.LayerNorm).
+//   rms_norm    ≤ 16ε·(1 + |x|/rms)·|γ| absolute.
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,154 @@
+// kernels/math.hpp against a plain std:: scalar loop doing the same work, in the same run.
+// Element-wise: n floats in, n floats out (n = 4096 stays in L1/L2; 65536 = 256 KiB each
+// way, in L2). Row-wise: rows × cols. Items/s counts elements.
+//
+//   build-<you>/benchmarks/math/bench_math --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
+// and compare the median items_per_second of `<fn>/mmm/<n>` with `<fn>/std/<n>`.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <mmm/kernels/math.hpp>
+
+namespace {
+
+using mmm::Index;
+namespace k = mmm::kernels;
+
+std::vector<float> inputs(Index n, float lo, float hi) {
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// The std:: peers: the textbook formula per element, as the reference version had it.
+void std_exp(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+void std_log(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::log(x[i]);
+}
+void std_tanh(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+void std_sigmoid(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+}
+void std_erf(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = std::erf(x[i]);
+}
+void std_gelu(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+void std_gelu_tanh(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.0f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+  }
+}
+void std_silu(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+void std_relu(const float* x, float* y, Index n) {
+  for (Index i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
+}
+
+template <void (*Fn)(const float*, float*, Index)>
+void elementwise(benchmark::State& state, float lo, float hi) {
+  const Index n = state.range(0);
+  const std::vector<float> x = inputs(n, lo, hi);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    Fn(x.data(), y.data(), n);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+#define MMM_MATH_PAIR(name, lo, hi)                                                              \
+  void name##_mmm(benchmark::State& s) { elementwise<k::name>(s, lo, hi); }                      \
+  void name##_std(benchmark::State& s) { elementwise<std_##name>(s, lo, hi); }                   \
+  BENCHMARK(name##_mmm)->Name(#name "/mmm")->Arg(4096)->Arg(65536);                              \
+  BENCHMARK(name##_std)->Name(#name "/std")->Arg(4096)->Arg(65536);
+
+MMM_MATH_PAIR(exp, -10.0f, 10.0f)
+MMM_MATH_PAIR(log, 1e-3f, 1e3f)
+MMM_MATH_PAIR(tanh, -5.0f, 5.0f)
+MMM_MATH_PAIR(sigmoid, -10.0f, 10.0f)
+MMM_MATH_PAIR(erf, -3.0f, 3.0f)
+MMM_MATH_PAIR(gelu, -5.0f, 5.0f)
+MMM_MATH_PAIR(gelu_tanh, -5.0f, 5.0f)
+MMM_MATH_PAIR(silu, -10.0f, 10.0f)
+MMM_MATH_PAIR(relu, -1.0f, 1.0f)
+
+// Row-wise peers: the reference loops (double accumulators where the reference had them).
+void std_softmax(const float* x, float* y, Index rows, Index cols) {
+  for (Index r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    const float m = *std::max_element(xr, xr + cols);
+    float sum = 0;
+    for (Index c = 0; c < cols; ++c) sum += (yr[c] = std::exp(xr[c] - m));
+    const float inv = 1.0f / sum;
+    for (Index c = 0; c < cols; ++c) yr[c] *= inv;
+  }
+}
+void std_log_softmax(const float* x, float* y, Index rows, Index cols) {
+  for (Index r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    const float m = *std::max_element(xr, xr + cols);
+    float sum = 0;
+    for (Index c = 0; c < cols; ++c) sum += std::exp(xr[c] - m);
+    const float lse = m + std::log(sum);
+    for (Index c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
+  }
+}
+void std_layer_norm(const float* x, float* y, Index rows, Index cols) {
+  for (Index r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float mean = 0, var = 0;
+    for (Index c = 0; c < cols; ++c) mean += xr[c];
+    mean /= static_cast<float>(cols);
+    for (Index c = 0; c < cols; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+    var /= static_cast<float>(cols);
+    const float inv = 1.0f / std::sqrt(var + 1e-5f);
+    for (Index c = 0; c < cols; ++c) yr[c] = (xr[c] - mean) * inv;
+  }
+}
+void mmm_layer_norm(const float* x, float* y, Index rows, Index cols) {
+  k::layer_norm(x, y, rows, cols, nullptr, nullptr, 1e-5f);
+}
+
+template <void (*Fn)(const float*, float*, Index, Index)>
+void rowwise(benchmark::State& state) {
+  const Index rows = state.range(0), cols = state.range(1);
+  const std::vector<float> x = inputs(rows * cols, -8.0f, 8.0f);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    Fn(x.data(), y.data(), rows, cols);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * rows * cols);
+}
+
+BENCHMARK(rowwise<k::softmax>)->Name("softmax/mmm")->Args({64, 1000})->Args({512, 77});
+BENCHMARK(rowwise<std_softmax>)->Name("softmax/std")->Args({64, 1000})->Args({512, 77});
+BENCHMARK(rowwise<k::log_softmax>)->Name("log_softmax/mmm")->Args({64, 1000})->Args({512, 77});
+BENCHMARK(rowwise<std_log_softmax>)->Name("log_softmax/std")->Args({64, 1000})->Args({512, 77});
+BENCHMARK(rowwise<mmm_layer_norm>)->Name("layer_norm/mmm")->Args({64, 1000})->Args({512, 77});
+BENCHMARK(rowwise<std_layer_norm>)->Name("layer_norm/std")->Args({64, 1000})->Args({512, 77});
+
+}  // namespace
+
+BENCHMARK_MAIN();
