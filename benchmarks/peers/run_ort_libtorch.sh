@@ -9,8 +9,10 @@
 # cases whose files are missing, cmake rebuilds only what changed.
 #
 #   benchmarks/peers/run_ort_libtorch.sh [--out DIR] [--build DIR] [--filter REGEX]
-#       [--repetitions N] [--min-time SECONDS] [--threads 1,2] [--no-ort] [--no-libtorch]
+#       [--rounds R] [--repetitions N] [--min-time SECONDS] [--threads 1,2] [--no-ort] [--no-libtorch]
 #
+# Each of R rounds (default 1) runs ONNX Runtime then libtorch, each case N times (default
+# 5); the side-by-side table takes the median over rounds of each round's median.
 # --build defaults to build-peers; --filter is an unanchored regex on the case names (e.g.
 # 'linear_1024x4096/M:64'). Needs Debian's /usr/bin/python3 with torch, node + npm (npm
 # registry on the first run), libtorch-dev and libbenchmark-dev (scripts/deps.sh bench).
@@ -21,6 +23,7 @@ repo=$(cd "$here/../.." && pwd)
 build="$repo/build-peers"
 out=""
 filter=""
+rounds=1
 repetitions=5
 min_time=0.2
 threads=1,2
@@ -32,12 +35,13 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --filter) filter=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --repetitions) repetitions=$2; shift 2 ;;
     --min-time) min_time=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --no-ort) run_ort=0; shift ;;
     --no-libtorch) run_libtorch=0; shift ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run_ort_libtorch: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,20 +99,25 @@ if ((run_libtorch)) && ! build_libtorch; then
 fi
 
 manifest="$build/models/manifest.json"
-rm -f "$out/ort.json" "$out/libtorch.json" "$out/combined.json"
-if ((run_ort)); then
-  echo "peers: ONNX Runtime -> $out/ort.json"
-  "${peer_env[@]}" node --expose-gc "$here/onnx/bench.mjs" --manifest "$manifest" --out "$out/ort.json" \
-    --threads "$threads" --filter "$filter" --repetitions "$repetitions" --min-time "$min_time"
-fi
-if ((run_libtorch)); then
-  echo "peers: libtorch -> $out/libtorch.json"
-  "${peer_env[@]}" "$build/libtorch/bench_libtorch" --manifest="$manifest" --threads="$threads" \
-    --benchmark_filter="$filter" --benchmark_repetitions="$repetitions" \
-    --benchmark_report_aggregates_only=true --benchmark_min_time="$min_time" \
-    --benchmark_out="$out/libtorch.json" --benchmark_out_format=json >"$out/libtorch.log" 2>&1 \
-    || { cat "$out/libtorch.log" >&2; echo "peers: libtorch failed (log above)" >&2; exit 1; }
-fi
+rm -rf "$out/rounds" "$out/ort.json" "$out/libtorch.json" "$out/combined.json"
+mkdir -p "$out/rounds"
+for ((round = 1; round <= rounds; ++round)); do
+  if ((run_ort)); then
+    echo "peers: round $round/$rounds: ONNX Runtime"
+    "${peer_env[@]}" node --expose-gc "$here/onnx/bench.mjs" --manifest "$manifest" \
+      --out "$out/rounds/ort.$round.json" --threads "$threads" --filter "$filter" \
+      --repetitions "$repetitions" --min-time "$min_time"
+  fi
+  if ((run_libtorch)); then
+    echo "peers: round $round/$rounds: libtorch"
+    log="$out/rounds/libtorch.$round.log"
+    "${peer_env[@]}" "$build/libtorch/bench_libtorch" --manifest="$manifest" --threads="$threads" \
+      --benchmark_filter="$filter" --benchmark_repetitions="$repetitions" \
+      --benchmark_report_aggregates_only=true --benchmark_min_time="$min_time" \
+      --benchmark_out="$out/rounds/libtorch.$round.json" --benchmark_out_format=json >"$log" 2>&1 \
+      || { cat "$log" >&2; echo "peers: libtorch failed (log above)" >&2; exit 1; }
+  fi
+done
 
 /usr/bin/python3 "$here/onnx/report.py" --manifest "$manifest" --results "$out" --combined "$out/combined.json"
 if ((print_combined)); then cat "$out/combined.json" >&3; fi
