@@ -59,6 +59,10 @@ out=$(cd "$out" && pwd)
 # OpenBLAS (libtorch's BLAS on Debian) reads these; this machine sets them for its own
 # reasons and they halve its speed. Unset only in the peers' own commands.
 peer_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+# libtorch has two thread pools here: ATen's OpenMP team (element-wise work, e.g. addmm's
+# bias copy) and OpenBLAS's pthreads (the GEMM). With 2 threads on 2 cores, OpenMP threads
+# spinning after their region starve OpenBLAS's, 2-5x slower; passive waiting avoids that.
+libtorch_env=("${peer_env[@]}" OMP_WAIT_POLICY=PASSIVE)
 
 # 1. onnxruntime-node, pinned by package-lock.json. ONNXRUNTIME_NODE_INSTALL=skip: the
 #    package carries linux-x64 libonnxruntime.so; its install script would fetch GPU providers.
@@ -111,7 +115,7 @@ for ((round = 1; round <= rounds; ++round)); do
   if ((run_libtorch)); then
     echo "peers: round $round/$rounds: libtorch"
     log="$out/rounds/libtorch.$round.log"
-    "${peer_env[@]}" "$build/libtorch/bench_libtorch" --manifest="$manifest" --threads="$threads" \
+    "${libtorch_env[@]}" "$build/libtorch/bench_libtorch" --manifest="$manifest" --threads="$threads" \
       --benchmark_filter="$filter" --benchmark_repetitions="$repetitions" \
       --benchmark_report_aggregates_only=true --benchmark_min_time="$min_time" \
       --benchmark_out="$out/rounds/libtorch.$round.json" --benchmark_out_format=json >"$log" 2>&1 \

@@ -289,6 +289,8 @@ int main(int argc, char** argv) try {
   benchmark::AddCustomContext("peer", "libtorch " TORCH_VERSION);
   benchmark::AddCustomContext("blas", blas().describe());
   benchmark::AddCustomContext("aten_cpu_capability", cpu_capability());
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  benchmark::AddCustomContext("omp_wait_policy", wait_policy != nullptr ? wait_policy : "(unset)");
   benchmark::AddCustomContext("threads_note", "threads:N is ATen's (and OpenBLAS's) intra-op thread count");
 
   std::vector<std::unique_ptr<Workload>> workloads;
