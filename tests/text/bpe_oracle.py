@@ -9,7 +9,6 @@ import random
 from collections import Counter
 
 import regex
-from mmm_oracle import Oracle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "data", "corpus.txt")
@@ -124,6 +123,8 @@ INVALID = [b"\xff", b"\xc3", b"\xe2\x82", b"\x80", b"\xc0\xaf", b"\xed\xa0\x80",
 
 
 def main():
+    from mmm_oracle import Oracle  # here, so that benchmarks can import the trainer without torch
+
     with Oracle("text.bpe") as o:
         rng = random.Random(o.seed)
         lines = open(CORPUS, encoding="utf-8").read().splitlines()

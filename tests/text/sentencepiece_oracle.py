@@ -57,6 +57,9 @@ def make_texts(rng, lines):
         if rng.random() < 0.2:
             text = b"  " + text + b" \n"
         texts.append(text)
+    # Long unbroken words: BPE merges them with the priority queue, short ones by scanning.
+    for _ in range(40):
+        texts.append("".join(rng.choice(words) for _ in range(rng.randint(5, 30))).encode())
     return texts
 
 

@@ -180,6 +180,7 @@ class SentencePiece {
     float score;
     std::int32_t left, right;
     std::uint32_t length;
+    std::int32_t merged;
   };
   struct Scratch {
     std::string normalized;
@@ -188,6 +189,7 @@ class SentencePiece {
     std::vector<LatticeNode> lattice;
     std::vector<Symbol> symbols;
     std::vector<Candidate> heap;
+    std::vector<std::int32_t> starts, pair_merged;
     std::vector<std::array<std::uint32_t, 5>> rev_merge;  // merged begin,len → left len, right begin,len
   };
   static Scratch& scratch() {
@@ -320,6 +322,19 @@ class SentencePiece {
                         " is not supported (only UNIGRAM and BPE)");
     if (model_ == Model::unigram) build_trie();
     if (model_ == Model::bpe) build_pairs();
+    // Fast paths that give the same ids: words merge independently when no piece holds a
+    // ▁ past its first byte; a merged symbol's id is its output id when no piece is
+    // unused (resegmented) or shadowed by a reserved piece of the same text.
+    bool unused = false, shadowed = false, inner_space = false;
+    for (std::size_t i = 0; i < pieces_.size(); ++i) {
+      const PieceType t = types_[i];
+      if (t == PieceType::unused) unused = true;
+      if (t != PieceType::normal && t != PieceType::user_defined && t != PieceType::unused) continue;
+      if (reserved_.find(pieces_[i]) >= 0) shadowed = true;
+      if (std::string_view(pieces_[i]).find(space_symbol, 1) != std::string_view::npos) inner_space = true;
+    }
+    direct_ids_ = !unused && !shadowed;
+    bpe_words_ = !unused && !inner_space && escape_whitespaces_;
   }
 
   static int piece_to_byte(std::string_view p) {
@@ -451,7 +466,8 @@ class SentencePiece {
           consumed = map[length];
           map.resize(length);
         }
-        out.resize(length);
+        // (erase, not resize: GCC 12 misreads a shrinking resize as a huge append)
+        out.erase(out.begin() + static_cast<std::ptrdiff_t>(length), out.end());
       }
     }
     if (treat_whitespace_as_suffix_ && add_dummy_prefix_) add_space();
@@ -598,32 +614,100 @@ class SentencePiece {
   void encode_bpe(Scratch& s) const {
     const std::string_view text = s.normalized;
     auto& symbols = s.symbols;
-    auto& heap = s.heap;
     symbols.clear();
-    heap.clear();
+    s.heap.clear();
     s.rev_merge.clear();
+    s.starts.clear();
+    // With bpe_words_, no piece can span the start of a ▁: each word merges on its own.
     for (std::size_t pos = 0; pos < text.size();) {
       const std::string_view rest = text.substr(pos);
       std::size_t n = user_symbol_at(rest);
       const bool freeze = n > 0;
       if (!freeze) n = one_char(rest);
       const auto index = static_cast<std::int32_t>(symbols.size());
-      symbols.push_back({static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(n), index - 1,
+      const bool starts_word = index == 0 || (bpe_words_ && rest.starts_with(space_symbol));
+      if (starts_word) {
+        if (index > 0) symbols.back().next = -1;
+        s.starts.push_back(index);
+      }
+      symbols.push_back({static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(n), starts_word ? -1 : index - 1,
                          pos + n < text.size() ? index + 1 : -1, normal_.find(rest.substr(0, n)), freeze});
       pos += n;
     }
+    s.starts.push_back(static_cast<std::int32_t>(symbols.size()));
+    for (std::size_t w = 0; w + 1 < s.starts.size(); ++w) {
+      const std::int32_t first = s.starts[w], last = s.starts[w + 1];
+      if (last - first == 1) continue;
+      if (bpe_words_ && last - first <= 32)
+        merge_scan(s, first, last);
+      else
+        merge_heap(s, first, last);
+    }
+    for (std::size_t w = 0; w + 1 < s.starts.size(); ++w) {
+      for (std::int32_t i = s.starts[w]; i >= 0; i = symbols[static_cast<std::size_t>(i)].next) {
+        const Symbol& sym = symbols[static_cast<std::size_t>(i)];
+        if (direct_ids_ && sym.id >= 0)
+          s.segments.push_back({sym.begin, sym.begin + sym.length, sym.id});
+        else
+          resegment(s, sym.begin, sym.length, 0);
+      }
+    }
+  }
+
+  // The piece two adjacent symbols merge into, or -1.
+  std::int32_t merged_piece(std::string_view text, const Symbol& l, const Symbol& r) const noexcept {
+    if (l.freeze || r.freeze) return -1;
+    if (l.id >= 0 && r.id >= 0) return pair_pieces_.find(l.id, r.id).merged;
+    return normal_.find(text.substr(l.begin, l.length + r.length));
+  }
+
+  // Short words: each round merges the best adjacent pair (highest score, leftmost), which
+  // is the pair sentencepiece's queue would pop next.
+  void merge_scan(Scratch& s, std::int32_t first, std::int32_t last) const {
+    const std::string_view text = s.normalized;
+    auto& symbols = s.symbols;
+    auto& merged = s.pair_merged;
+    if (merged.size() < symbols.size()) merged.resize(symbols.size());
+    auto update = [&](std::int32_t i) {
+      const std::int32_t j = symbols[static_cast<std::size_t>(i)].next;
+      merged[static_cast<std::size_t>(i)] =
+          j < 0 ? -1 : merged_piece(text, symbols[static_cast<std::size_t>(i)], symbols[static_cast<std::size_t>(j)]);
+    };
+    for (std::int32_t i = first; i < last; ++i) update(i);
+    for (;;) {
+      std::int32_t best = -1;
+      float best_score = 0;
+      for (std::int32_t i = first; i >= 0; i = symbols[static_cast<std::size_t>(i)].next) {
+        const std::int32_t m = merged[static_cast<std::size_t>(i)];
+        if (m >= 0 && (best < 0 || scores_[static_cast<std::size_t>(m)] > best_score))
+          best = i, best_score = scores_[static_cast<std::size_t>(m)];
+      }
+      if (best < 0) return;
+      Symbol& l = symbols[static_cast<std::size_t>(best)];
+      Symbol& r = symbols[static_cast<std::size_t>(l.next)];
+      l.length += r.length;
+      l.id = merged[static_cast<std::size_t>(best)];
+      l.next = r.next;
+      if (r.next >= 0) symbols[static_cast<std::size_t>(r.next)].prev = best;
+      r.length = 0;
+      update(best);
+      if (l.prev >= 0) update(l.prev);
+    }
+  }
+
+  // sentencepiece's own loop: a priority queue of candidate merges, stale ones skipped.
+  void merge_heap(Scratch& s, std::int32_t first, std::int32_t last) const {
+    const std::string_view text = s.normalized;
+    auto& symbols = s.symbols;
+    auto& heap = s.heap;
+    heap.clear();
     auto maybe_add = [&](std::int32_t left, std::int32_t right) {
       if (left < 0 || right < 0) return;
       const Symbol& l = symbols[static_cast<std::size_t>(left)];
       const Symbol& r = symbols[static_cast<std::size_t>(right)];
-      if (l.freeze || r.freeze) return;
-      std::int32_t merged;
-      if (l.id >= 0 && r.id >= 0)
-        merged = pair_pieces_.find(l.id, r.id).merged;
-      else
-        merged = normal_.find(text.substr(l.begin, l.length + r.length));
+      const std::int32_t merged = merged_piece(text, l, r);
       if (merged < 0) return;
-      heap.push_back({scores_[static_cast<std::size_t>(merged)], left, right, l.length + r.length});
+      heap.push_back({scores_[static_cast<std::size_t>(merged)], left, right, l.length + r.length, merged});
       std::push_heap(heap.begin(), heap.end(), lower_priority);
       if (types_[static_cast<std::size_t>(merged)] == PieceType::unused) {
         std::array<std::uint32_t, 5> entry{l.begin, l.length + r.length, l.length, r.begin, r.length};
@@ -634,7 +718,7 @@ class SentencePiece {
         else *it = entry;
       }
     };
-    for (std::size_t i = 1; i < symbols.size(); ++i) maybe_add(static_cast<std::int32_t>(i - 1), static_cast<std::int32_t>(i));
+    for (std::int32_t i = first + 1; i < last; ++i) maybe_add(i - 1, i);
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), lower_priority);
       const Candidate top = heap.back();
@@ -643,16 +727,12 @@ class SentencePiece {
       Symbol& r = symbols[static_cast<std::size_t>(top.right)];
       if (l.length == 0 || r.length == 0 || l.length + r.length != top.length) continue;
       l.length += r.length;
-      l.id = normal_.find(text.substr(l.begin, l.length));
+      l.id = top.merged;
       l.next = r.next;
       if (r.next >= 0) symbols[static_cast<std::size_t>(r.next)].prev = top.left;
       r.length = 0;
       maybe_add(l.prev, top.left);
       maybe_add(top.left, l.next);
-    }
-    for (std::int32_t i = 0; i >= 0 && !symbols.empty(); i = symbols[static_cast<std::size_t>(i)].next) {
-      const Symbol& sym = symbols[static_cast<std::size_t>(i)];
-      resegment(s, sym.begin, sym.length, 0);
     }
   }
 
@@ -702,6 +782,7 @@ class SentencePiece {
   detail::PairMap trie_edges_;
   // BPE merges.
   detail::PairMap pair_pieces_;
+  bool direct_ids_ = false, bpe_words_ = false;
 
   static std::array<std::int32_t, 256> filled_minus_one() {
     std::array<std::int32_t, 256> a;

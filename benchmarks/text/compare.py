@@ -1,0 +1,43 @@
+"""Medians over run.sh's rounds and the mmm/sentencepiece ratios, as a Markdown table."""
+import glob
+import json
+import os
+import statistics
+import sys
+
+out, command = sys.argv[1], sys.argv[2]
+rows, tokens = {}, {}
+for path in sorted(glob.glob(os.path.join(out, "*.json"))):
+    with open(path) as f:
+        for b in json.load(f)["benchmarks"]:
+            if b.get("run_type", "iteration") != "iteration":
+                continue
+            name = b["name"].removesuffix("/real_time")
+            rows.setdefault(name, []).append((b["real_time"], b["cpu_time"]))
+            tokens[name] = int(b["tokens"])
+
+
+def med(name, i):
+    return statistics.median(v[i] for v in rows[name])
+
+
+print(f"Command: `{command}`; medians of {max(len(v) for v in rows.values())} rounds, 1 thread.\n")
+print("Ratio = mmm time / sentencepiece time over the same lines (≤ 1.0: mmm at least as fast).\n")
+print("| Workload | tokens | mmm ms (real / CPU) | peer ms (real / CPU) | mmm Mtok/s (CPU) | peer Mtok/s (CPU) | ratio (real) | ratio (CPU) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for work, peer in [("SentencePieceBpe", "sentencepiece"), ("SentencePieceUnigram", "sentencepiece"),
+                   ("Gpt2Bpe", None)]:
+    ours = f"{work}/mmm"
+    if ours not in rows:
+        continue
+    r_m, c_m = med(ours, 0), med(ours, 1)
+    n = tokens[ours]
+    if peer and f"{work}/{peer}" in rows:
+        p = f"{work}/{peer}"
+        r_p, c_p = med(p, 0), med(p, 1)
+        if tokens[p] != n:
+            print(f"<!-- token counts differ: mmm {n}, peer {tokens[p]} -->")
+        print(f"| {work} | {n:,} | {r_m:.1f} / {c_m:.1f} | {r_p:.1f} / {c_p:.1f} | {n / c_m / 1e3:.2f} | "
+              f"{tokens[p] / c_p / 1e3:.2f} | {r_m / r_p:.2f} | {c_m / c_p:.2f} |")
+    else:
+        print(f"| {work} (no native peer here) | {n:,} | {r_m:.1f} / {c_m:.1f} | – | {n / c_m / 1e3:.2f} | – | – | – |")

@@ -1,0 +1,70 @@
+// Tokens per second of mmm's tokenizers over the lines of a few-hundred-KB text prepared
+// by prepare.py (directory in $MMM_TEXT_BENCH_DIR). The peer, sentencepiece's native
+// encoder on the same models and lines, runs in sentencepiece_peer.py; run.sh runs both.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "mmm/preprocess/bpe.hpp"
+#include "mmm/preprocess/sentencepiece.hpp"
+
+namespace {
+
+std::string data_dir() {
+  const char* d = std::getenv("MMM_TEXT_BENCH_DIR");
+  return d ? d : "";
+}
+
+const std::vector<std::string>& lines() {
+  static const std::vector<std::string> l = [] {
+    std::vector<std::string> out;
+    std::ifstream in(data_dir() + "/text.txt");
+    for (std::string s; std::getline(in, s);) out.push_back(s);
+    return out;
+  }();
+  return l;
+}
+
+template <class Tokenizer>
+void encode_all(benchmark::State& state, const Tokenizer& tokenizer) {
+  std::vector<std::int32_t> ids;
+  std::size_t tokens = 0, bytes = 0;
+  for (auto _ : state) {
+    tokens = 0;
+    for (const std::string& line : lines()) {
+      tokenizer.encode(line, ids);
+      tokens += ids.size();
+    }
+    benchmark::DoNotOptimize(ids.data());
+  }
+  for (const std::string& line : lines()) bytes += line.size();
+  state.counters["tokens"] = static_cast<double>(tokens);
+  state.counters["tokens_per_second"] =
+      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+}
+
+void sentencepiece(benchmark::State& state, const char* model) {
+  if (data_dir().empty()) return state.SkipWithError("set MMM_TEXT_BENCH_DIR (benchmarks/text/run.sh does)");
+  static std::map<std::string, mmm::SentencePiece> cache;
+  auto it = cache.find(model);
+  if (it == cache.end()) it = cache.emplace(model, mmm::SentencePiece::load(data_dir() + "/" + model)).first;
+  encode_all(state, it->second);
+}
+
+void gpt2(benchmark::State& state) {
+  if (data_dir().empty()) return state.SkipWithError("set MMM_TEXT_BENCH_DIR (benchmarks/text/run.sh does)");
+  static const mmm::ByteLevelBpe bpe = mmm::ByteLevelBpe::load(data_dir() + "/vocab.json", data_dir() + "/merges.txt");
+  encode_all(state, bpe);
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(sentencepiece, bpe, "sp_bpe.model")->Name("SentencePieceBpe/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(sentencepiece, unigram, "sp_unigram.model")->Name("SentencePieceUnigram/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(gpt2)->Name("Gpt2Bpe/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();
