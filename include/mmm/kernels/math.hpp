@@ -55,7 +55,15 @@ struct MathKernels {
   using F = simd::Floats<Arch>;
   static constexpr index width = static_cast<index>(F::size);
 
-  // y[i] = fn(x[i]) register by register; the tail goes through a padded stack buffer.
+  // The first k < width lanes of p, `fill` elsewhere; writing back only k lanes.
+  static F load_partial(const float* p, index k, float fill) {
+    return simd::detail::load_partial<Arch>(p, static_cast<std::size_t>(k), fill, Arch{});
+  }
+  static void store_partial(float* p, index k, const F& v) {
+    simd::detail::store_partial<Arch>(p, static_cast<std::size_t>(k), v, Arch{});
+  }
+
+  // y[i] = fn(x[i]) register by register; the tail is one masked register.
   template <class Fn>
   static void map(const float* x, float* y, index n, Fn fn) {
     index i = 0;
@@ -66,12 +74,7 @@ struct MathKernels {
       fn(b).store_unaligned(y + i + width);
     }
     for (; i + width <= n; i += width) fn(F::load_unaligned(x + i)).store_unaligned(y + i);
-    if (i < n) {
-      alignas(64) float buf[width] = {};
-      std::copy_n(x + i, n - i, buf);
-      fn(F::load_aligned(buf)).store_aligned(buf);
-      std::copy_n(buf, n - i, y + i);
-    }
+    if (i < n) store_partial(y + i, n - i, fn(load_partial(x + i, n - i, 0.0f)));
   }
 
   // Binary form: y[i] = fn(a[i], b[i]).
@@ -80,14 +83,7 @@ struct MathKernels {
     index i = 0;
     for (; i + width <= n; i += width)
       fn(F::load_unaligned(a + i), F::load_unaligned(b + i)).store_unaligned(y + i);
-    if (i < n) {
-      alignas(64) float ba[width] = {};
-      alignas(64) float bb[width] = {};
-      std::copy_n(a + i, n - i, ba);
-      std::copy_n(b + i, n - i, bb);
-      fn(F::load_aligned(ba), F::load_aligned(bb)).store_aligned(ba);
-      std::copy_n(ba, n - i, y + i);
-    }
+    if (i < n) store_partial(y + i, n - i, fn(load_partial(a + i, n - i, 0.0f), load_partial(b + i, n - i, 0.0f)));
   }
 
   static void exp(const float* x, float* y, index n) {
@@ -147,42 +143,27 @@ struct MathKernels {
   // Largest element (NaN if any is NaN); −inf for n = 0.
   static float reduce_max(const float* x, index n) {
     constexpr float neg_inf = -std::numeric_limits<float>::infinity();
-    F m(neg_inf);
+    F m0(neg_inf), m1(neg_inf);
     xsimd::batch_bool<float, Arch> nan(false);
     index i = 0;
-    for (; i + width <= n; i += width) {
-      const F v = F::load_unaligned(x + i);
-      m = xsimd::max(m, v);
-      nan = nan || xsimd::isnan(v);
+    for (; i + 2 * width <= n; i += 2 * width) {
+      const F a = F::load_unaligned(x + i);
+      const F b = F::load_unaligned(x + i + width);
+      m0 = xsimd::max(m0, a);
+      m1 = xsimd::max(m1, b);
+      nan = nan || xsimd::isnan(a) || xsimd::isnan(b);
     }
-    alignas(64) float lanes[width];
-    m.store_aligned(lanes);
-    float r = neg_inf;
-    for (index k = 0; k < width; ++k) r = std::max(r, lanes[k]);
-    for (; i < n; ++i) {
-      if (x[i] != x[i]) return x[i];
-      r = std::max(r, x[i]);
+    for (; i < n; i += width) {
+      const F a = i + width <= n ? F::load_unaligned(x + i) : load_partial(x + i, n - i, neg_inf);
+      m0 = xsimd::max(m0, a);
+      nan = nan || xsimd::isnan(a);
     }
-    if (xsimd::any(nan)) {
-      for (index k = 0; k < n; ++k)
-        if (x[k] != x[k]) return x[k];
-    }
-    return r;
+    if (xsimd::any(nan)) return std::numeric_limits<float>::quiet_NaN();
+    return simd::detail::reduce_max<Arch>(xsimd::max(m0, m1), Arch{});
   }
 
   // Sum with register-wide partial sums (error ≈ n/width·ε rather than n·ε).
-  static float reduce_sum(const float* x, index n) {
-    F s0(0.0f), s1(0.0f);
-    index i = 0;
-    for (; i + 2 * width <= n; i += 2 * width) {
-      s0 += F::load_unaligned(x + i);
-      s1 += F::load_unaligned(x + i + width);
-    }
-    for (; i + width <= n; i += width) s0 += F::load_unaligned(x + i);
-    float r = xsimd::hadd(s0 + s1);
-    for (; i < n; ++i) r += x[i];
-    return r;
-  }
+  static float reduce_sum(const float* x, index n) { return sum_sq_dev<false>(x, n, 0.0f); }
 
   // Row-wise softmax(scale·x) over `cols`, max-subtracted so that large logits do not
   // overflow; scale > 0 (attention's 1/√d folded into the exponent).
@@ -256,56 +237,54 @@ struct MathKernels {
       }
     }
     for (; i < n; i += width) {
-      alignas(64) float buf[width];
       const index k = std::min(width, n - i);
-      std::fill_n(buf, width, -std::numeric_limits<float>::infinity());
-      std::copy_n(x + i, k, buf);
-      const F a = simd::exp<Arch>((F::load_aligned(buf) - mv) * sv);
+      const F in = k == width ? F::load_unaligned(x + i) : load_partial(x + i, k, -std::numeric_limits<float>::infinity());
+      const F a = simd::exp<Arch>((in - mv) * sv);
       s0 += a;
-      if (store) {
-        a.store_aligned(buf);
-        std::copy_n(buf, k, y + i);
-      }
+      if (store) store_partial_or_full(y + i, k, a);
     }
     return xsimd::hadd(s0 + s1);
   }
 
-  // Σ (x − c)².
+  // Σ (x − c)², or Σ x when !Square (then c is unused).
+  template <bool Square = true>
   static float sum_sq_dev(const float* x, index n, float c) {
     const F cv(c);
+    auto term = [&cv](const F& v) {
+      if constexpr (Square) return (v - cv) * (v - cv);
+      else return v;
+    };
     F s0(0.0f), s1(0.0f);
     index i = 0;
     for (; i + 2 * width <= n; i += 2 * width) {
-      const F a = F::load_unaligned(x + i) - cv;
-      const F b = F::load_unaligned(x + i + width) - cv;
-      s0 = xsimd::fma(a, a, s0);
-      s1 = xsimd::fma(b, b, s1);
+      s0 += term(F::load_unaligned(x + i));
+      s1 += term(F::load_unaligned(x + i + width));
     }
-    for (; i + width <= n; i += width) {
-      const F a = F::load_unaligned(x + i) - cv;
-      s0 = xsimd::fma(a, a, s0);
+    for (; i < n; i += width) {
+      const index k = std::min(width, n - i);
+      s0 += term(k == width ? F::load_unaligned(x + i) : load_partial(x + i, k, Square ? c : 0.0f));
     }
-    float r = xsimd::hadd(s0 + s1);
-    for (; i < n; ++i) r += (x[i] - c) * (x[i] - c);
-    return r;
+    return xsimd::hadd(s0 + s1);
+  }
+
+  static void store_partial_or_full(float* p, index k, const F& v) {
+    if (k == width)
+      v.store_unaligned(p);
+    else
+      store_partial(p, k, v);
   }
 
   // y = (x − c)·s·gamma + beta.
   static void normalize(const float* x, float* y, index n, float c, float s, const float* gamma,
                         const float* beta) {
     const F cv(c), sv(s);
-    index i = 0;
-    for (; i + width <= n; i += width) {
-      F v = (F::load_unaligned(x + i) - cv) * sv;
-      if (gamma) v *= F::load_unaligned(gamma + i);
-      if (beta) v += F::load_unaligned(beta + i);
-      v.store_unaligned(y + i);
-    }
-    for (; i < n; ++i) {
-      float v = (x[i] - c) * s;
-      if (gamma) v *= gamma[i];
-      if (beta) v += beta[i];
-      y[i] = v;
+    for (index i = 0; i < n; i += width) {
+      const index k = std::min(width, n - i);
+      auto load = [k](const float* p, float fill) { return k == width ? F::load_unaligned(p) : load_partial(p, k, fill); };
+      F v = (load(x + i, c) - cv) * sv;
+      if (gamma) v *= load(gamma + i, 1.0f);
+      if (beta) v += load(beta + i, 0.0f);
+      store_partial_or_full(y + i, k, v);
     }
   }
 };

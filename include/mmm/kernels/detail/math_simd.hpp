@@ -49,6 +49,60 @@ inline Ints<A> as_ints(const Floats<A>& f) {
   return xsimd::bitwise_cast<Ints<A>>(f);
 }
 
+// The first k lanes (0 < k < size) from p and `fill` in the others, reading nothing past
+// p + k; store_partial writes only the first k lanes. AVX and AVX-512 mask the memory
+// access; elsewhere a stack buffer does it.
+template <class A>
+inline Floats<A> load_partial(const float* p, std::size_t k, float fill, xsimd::generic) {
+  alignas(64) float buf[Floats<A>::size];
+  for (std::size_t i = 0; i < Floats<A>::size; ++i) buf[i] = i < k ? p[i] : fill;
+  return Floats<A>::load_aligned(buf);
+}
+template <class A>
+inline void store_partial(float* p, std::size_t k, const Floats<A>& v, xsimd::generic) {
+  alignas(64) float buf[Floats<A>::size];
+  v.store_aligned(buf);
+  for (std::size_t i = 0; i < k; ++i) p[i] = buf[i];
+}
+#if XSIMD_WITH_AVX
+alignas(32) inline constexpr std::int32_t avx_lane_masks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+template <class A>
+inline Floats<A> load_partial(const float* p, std::size_t k, float fill, xsimd::avx) {
+  const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(avx_lane_masks + 8 - k));
+  return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+template <class A>
+inline void store_partial(float* p, std::size_t k, const Floats<A>& v, xsimd::avx) {
+  _mm256_maskstore_ps(p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(avx_lane_masks + 8 - k)), v);
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <class A>
+inline Floats<A> load_partial(const float* p, std::size_t k, float fill, xsimd::avx512f) {
+  return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), static_cast<__mmask16>((1u << k) - 1u), p);
+}
+template <class A>
+inline void store_partial(float* p, std::size_t k, const Floats<A>& v, xsimd::avx512f) {
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << k) - 1u), v);
+}
+#endif
+
+// Largest lane (NaN lanes are the caller's).
+template <class A>
+inline float reduce_max(const Floats<A>& v, xsimd::generic) {
+  alignas(64) float buf[Floats<A>::size];
+  v.store_aligned(buf);
+  float m = buf[0];
+  for (std::size_t i = 1; i < Floats<A>::size; ++i) m = buf[i] > m ? buf[i] : m;
+  return m;
+}
+#if XSIMD_WITH_AVX512F
+template <class A>
+inline float reduce_max(const Floats<A>& v, xsimd::avx512f) {
+  return _mm512_reduce_max_ps(v);
+}
+#endif
+
 // Horner's scheme with coefficients from the highest power down.
 template <class A, std::size_t N>
 inline Floats<A> horner(const Floats<A>& x, const float (&c)[N]) {
@@ -63,32 +117,46 @@ inline Floats<A> pow2(const Ints<A>& n) {
   return as_floats<A>((n + Ints<A>(127)) << 23);
 }
 
-// e^x as p·s1·s2 with p ∈ [0.7, 1.42] and s1, s2 powers of two: the caller multiplies its
-// own factor into p first (SiLU's x·e^x) and every intermediate stays normal, so the one
-// rounding into the subnormal range happens in the last product. Inputs are clamped to
-// [-120, 89] (e^x overflows above 88.73; x·e^x underflows below about -108.6 for any |x|
-// that reaches it); NaN and inputs below -120 are the caller's.
+// v·2^n for integer-valued n in [-173, 128] and v ∈ [2^-7, 2^7]: as two factors that each
+// stay normal, so the product overflows to inf or rounds into the subnormals exactly once.
+template <class A>
+inline Floats<A> scale_pow2(const Floats<A>& v, const Floats<A>& n, xsimd::generic) {
+  const Ints<A> ni = xsimd::to_int(n);
+  const Ints<A> n1 = ni >> 1;
+  return v * pow2<A>(n1) * pow2<A>(ni - n1);
+}
+#if XSIMD_WITH_AVX512F
+// AVX-512 has the instruction: v·2^⌊n⌋ with a single rounding.
+template <class A>
+inline Floats<A> scale_pow2(const Floats<A>& v, const Floats<A>& n, xsimd::avx512f) {
+  return _mm512_scalef_ps(v, n);
+}
+#endif
+
+// e^x as p·2^n with p ∈ [0.7, 1.42]: the caller may multiply its own factor into p first
+// (SiLU's x·e^x), so that a result near the underflow threshold is rounded once. Inputs are
+// clamped to [-120, 89] (e^x overflows above 88.73; x·e^x underflows below about -108.6
+// for any |x| that reaches it; inputs below -120 are the caller's). NaN passes through:
+// x86's max/min return their second operand when either is NaN, NEON's return NaN.
 template <class A>
 struct ExpParts {
-  Floats<A> p, s1, s2;
-  Floats<A> times(const Floats<A>& f) const { return (f * p) * s1 * s2; }
-  Floats<A> value() const { return p * s1 * s2; }
+  Floats<A> p, n;
+  Floats<A> times(const Floats<A>& f) const { return scale_pow2<A>(f * p, n, A{}); }
+  Floats<A> value() const { return scale_pow2<A>(p, n, A{}); }
 };
 
-template <class A>
+template <class A, bool NonPositive = false>
 inline ExpParts<A> exp_parts(Floats<A> x) {
   using F = Floats<A>;
-  x = xsimd::min(xsimd::max(x, F(-120.0f)), F(89.0f));
+  x = xsimd::max(F(-120.0f), x);
+  if constexpr (!NonPositive) x = xsimd::min(F(89.0f), x);
   const F n = xsimd::nearbyint(x * F(1.44269504088896341f));
   // x − n·ln2 with ln2 = 0.693359375 (9 bits, so n·C1 is exact) − 2.12194440e-4.
   F r = xsimd::fnma(n, F(0.693359375f), x);
   r = xsimd::fnma(n, F(-2.12194440e-4f), r);
   static constexpr float c[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
                                 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
-  const F p = xsimd::fma(horner<A>(r, c), r * r, r) + F(1.0f);
-  const Ints<A> ni = xsimd::to_int(n);  // in [-173, 128]: both halves stay normal
-  const Ints<A> n1 = ni >> 1;
-  return {p, pow2<A>(n1), pow2<A>(ni - n1)};
+  return {xsimd::fma(horner<A>(r, c), r * r, r) + F(1.0f), n};
 }
 
 template <class A>
@@ -100,35 +168,62 @@ inline Floats<A> keep_nan(const Floats<A>& x, const Floats<A>& y) {
 
 template <class A>
 inline Floats<A> exp(const Floats<A>& x) {
-  return detail::keep_nan<A>(x, detail::exp_parts<A>(x).value());
+  return detail::exp_parts<A>(x).value();
+}
+
+namespace detail {
+
+// Cephes logf core: log(2^e·(1 + f)) = e·ln2 + f − f²/2 + f³·P(f) for 1 + f ∈ [√½, √2),
+// ln2 in two positive parts (e·hi exact for |e| < 2^9; e = −inf gives −inf, not inf − inf).
+template <class A>
+inline Floats<A> log_core(const Floats<A>& e, const Floats<A>& f) {
+  using F = Floats<A>;
+  static constexpr float c[] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
+                                -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
+                                2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
+  const F z = f * f;
+  F y = horner<A>(f, c) * f * z;
+  y = xsimd::fma(e, F(1.42860682030941723e-6f), y);
+  y = xsimd::fnma(F(0.5f), z, y);
+  return xsimd::fma(e, F(0.693145751953125f), f + y);
 }
 
 template <class A>
-inline Floats<A> log(const Floats<A>& x) {
+inline Floats<A> log(const Floats<A>& x, xsimd::generic) {
   using F = Floats<A>;
   using I = Ints<A>;
   // Subnormal inputs are scaled into the normal range first.
   const auto tiny = x < F(1.17549435e-38f);
-  const F xs = xsimd::select(tiny, x * F(8388608.0f), x);
-  const I bits = detail::as_ints<A>(xs);
+  const I bits = as_ints<A>(xsimd::select(tiny, x * F(8388608.0f), x));
   F e = xsimd::to_float((bits >> 23) - I(126)) - xsimd::select(tiny, F(23.0f), F(0.0f));
-  F m = detail::as_floats<A>((bits & I(0x007fffff)) | I(0x3f000000));  // [0.5, 1)
-  // Keep the mantissa in [√½, √2): log(1 + f) with |f| ≤ 0.29; both subtractions exact.
+  const F m = as_floats<A>((bits & I(0x007fffff)) | I(0x3f000000));  // [0.5, 1)
   const auto low = m < F(0.707106781186547524f);
   e = e - xsimd::select(low, F(1.0f), F(0.0f));
-  m = xsimd::select(low, m + m, m) - F(1.0f);
-  static constexpr float c[] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
-                                -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
-                                2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
-  const F z = m * m;
-  F y = detail::horner<A>(m, c) * m * z;
-  y = xsimd::fma(e, F(-2.12194440e-4f), y);
-  y = xsimd::fnma(F(0.5f), z, y);
-  F r = xsimd::fma(e, F(0.693359375f), m + y);
+  F r = log_core<A>(e, xsimd::select(low, m + m, m) - F(1.0f));  // f exact either way
   const F inf(std::numeric_limits<float>::infinity());
   r = xsimd::select(x == inf, inf, r);
   r = xsimd::select(x == F(0.0f), -inf, r);
   return xsimd::select(x < F(0.0f) || xsimd::isnan(x), F(std::numeric_limits<float>::quiet_NaN()), r);
+}
+#if XSIMD_WITH_AVX512F
+// AVX-512 reads exponent and mantissa directly, subnormals included, and its special cases
+// come out right by themselves: getexp(±0) = −inf, getexp(inf) = inf with mantissa 1, and
+// getmant gives NaN for NaN and negative inputs.
+template <class A>
+inline Floats<A> log(const Floats<A>& x, xsimd::avx512f) {
+  using F = Floats<A>;
+  const F m = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan);  // [1, 2)
+  const auto high = m > F(1.41421356237309505f);
+  const F e = F(_mm512_getexp_ps(x)) + xsimd::select(high, F(1.0f), F(0.0f));
+  return log_core<A>(e, xsimd::select(high, m * F(0.5f), m) - F(1.0f));  // f exact either way
+}
+#endif
+
+}  // namespace detail
+
+template <class A>
+inline Floats<A> log(const Floats<A>& x) {
+  return detail::log<A>(x, A{});
 }
 
 template <class A>
@@ -142,7 +237,7 @@ inline Floats<A> tanh(const Floats<A>& x) {
   // 1 − 2/(e^{2|x|} + 1); e^{2|x|} = inf for large |x| gives exactly 1.
   const F big = F(1.0f) - F(2.0f) / (detail::exp_parts<A>(ax + ax).value() + F(1.0f));
   // Both branches carry the sign of x except at −0, which the copysign restores.
-  return detail::keep_nan<A>(x, xsimd::copysign(xsimd::select(ax < F(0.625f), small, big), x));
+  return xsimd::copysign(xsimd::select(ax < F(0.625f), small, big), x);
 }
 
 // 1/(1 + e^{−x}) computed from e = e^{−|x|} ∈ (0, 1]: 1/(1+e) for x ≥ 0, e/(1+e) for x < 0,
@@ -150,9 +245,9 @@ inline Floats<A> tanh(const Floats<A>& x) {
 template <class A>
 inline Floats<A> sigmoid(const Floats<A>& x) {
   using F = Floats<A>;
-  const F e = detail::exp_parts<A>(-xsimd::abs(x)).value();
+  const F e = detail::exp_parts<A, true>(x | F(-0.0f)).value();  // e^{−|x|}
   const F num = xsimd::select(x < F(0.0f), e, F(1.0f));
-  return detail::keep_nan<A>(x, num / (F(1.0f) + e));
+  return num / (F(1.0f) + e);
 }
 
 // x·sigmoid(x); for x < 0 the numerator x·e^x is formed before the final scaling so that
@@ -160,12 +255,10 @@ inline Floats<A> sigmoid(const Floats<A>& x) {
 template <class A>
 inline Floats<A> silu(const Floats<A>& x) {
   using F = Floats<A>;
-  const auto parts = detail::exp_parts<A>(-xsimd::abs(x));
+  const auto parts = detail::exp_parts<A, true>(x | F(-0.0f));  // e^{−|x|}
   const F num = xsimd::select(x < F(0.0f), parts.times(x), x);
-  F y = num / (F(1.0f) + parts.value());
-  y = xsimd::select(x < F(-120.0f), F(-0.0f), y);  // past the clamp of exp_parts: underflow
-  return xsimd::select(x == F(-std::numeric_limits<float>::infinity()),
-                       F(std::numeric_limits<float>::quiet_NaN()), detail::keep_nan<A>(x, y));
+  // Past the clamp of exp_parts the result underflows to −0, except −inf·0 = NaN.
+  return xsimd::select(x < F(-120.0f), x * F(0.0f), num / (F(1.0f) + parts.value()));
 }
 
 namespace detail {
@@ -205,7 +298,7 @@ inline Floats<A> erfc_scaled(const Floats<A>& m, const Floats<A>& z, const Float
   const F y = q * q;
   const F poly = xsimd::select(z < F(2.0f), horner<A>(y, p), horner<A>(y, r));
   const F c = m * q * poly;
-  return exp_parts<A>(-w_hi).times(xsimd::fnma(c, w_lo, c));
+  return exp_parts<A, true>(-w_hi).times(xsimd::fnma(c, w_lo, c));
 }
 
 // x² = hi + lo with hi the rounded square and lo its exact error (|lo| ≤ ulp(hi)/2), for
@@ -255,10 +348,9 @@ inline Floats<A> gelu(const Floats<A>& x) {
   const F mid = half_x * detail::erf_small_plus<A>(z, F(1.0f));
   const F upper = half_x * (F(2.0f) - tail);
   F y = xsimd::select(az < F(1.0f), mid, xsimd::select(negative, tail, upper));
-  y = xsimd::select(x < F(-14.5f), F(-0.0f), y);
+  y = xsimd::select(x < F(-14.5f), x * F(0.0f), y);  // −0, and −inf·0 = NaN
   y = xsimd::select(x > F(14.5f), x, y);
-  return xsimd::select(x == F(-std::numeric_limits<float>::infinity()),
-                       F(std::numeric_limits<float>::quiet_NaN()), detail::keep_nan<A>(x, y));
+  return detail::keep_nan<A>(x, y);
 }
 
 // PyTorch's approximate='tanh' GELU, x/2·(1 + tanh(u)) with u = √(2/π)(x + 0.044715x³),
@@ -268,12 +360,11 @@ inline Floats<A> gelu_tanh(const Floats<A>& x) {
   using F = Floats<A>;
   const F x2 = x * x;
   const F two_u = F(1.59576912160573072f) * xsimd::fma(F(0.044715f) * x2, x, x);
-  const auto parts = detail::exp_parts<A>(-xsimd::abs(two_u));
+  const auto parts = detail::exp_parts<A, true>(two_u | F(-0.0f));
   const F num = xsimd::select(two_u < F(0.0f), parts.times(x), x);
-  F y = num / (F(1.0f) + parts.value());
-  y = xsimd::select(two_u < F(-120.0f), F(-0.0f), y);  // past the clamp of exp_parts: underflow
-  return xsimd::select(x == F(-std::numeric_limits<float>::infinity()),
-                       F(std::numeric_limits<float>::quiet_NaN()), detail::keep_nan<A>(x, y));
+  // Past the clamp of exp_parts the result underflows to −0, except −inf·0 = NaN.
+  const F y = xsimd::select(two_u < F(-120.0f), x * F(0.0f), num / (F(1.0f) + parts.value()));
+  return detail::keep_nan<A>(x, y);
 }
 
 // max(x, 0) with NaN kept and −0 kept (torch.relu semantics).
