@@ -9,10 +9,16 @@
 #include "mmm/core/workspace.hpp"
 
 #include "mmm/compose/module.hpp"
+#include "mmm/compose/parallel.hpp"
 #include "mmm/compose/sequential.hpp"
 
 #include "mmm/layers/activation.hpp"
+#include "mmm/layers/embedding.hpp"
+#include "mmm/layers/flatten.hpp"
+#include "mmm/layers/fusion.hpp"
+#include "mmm/layers/heads.hpp"
 #include "mmm/layers/linear.hpp"
+#include "mmm/layers/pooling.hpp"
 
 #include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"

@@ -15,7 +15,9 @@
 // so a mismatch is reported as one readable error instead of a cascade.
 
 #include <concepts>
+#include <cstddef>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -71,6 +73,8 @@ struct NoParameters {
 // Gives every module the two ways to call it directly:
 //   m(x, ws)  runs on the caller's Workspace (reset first); the result views into it.
 //   m(x)      convenience for one-off calls: its own workspace, an owning result.
+// A model whose first module is a Parallel takes one input per branch:
+//   m(image, tokens, ws) and m(image, tokens) are m(Branches{image, tokens}, ...).
 template <class Derived>
 struct Callable {
   template <class In>
@@ -83,8 +87,27 @@ struct Callable {
     Workspace ws;
     return self().forward(in, ws).to_tensor();
   }
+  // Several inputs, optionally followed by the Workspace.
+  template <class First, class Second, class... Rest>
+    requires TensorKind<First> && TensorKind<std::remove_cvref_t<Second>>
+  auto operator()(const First& first, Second&& second, Rest&&... rest) const {
+    constexpr std::size_t n = 2 + sizeof...(Rest);
+    auto args = std::forward_as_tuple(first, second, rest...);
+    using Last = std::remove_cvref_t<std::tuple_element_t<n - 1, decltype(args)>>;
+    if constexpr (std::same_as<Last, Workspace>) {
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return (*this)(make_branches(std::get<I>(args)...), std::get<n - 1>(args));
+      }(std::make_index_sequence<n - 1>{});
+    } else {
+      return (*this)(make_branches(first, second, rest...));
+    }
+  }
 
  private:
+  template <class... Ks>
+  static Branches<std::remove_cvref_t<Ks>...> make_branches(const Ks&... ks) {
+    return Branches<std::remove_cvref_t<Ks>...>(ks...);
+  }
   const Derived& self() const { return static_cast<const Derived&>(*this); }
 };
 

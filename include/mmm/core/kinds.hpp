@@ -6,6 +6,7 @@
 //   Seq<D>    N×T×D      a sequence per batch item; optional per-item valid lengths
 //   Map<C>    N×C×H×W    an image-like feature map (PyTorch's NCHW)
 //   Tokens    N×T        int32 token ids; optional per-item valid lengths
+//   Branches<K...>       one kind per branch of a Parallel (its inputs, or its outputs)
 //
 // A kind is a read-only view: it never owns memory. Module outputs live in the caller's
 // Workspace; inputs wrap the caller's tensors.
@@ -13,6 +14,7 @@
 #include <concepts>
 #include <cstdint>
 #include <string>
+#include <tuple>
 
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
@@ -162,6 +164,39 @@ struct kind_traits<Tokens> {
 template <class K>
 concept TensorKind = kind_traits<K>::is_kind;
 
+// Branches<K...>: one kind per branch of a Parallel, as its input (one per branch, e.g. an
+// image Map<3> and question Tokens) and as its output (what each branch gives), which a
+// fusion module then joins. Holds the views by value; owns nothing.
+template <class... Ks>
+struct Branches {
+  static_assert(sizeof...(Ks) > 0, "Branches needs at least one kind");
+  static_assert((TensorKind<Ks> && ...), "Branches<K...>: every element must be a tensor kind (Feat, Seq, Map, Tokens)");
+  static constexpr std::size_t size = sizeof...(Ks);
+
+  std::tuple<Ks...> items;
+
+  Branches() = default;
+  explicit Branches(const Ks&... ks) : items(ks...) {}
+
+  template <std::size_t I>
+  const auto& get() const noexcept { return std::get<I>(items); }
+
+  static std::string name() {
+    std::string s;
+    ((s += (s.empty() ? "" : ", ") + Ks::name()), ...);
+    return "Branches<" + s + ">";
+  }
+  // Owning copies of every element (Tensor or IntTensor), in branch order.
+  auto to_tensor() const {
+    return std::apply([](const auto&... k) { return std::make_tuple(k.to_tensor()...); }, items);
+  }
+};
+template <class... Ks>
+struct kind_traits<Branches<Ks...>> {
+  static constexpr bool is_kind = true;
+  static constexpr bool has_last_dim = false;
+};
+
 // Kinds laid out as rows × last dimension, which row-wise modules (Linear, activations on
 // features, LayerNorm) can treat as one matrix.
 template <class K>
@@ -171,9 +206,12 @@ concept RowKind = TensorKind<K> && kind_traits<K>::has_last_dim;
 template <class K, index D>
 concept RowKindOf = RowKind<K> && (kind_traits<K>::last_dim == D);
 
-// The float kinds: anything an element-wise function may be applied to.
+// The float kinds: one float tensor, anything an element-wise function may be applied to
+// (not Tokens, not Branches).
 template <class K>
-concept FloatKind = TensorKind<K> && !std::same_as<K, Tokens>;
+concept FloatKind = TensorKind<K> && requires(const K& k) {
+  { k.data } -> std::convertible_to<const float*>;
+};
 
 // The same kind with the last dimension replaced: Seq<32> -> Seq<N>. Kinds without a
 // static last dimension become Feat<N>, which is what a row-wise module would expect.

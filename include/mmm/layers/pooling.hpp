@@ -1,0 +1,124 @@
+#pragma once
+// Pooling to one feature vector per batch item:
+//   MeanPool       Seq<D> → Feat<D>   mean over each item's valid steps (Seq::lengths)
+//   LastStep       Seq<D> → Feat<D>   each item's last valid step
+//   GlobalAvgPool  Map<C> → Feat<C>   mean over H×W: nn.AdaptiveAvgPool2d(1) + flatten
+// None has parameters. An item with no valid steps has nothing to pool: RangeError.
+
+#include <string>
+
+#include "mmm/compose/module.hpp"
+#include "mmm/core/errors.hpp"
+
+namespace mmm {
+
+// For messages: a module that takes Seq<D> of any D, or Map<C> of any C.
+struct any_seq_kind {};
+struct any_map_kind {};
+
+namespace detail {
+template <class K>
+struct seq_features {
+  static constexpr bool is_seq = false;
+};
+template <index D>
+struct seq_features<Seq<D>> {
+  static constexpr bool is_seq = true;
+  static constexpr index value = D;
+};
+template <class K>
+struct map_channels {
+  static constexpr bool is_map = false;
+};
+template <index C>
+struct map_channels<Map<C>> {
+  static constexpr bool is_map = true;
+  static constexpr index value = C;
+};
+
+template <class Derived>
+struct SeqToFeat : NoParameters, Callable<Derived> {
+  template <class K>
+  static constexpr bool accepts = seq_features<K>::is_seq;
+  template <class K>
+  using output = Feat<seq_features<K>::value>;
+  template <class K>
+  using expects = any_seq_kind;
+  using candidate_inputs = kinds<>;
+
+ protected:
+  template <index D>
+  static index valid_steps(const Seq<D>& x, index item) {
+    const index n = x.valid_length(item);
+    if (n <= 0 || n > x.length)
+      throw RangeError(Derived::name() + ": item " + std::to_string(item) + " has " + std::to_string(n) +
+                       " valid steps of " + std::to_string(x.length) + "; it needs at least one to pool");
+    return n;
+  }
+};
+}  // namespace detail
+
+struct MeanPool : detail::SeqToFeat<MeanPool> {
+  static std::string name() { return "MeanPool"; }
+
+  template <index D>
+  Feat<D> forward(const Seq<D>& x, Workspace& ws) const {
+    float* y = ws.allocate<float>(x.batch * D);
+    for (index b = 0; b < x.batch; ++b) {
+      const index steps = valid_steps(x, b);
+      float* out = y + b * D;
+      const float* in = x.data + b * x.length * D;
+      for (index d = 0; d < D; ++d) out[d] = in[d];
+      for (index t = 1; t < steps; ++t)
+        for (index d = 0; d < D; ++d) out[d] += in[t * D + d];
+      const float inv = 1.0f / static_cast<float>(steps);
+      for (index d = 0; d < D; ++d) out[d] *= inv;
+    }
+    return {y, x.batch};
+  }
+};
+
+struct LastStep : detail::SeqToFeat<LastStep> {
+  static std::string name() { return "LastStep"; }
+
+  template <index D>
+  Feat<D> forward(const Seq<D>& x, Workspace& ws) const {
+    float* y = ws.allocate<float>(x.batch * D);
+    for (index b = 0; b < x.batch; ++b) {
+      const float* last = x.data + (b * x.length + valid_steps(x, b) - 1) * D;
+      for (index d = 0; d < D; ++d) y[b * D + d] = last[d];
+    }
+    return {y, x.batch};
+  }
+};
+
+struct GlobalAvgPool : NoParameters, Callable<GlobalAvgPool> {
+  template <class K>
+  static constexpr bool accepts = detail::map_channels<K>::is_map;
+  template <class K>
+  using output = Feat<detail::map_channels<K>::value>;
+  template <class K>
+  using expects = any_map_kind;
+  using candidate_inputs = kinds<>;
+  static std::string name() { return "GlobalAvgPool"; }
+
+  template <index C>
+  Feat<C> forward(const Map<C>& x, Workspace& ws) const {
+    const index plane = x.height * x.width;
+    if (plane <= 0)
+      throw ShapeError(name() + ": the map is " + std::to_string(x.height) + "×" + std::to_string(x.width) +
+                       "; averaging needs at least one position");
+    float* y = ws.allocate<float>(x.batch * C);
+    const float inv = 1.0f / static_cast<float>(plane);
+    for (index i = 0; i < x.batch * C; ++i) {
+      const float* p = x.data + i * plane;
+      // Double accumulation: a large plane summed in float drifts from torch's pairwise sum.
+      double sum = 0;
+      for (index j = 0; j < plane; ++j) sum += p[j];
+      y[i] = static_cast<float>(sum) * inv;
+    }
+    return {y, x.batch};
+  }
+};
+
+}  // namespace mmm
