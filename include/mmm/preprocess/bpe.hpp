@@ -150,6 +150,9 @@ class ByteLevelBpe {
     if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id") &&
         j["padding"]["pad_id"].is_number_integer())
       bpe.pad_id_ = j["padding"]["pad_id"].get<std::int32_t>();
+    if (bpe.pad_id_ < -1 || bpe.pad_id_ >= static_cast<std::int32_t>(bpe.size()))
+      throw FormatError(name + ": padding.pad_id " + std::to_string(bpe.pad_id_) + " is outside the vocabulary of " +
+                        std::to_string(bpe.size()));
     return bpe;
   }
 
