@@ -149,7 +149,7 @@ class Parallel : public Callable<Parallel<Ms...>> {
   auto branch(const K& x, Workspace& ws) const {
     using M = std::tuple_element_t<I, std::tuple<Ms...>>;
     if constexpr (!M::template accepts<K>) {
-      (void)sizeof(join_error<M, expects<typename M::template expects<K>>, input_is<K>>);
+      (void)sizeof(join_error<M, mmm::expects<typename M::template expects<K>>, input_is<K>>);
       return x;
     } else {
       return std::get<I>(branches_).forward(x, ws);
