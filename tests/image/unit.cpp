@@ -128,6 +128,9 @@ TEST_CASE("zero-sized and huge headers are refused before decoding", "[image][de
   CHECK_NOTHROW(mmm::image_info(jpg, "bomb.jpg"));  // the header alone is readable
   jpg[at + 2] = jpg[at + 3] = 0;
   CHECK_THROWS_AS(mmm::decode_image(jpg, {}, "zero.jpg"), mmm::Error);
+  // A 1×1 PNG whose pixel stream inflates to 8 MiB: stb's allocation budget stops it.
+  CHECK_THROWS_WITH(mmm::decode_image(corpus("bomb-1x1-inflates-8mb.png"), {}, "zip-bomb.png"),
+                    Catch::Contains("zip-bomb.png") && Catch::Contains("outofmem"));
   // A small limit refuses a small image.
   CHECK_THROWS_AS(mmm::decode_image(corpus("s444.jpg"), {.max_pixels = 100}), mmm::RangeError);
   CHECK_NOTHROW(mmm::decode_image(corpus("s444.jpg"), {.max_pixels = 16 * 17}));

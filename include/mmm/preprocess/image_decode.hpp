@@ -57,6 +57,14 @@
 #define MMM_STB_USER_INCLUDED_BEFORE 1
 #undef STBI_INCLUDE_STB_IMAGE_H
 #endif
+namespace mmm::detail {
+// stb's allocations during one decode are capped at a budget that follows from the image's
+// declared size: a small PNG whose zlib stream inflates to gigabytes (stb grows its buffer
+// without limit) fails as "outofmem" instead of taking the machine's memory.
+inline thread_local std::size_t stb_allocation_budget = SIZE_MAX;
+inline void* stb_malloc(std::size_t n) { return n > stb_allocation_budget ? nullptr : std::malloc(n); }
+inline void* stb_realloc(void* p, std::size_t n) { return n > stb_allocation_budget ? nullptr : std::realloc(p, n); }
+}  // namespace mmm::detail
 #pragma push_macro("STB_IMAGE_IMPLEMENTATION")
 #undef STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_IMPLEMENTATION
@@ -69,9 +77,25 @@
 #define STBI_ONLY_BMP
 #define STBI_ONLY_GIF
 #define STBI_ASSERT(x) assert(x)
+#define STBI_MALLOC(n) ::mmm::detail::stb_malloc(n)
+#define STBI_REALLOC(p, n) ::mmm::detail::stb_realloc(p, n)
+#define STBI_FREE(p) std::free(p)
+// Sanitizer builds (clang): stb 2.27 memcpy's 0 bytes from a null pointer for an empty PNG
+// IDAT chunk — undefined on paper, harmless in fact. That check is off inside stb only; the
+// bounds, address and other checks stay on.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((no_sanitize("nonnull-attribute"))), apply_to = function)
+#endif
 namespace mmm::detail::stb {
+#if __has_include(<stb_image.h>)
 #include <stb_image.h>
+#else
+#include <stb/stb_image.h>  // Debian's libstb-dev, without its directory on the include path
+#endif
 }  // namespace mmm::detail::stb
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #undef STB_IMAGE_STATIC
 #undef STBI_NO_STDIO
 #undef STBI_NO_LINEAR
@@ -81,6 +105,10 @@ namespace mmm::detail::stb {
 #undef STBI_ONLY_BMP
 #undef STBI_ONLY_GIF
 #undef STBI_ASSERT
+#undef STBI_MALLOC
+#undef STBI_REALLOC
+#undef STBI_FREE
+#undef STBI_REALLOC_SIZED
 #undef STBIDEF
 #pragma pop_macro("STB_IMAGE_IMPLEMENTATION")
 // A later #include <stb_image.h> by the user declares stb at global scope as usual.
@@ -161,6 +189,64 @@ inline void check_bmp_length(std::span<const std::uint8_t> b, const ImageInfo& i
                       " bytes, the data has " + std::to_string(b.size()));
 }
 
+// stb_image 2.27 (Debian 12) trusts some JPEG table fields: a Huffman table whose code
+// counts add up past 256 makes stbi__build_huffman write past its arrays. Walk the marker
+// segments first and refuse what the JPEG standard does not allow, before stb sees it.
+inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::string& what) {
+  // stb takes any run of 0xFF fill bytes before the SOI marker (0xD8) as JPEG.
+  std::size_t i = 0;
+  while (i < b.size() && b[i] == 0xFF) ++i;
+  if (i == 0 || i >= b.size() || b[i] != 0xD8) return;  // not JPEG: other formats' checks apply
+  ++i;
+  const auto bad = [&](const std::string& why) { throw FormatError(what + ": corrupt JPEG: " + why); };
+  while (i + 4 <= b.size()) {
+    if (b[i] != 0xFF) {  // entropy-coded data of a scan: skip to the next real marker
+      ++i;
+      continue;
+    }
+    const std::uint8_t m = b[i + 1];
+    if (m == 0xFF || m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // fill, stuffing, TEM, RST
+      ++i;
+      continue;
+    }
+    if (m == 0xD9) return;  // EOI
+    const std::size_t length = (std::size_t(b[i + 2]) << 8) | b[i + 3];
+    if (length < 2) bad("a segment length below 2");
+    const std::size_t begin = i + 4, end = i + 2 + length;
+    if (end > b.size()) bad("a segment of " + std::to_string(length) + " bytes runs past the end of the data");
+    if (m == 0xC4) {  // DHT: one or more tables
+      std::size_t p = begin;
+      while (p < end) {
+        if (p + 17 > end) bad("a Huffman table header runs past its segment");
+        if ((b[p] >> 4) > 1 || (b[p] & 15) > 3) bad("a Huffman table with class/id " + std::to_string(b[p]));
+        std::size_t count = 0;
+        for (int k = 1; k <= 16; ++k) count += b[p + static_cast<std::size_t>(k)];
+        if (count > 256) bad("a Huffman table with " + std::to_string(count) + " codes (at most 256)");
+        p += 17 + count;
+        if (p > end) bad("a Huffman table's values run past its segment");
+      }
+    } else if (m == 0xDB) {  // DQT
+      std::size_t p = begin;
+      while (p < end) {
+        if ((b[p] >> 4) > 1 || (b[p] & 15) > 3) bad("a quantization table with precision/id " + std::to_string(b[p]));
+        p += 1 + ((b[p] >> 4) ? 128 : 64);
+        if (p > end) bad("a quantization table runs past its segment");
+      }
+    } else if ((m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC) {  // SOFn
+      if (length < 8) bad("a frame header shorter than 8 bytes");
+      const std::size_t components = b[begin + 5];
+      if (components < 1 || components > 4 || length != 8 + 3 * components)
+        bad("a frame header with " + std::to_string(components) + " components in " + std::to_string(length) + " bytes");
+    } else if (m == 0xDA) {  // SOS
+      if (length < 6) bad("a scan header shorter than 6 bytes");
+      const std::size_t components = b[begin];
+      if (components < 1 || components > 4 || length != 6 + 2 * components)
+        bad("a scan header with " + std::to_string(components) + " components in " + std::to_string(length) + " bytes");
+    }
+    i = end;
+  }
+}
+
 inline std::string stb_reason() {
 #if defined(MMM_HAS_STB)
   const char* r = stb::stbi_failure_reason();
@@ -190,6 +276,8 @@ inline ImageInfo image_info(std::span<const std::uint8_t> bytes, const std::stri
       return {static_cast<index>(std::min<std::uint64_t>(h, INT32_MAX)),
               static_cast<index>(std::min<std::uint64_t>(w, INT32_MAX)), 0};
   }
+  // stb's header parse already builds the Huffman tables: validate before it.
+  detail::check_jpeg_segments(bytes, what);
 #if defined(MMM_HAS_STB)
   int w = 0, h = 0, c = 0;
   if (!detail::stb::stbi_info_from_memory(bytes.data(), length, &w, &h, &c))
@@ -216,6 +304,12 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
   detail::check_bmp_length(bytes, info, what);
 #if defined(MMM_HAS_STB)
   int w = 0, h = 0, c = 0;
+  // The largest buffer stb needs is a few bytes per pixel (16-bit PNG rows, GIF frame
+  // history, JPEG planes); 16 per pixel and 1 MiB of slack is ample.
+  struct Budget {
+    explicit Budget(std::size_t bytes) { detail::stb_allocation_budget = bytes; }
+    ~Budget() { detail::stb_allocation_budget = SIZE_MAX; }
+  } budget(static_cast<std::size_t>(info.width * info.height) * 16 + (std::size_t{1} << 20));
   std::uint8_t* pixels = detail::stb::stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c,
                                                              options.channels);
   if (!pixels) throw FormatError(what + ": cannot decode the image: " + detail::stb_reason());
