@@ -1,8 +1,11 @@
 // torchaudio parity for MelFilterbank (melscale_fbanks), MelSpectrogram, LogMel and Mfcc.
 // Bounds: filterbank weights 5e-5 of the largest weight absolute (torchaudio builds them in
 // float32: a triangle edge near a bin moves by ~1e-5); mel energies 1e-4 relative
-// (oracle.hpp's measure); natural log-mels 1e-4 absolute; decibels 1e-3 dB absolute; MFCC 1e-4 of the largest |coefficient|
-// absolute (the DCT mixes dB values of ~100 into coefficients that cross zero).
+// (oracle.hpp's measure); natural log-mels 2e-3 absolute and decibels 5e-3 dB absolute (a
+// mel band of one or two FFT bins can hold 1e-2 of its neighbours' power, and the ~1e-7 of
+// the peak |X| by which two float32 FFTs differ becomes ~1e-4..1e-3 in its logarithm);
+// MFCC 1e-4 of the largest |coefficient| absolute (the DCT mixes dB values of ~100 into
+// coefficients that cross zero).
 #include <filesystem>
 #include <string>
 
@@ -47,12 +50,12 @@ TEST_CASE("MelSpectrogram and LogMel match torchaudio", "[audio][mel][parity]") 
     mmm::test::require_close(spec, c.output("mel"), 1e-4, what + " mel spectrogram");
 
     mmm::LogMel natural({.mel_spectrogram = opts, .log = {.kind = mmm::LogKind::natural, .offset = 1e-6f}});
-    mmm::test::require_abs_close(natural(x.span()), c.output("log"), 1e-4, what + " log(mel + 1e-6)");
+    mmm::test::require_abs_close(natural(x.span()), c.output("log"), 2e-3, what + " log(mel + 1e-6)");
 
     const float multiplier = opts.stft.power == 2.0f ? 10.0f : 20.0f;
     mmm::LogMel db({.mel_spectrogram = opts,
                     .log = {.kind = mmm::LogKind::decibel, .multiplier = multiplier, .top_db = 80.0f}});
-    mmm::test::require_abs_close(db(x.span()), c.output("db"), 1e-3, what + " AmplitudeToDB(top_db=80)");
+    mmm::test::require_abs_close(db(x.span()), c.output("db"), 5e-3, what + " AmplitudeToDB(top_db=80)");
 
     // Time-major output is the transpose, and time_major() gives the Seq layout.
     const mmm::Tensor tm = db(x.span(), mmm::FeatureLayout::time_major);

@@ -1,9 +1,9 @@
 // torch.stft parity: complex spectra, magnitudes and power spectra over several n_fft
 // (power of two, 400, odd, prime, 1), hops, windows, centre/pad modes, normalization and
-// two-sided output. Bounds: magnitudes and power spectra 1e-4 relative (oracle.hpp's
-// relative error, floored at 1e-3 of the largest value); complex parts 2e-6 of the peak
-// |X| absolute, since a real or imaginary part near zero has no relative precision (two
-// float32 FFTs, kissfft and pocketfft, differ by ~1e-5 absolute on |X| ~ 40).
+// two-sided output. Bounds: magnitudes and power spectra 1e-4 relative, or 2e-6 of the
+// peak absolute for elements near zero; complex parts 2e-6 of the peak |X| absolute, since
+// a value near zero has no relative precision (two float32 FFTs, kissfft and pocketfft,
+// differ by ~1e-5 absolute on |X| ~ 60).
 #include <complex>
 #include <filesystem>
 #include <vector>
@@ -54,8 +54,8 @@ TEST_CASE("Stft matches torch.stft", "[audio][stft][parity]") {
 
     mmm::StftOptions mag = opts;
     mag.power = 1.0f;
-    mmm::test::require_close(mmm::Stft(mag)(signal), c.output("magnitude"), 1e-4, what + " magnitude");
-    mmm::test::require_close(stft(signal), c.output("power"), 1e-4, what + " power");
+    mmm::test::require_close_or_peak(mmm::Stft(mag)(signal), c.output("magnitude"), 1e-4, 2e-6, what + " magnitude");
+    mmm::test::require_close_or_peak(stft(signal), c.output("power"), 1e-4, 2e-6, what + " power");
 
     // Time-major strides give the transpose of the same numbers.
     mmm::Tensor tm(mmm::Shape{frames, bins});

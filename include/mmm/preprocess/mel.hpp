@@ -15,12 +15,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
+#include "mmm/kernels/math.hpp"
 #include "mmm/preprocess/stft.hpp"
 #include "mmm/preprocess/wav.hpp"
 
@@ -220,31 +223,37 @@ struct LogOptions {
 };
 
 namespace detail {
-// Applies LogOptions in place to a strided [rows, cols] block.
+// Applies LogOptions in place to a strided [rows, cols] block, one of whose strides is 1
+// (both layouts the transforms write); the logarithms run vectorized over contiguous runs.
 inline void apply_log(float* x, index rows, index cols, index row_stride, index col_stride, const LogOptions& o) {
-  if (o.kind == LogKind::natural) {
-    for (index r = 0; r < rows; ++r)
-      for (index c = 0; c < cols; ++c) {
-        float& v = x[r * row_stride + c * col_stride];
-        v = std::log(v + o.offset);
-      }
-    return;
+  if (col_stride != 1) {  // walk the other way: the block is its own transpose in memory
+    std::swap(rows, cols);
+    std::swap(row_stride, col_stride);
   }
-  const float db_ref = o.multiplier * std::log10(std::max(o.amin, o.ref));
+  if (col_stride != 1) throw ShapeError("apply_log: one of the strides must be 1");
   float top = -std::numeric_limits<float>::infinity();
-  for (index r = 0; r < rows; ++r)
-    for (index c = 0; c < cols; ++c) {
-      float& v = x[r * row_stride + c * col_stride];
-      v = o.multiplier * std::log10(std::max(v, o.amin)) - db_ref;
-      top = std::max(top, v);
-    }
-  if (o.top_db > 0.0f) {
-    const float floor = top - o.top_db;
-    for (index r = 0; r < rows; ++r)
+  const float db_scale = o.multiplier / std::numbers::ln10_v<float>;
+  const float db_ref = o.multiplier * std::log10(std::max(o.amin, o.ref));
+  for (index r = 0; r < rows; ++r) {
+    float* v = x + r * row_stride;
+    if (o.kind == LogKind::natural) {
+      for (index c = 0; c < cols; ++c) v[c] += o.offset;
+      kernels::log(v, v, cols);
+    } else {
+      for (index c = 0; c < cols; ++c) v[c] = std::max(v[c], o.amin);
+      kernels::log(v, v, cols);
       for (index c = 0; c < cols; ++c) {
-        float& v = x[r * row_stride + c * col_stride];
-        v = std::max(v, floor);
+        v[c] = v[c] * db_scale - db_ref;
+        top = std::max(top, v[c]);
       }
+    }
+  }
+  if (o.kind == LogKind::decibel && o.top_db > 0.0f) {
+    const float floor = top - o.top_db;
+    for (index r = 0; r < rows; ++r) {
+      float* v = x + r * row_stride;
+      for (index c = 0; c < cols; ++c) v[c] = std::max(v[c], floor);
+    }
   }
 }
 }  // namespace detail

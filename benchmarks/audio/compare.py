@@ -1,0 +1,42 @@
+"""Medians over run.sh's rounds and the mmm/torchaudio ratios, as a Markdown table."""
+import glob
+import json
+import os
+import statistics
+import sys
+
+out, command = sys.argv[1], sys.argv[2]
+rows = {}
+for path in sorted(glob.glob(os.path.join(out, "*.json"))):
+    with open(path) as f:
+        for b in json.load(f)["benchmarks"]:
+            if b.get("run_type", "iteration") != "iteration":
+                continue
+            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+            name = b["name"].removesuffix("/real_time")
+            rows.setdefault(name, []).append((b["real_time"] * scale, b["cpu_time"] * scale))
+
+WORK = {  # workload -> (mmm name, peer name, unit note)
+    "log-mel 30 s @16 kHz (n_fft 400, hop 160, 80 mels)": ("LogMel/mmm/16k_30s", "LogMel/torchaudio/16k_30s"),
+    "MFCC 40 (128 mels) 30 s @16 kHz": ("Mfcc/mmm/16k_30s", "Mfcc/torchaudio/16k_30s"),
+    "resample 30 s 44.1 kHz -> 16 kHz": ("Resample/mmm/44100to16000_30s", "Resample/torchaudio/44100to16000_30s"),
+}
+for n in (400, 512, 511, 1024):
+    WORK[f"real FFT n={n} (per transform)"] = (f"RealFft/eigen/{n}", f"RealFft/torch/{n}")
+
+
+def med(name, i):
+    return statistics.median(v[i] for v in rows[name])
+
+
+print(f"Command: `{command}`; medians of {max(len(v) for v in rows.values())} rounds, 1 thread.\n")
+print("Ratio = mmm time / torchaudio time (≤ 1.0: mmm at least as fast). CPU time is the less noisy on a shared machine.\n")
+print("| Workload | mmm real ms | mmm CPU ms | torchaudio real ms | torchaudio CPU ms | ratio (real) | ratio (CPU) | mmm audio s/s (CPU) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for work, (ours, peer) in WORK.items():
+    if ours not in rows or peer not in rows:
+        continue
+    r_m, c_m, r_p, c_p = med(ours, 0), med(ours, 1), med(peer, 0), med(peer, 1)
+    speed = f"{30e3 / c_m:,.0f}" if "30 s" in work else ""
+    fmt = (lambda v: f"{v:.4f}") if "FFT" in work else (lambda v: f"{v:.2f}")
+    print(f"| {work} | {fmt(r_m)} | {fmt(c_m)} | {fmt(r_p)} | {fmt(c_p)} | {r_m / r_p:.2f} | {c_m / c_p:.2f} | {speed} |")
