@@ -84,6 +84,9 @@ struct KernelTraits {
   static constexpr int nv = TileShape<Arch>::nv;
   static constexpr int width = Simd<Arch>::width;
   static constexpr int nr = nv * width;
+  // Row stride of a packed A panel, and so the largest depth block: a compile-time stride
+  // lets the kernel address all MR rows from one pointer with constant displacements.
+  static constexpr index a_stride = 512;
 };
 
 // What the micro-kernel does with its finished tile. The K dimension is split into
@@ -122,7 +125,8 @@ inline void merge_tile(index rows, index cols, const float* acc, index ld_acc, f
   }
 }
 
-// C tile (MR×NR) from a packed A panel (kc×MR, k-major) and a packed B panel (kc×NR).
+// C tile (MR×NR) from a packed A panel (MR rows of kc, row stride a_stride) and a packed
+// B panel (kc×NR, k-major).
 // Rows with small MR interleave several k-steps into separate accumulators so that
 // enough independent FMA chains hide the FMA latency.
 template <class Arch, int MR>
@@ -133,6 +137,7 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
   constexpr int NV = KernelTraits<Arch>::nv;
   constexpr int W = S::width;
   constexpr int NR = NV * W;
+  constexpr index AS = KernelTraits<Arch>::a_stride;
   constexpr int sets = MR >= 4 ? 1 : (MR == 1 ? 4 : 2);
   V acc[sets][MR][NV];
 #pragma GCC unroll 4
@@ -142,6 +147,11 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[s][i][v] = S::zero();
 
+  // C is read (or written) once the loop is done: start fetching its lines now.
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1);
+  }
   index k = 0;
   if constexpr (sets > 1) {
     for (; k + sets <= kc; k += sets) {
@@ -152,7 +162,7 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
         for (int v = 0; v < NV; ++v) bv[v] = S::load(b + (k + s) * NR + v * W);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-          const V av = S::set1(a[(k + s) * MR + i]);
+          const V av = S::set1(a[i * AS + k + s]);
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v) acc[s][i][v] = S::fma(av, bv[v], acc[s][i][v]);
         }
@@ -166,7 +176,7 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
     for (int v = 0; v < NV; ++v) bv[v] = S::load(b + k * NR + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const V av = S::set1(a[k * MR + i]);
+      const V av = S::set1(a[i * AS + k]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[0][i][v] = S::fma(av, bv[v], acc[0][i][v]);
     }
@@ -230,21 +240,19 @@ inline void tile(index rows, index kc, const float* a, const float* b, float* c,
 
 // ---- packing ----------------------------------------------------------------------------
 
-// A panel: rows [0, rows) × k [0, kc) of op(A) into dst[k·rows + i].
-// trans = false: A is row-major m×k (element (i,k) at a[i·lda + k]); true: stored k×m.
-inline void pack_a(bool trans, index rows, index kc, const float* a, index lda, float* __restrict dst) {
-  if (trans) {
-    for (index k = 0; k < kc; ++k) std::memcpy(dst + k * rows, a + k * lda, static_cast<std::size_t>(rows) * sizeof(float));
+// A panel: rows [0, rows) × k [0, kc) of op(A) into dst[i·stride + k].
+// trans = false: A is row-major m×k (element (i,k) at a[i·lda + k]), so each row is one
+// copy; true: stored k×m, a transposition.
+inline void pack_a(bool trans, index rows, index kc, const float* a, index lda, float* __restrict dst,
+                   index stride) {
+  if (!trans) {
+    for (index i = 0; i < rows; ++i)
+      std::memcpy(dst + i * stride, a + i * lda, static_cast<std::size_t>(kc) * sizeof(float));
     return;
   }
-  // Walk k in short strips so that every row's strip stays in L1 while it is transposed.
-  constexpr index strip = 16;
-  for (index k0 = 0; k0 < kc; k0 += strip) {
-    const index k1 = std::min(kc, k0 + strip);
-    for (index i = 0; i < rows; ++i) {
-      const float* src = a + i * lda;
-      for (index k = k0; k < k1; ++k) dst[k * rows + i] = src[k];
-    }
+  for (index k = 0; k < kc; ++k) {
+    const float* src = a + k * lda;
+    for (index i = 0; i < rows; ++i) dst[i * stride + k] = src[i];
   }
 }
 
