@@ -1,5 +1,5 @@
-// libFuzzer target: arbitrary bytes as a tokenizer.json (byte-level BPE) and as a BERT
-// vocab.txt. Loading either succeeds or throws mmm::Error; a loaded tokenizer must
+// libFuzzer target: arbitrary bytes as a tokenizer.json (byte-level BPE), as a BERT
+// vocab.txt and as a word vocabulary file. Loading either succeeds or throws mmm::Error; a loaded tokenizer must
 // encode and decode without crashing.
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mmm/preprocess/bpe.hpp"
+#include "mmm/preprocess/vocabulary.hpp"
 #include "mmm/preprocess/wordpiece.hpp"
 
 namespace {
@@ -32,6 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     exercise(mmm::WordPiece::from_text(bytes, "fuzz.txt"));
+  } catch (const mmm::Error&) {
+  }
+  try {
+    exercise(mmm::Vocabulary::from_text(bytes, "fuzz.txt", mmm::Vocabulary::Unit::word));
   } catch (const mmm::Error&) {
   }
   return 0;

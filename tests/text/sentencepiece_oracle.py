@@ -23,6 +23,8 @@ MODELS = {
                       normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False),
     "unigram_nfkc_cf": dict(model_type="unigram", vocab_size=600, character_coverage=0.995,
                             normalization_rule_name="nfkc_cf", split_digits=True),
+    "unigram_suffix": dict(model_type="unigram", vocab_size=600, character_coverage=1.0,
+                           treat_whitespace_as_suffix=True),
     "bpe_unk": dict(model_type="bpe", vocab_size=500, character_coverage=0.98, user_defined_symbols=["<sep>"]),
 }
 

@@ -6,8 +6,8 @@
 // at each character for unigram, score-ordered pair merges for BPE, then unknown-run
 // merging or byte fallback. Ids match the reference library exactly (tests/text).
 //
-// Not supported: word/char model types, nbest/sampling, treat_whitespace_as_suffix in
-// decoding beyond stripping the trailing space.
+// Not supported: word/char model types, nbest/sampling. With treat_whitespace_as_suffix,
+// decoding keeps the trailing space, as sentencepiece 0.1.97 does.
 
 #include <algorithm>
 #include <array>
@@ -106,10 +106,8 @@ class SentencePiece {
       }
       std::string_view piece = pieces_[id];
       // Only the first visible piece loses its leading space (control pieces are invisible).
-      if (strip_space && !treat_whitespace_as_suffix_ && out.empty() && piece.starts_with(space_symbol))
+      if (strip_space && out.empty() && piece.starts_with(space_symbol))
         piece.remove_prefix(space_symbol.size());
-      if (strip_space && treat_whitespace_as_suffix_ && i + 1 == ids.size() && piece.ends_with(space_symbol))
-        piece.remove_suffix(space_symbol.size());
       for (std::size_t p = 0; p < piece.size();) {
         if (piece.substr(p, space_symbol.size()) == space_symbol) {
           out += ' ';

@@ -73,7 +73,11 @@ class Vocabulary {
   // One token per line, ids in line order; the special tokens must be among them.
   static Vocabulary load(const std::string& path, Unit unit, SpecialTokens specials = {}) {
     MappedFile file(path);
-    const std::string_view text(reinterpret_cast<const char*>(file.bytes().data()), file.size());
+    return from_text(std::string_view(reinterpret_cast<const char*>(file.bytes().data()), file.size()), path, unit,
+                     std::move(specials));
+  }
+  // The same from the file's contents; `path` names it in errors.
+  static Vocabulary from_text(std::string_view text, const std::string& path, Unit unit, SpecialTokens specials = {}) {
     Vocabulary v(unit);
     v.tokens_.clear();
     v.ids_ = {};
@@ -133,7 +137,16 @@ class Vocabulary {
     return tokens_[static_cast<std::size_t>(id)];
   }
 
-  std::vector<std::int32_t> encode(std::string_view text) const { return encode_with_offsets(text).ids; }
+  std::vector<std::int32_t> encode(std::string_view text) const {
+    std::vector<std::int32_t> ids;
+    encode(text, ids);
+    return ids;
+  }
+  // Replaces `ids`; reusing the vector avoids reallocating it.
+  void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
+    ids.clear();
+    split(text, [&](std::string_view token, std::uint32_t, std::uint32_t) { ids.push_back(id(token)); });
+  }
   Encoding encode_with_offsets(std::string_view text) const {
     Encoding e;
     split(text, [&](std::string_view token, std::uint32_t begin, std::uint32_t end) {

@@ -77,8 +77,13 @@ class WordPiece {
 
   std::vector<std::int32_t> encode(std::string_view text) const {
     std::vector<std::int32_t> ids;
-    run(text, [&](std::int32_t id, std::uint32_t, std::uint32_t) { ids.push_back(id); });
+    encode(text, ids);
     return ids;
+  }
+  // Replaces `ids`; reusing the vector makes repeated calls allocation-free.
+  void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
+    ids.clear();
+    run(text, [&](std::int32_t id, std::uint32_t, std::uint32_t) { ids.push_back(id); });
   }
   Encoding encode_with_offsets(std::string_view text) const {
     Encoding e;
