@@ -27,15 +27,16 @@
 //               (x − max is rounded in float, as in PyTorch); a row with NaN or +inf, or
 //               all −inf, is all NaN (as PyTorch).
 //   log_softmax ≤ (8 + |x − max| + log2 cols)·ε·max(1, |y|) absolute.
-//   layer_norm  ≤ 16ε·(1 + |x − mean|/σ + |mean|/σ)·|γ| + ε·|β| absolute, σ = √(var + eps):
-//               mean and variance are two-pass in float with register-wide partial sums
-//               (biased variance, as torch.nn.LayerNorm).
+//   layer_norm  ≤ 16ε·(1 + |x − mean|/σ)·|γ| + ε·|β| absolute, σ = √(var + eps): corrected
+//               two-pass mean and variance in float with register-wide partial sums (biased
+//               variance, as torch.nn.LayerNorm); a large row offset costs no accuracy.
 //   rms_norm    ≤ 16ε·(1 + |x|/rms)·|γ| absolute.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <utility>
 
 #include "mmm/core/tensor.hpp"
 #include "mmm/kernels/activation.hpp"
@@ -163,7 +164,16 @@ struct MathKernels {
   }
 
   // Sum with register-wide partial sums (error ≈ n/width·ε rather than n·ε).
-  static float reduce_sum(const float* x, index n) { return sum_sq_dev<false>(x, n, 0.0f); }
+  static float reduce_sum(const float* x, index n) {
+    F s0(0.0f), s1(0.0f);
+    index i = 0;
+    for (; i + 2 * width <= n; i += 2 * width) {
+      s0 += F::load_unaligned(x + i);
+      s1 += F::load_unaligned(x + i + width);
+    }
+    for (; i < n; i += width) s0 += i + width <= n ? F::load_unaligned(x + i) : load_partial(x + i, n - i, 0.0f);
+    return xsimd::hadd(s0 + s1);
+  }
 
   // Row-wise softmax(scale·x) over `cols`, max-subtracted so that large logits do not
   // overflow; scale > 0 (attention's 1/√d folded into the exponent).
@@ -194,17 +204,21 @@ struct MathKernels {
   }
 
   // y = (x − mean)/√(var + eps)·gamma + beta over each row (biased variance, as
-  // torch.nn.LayerNorm); gamma/beta may be null.
+  // torch.nn.LayerNorm); gamma/beta may be null. Corrected two-pass: c = Σx/n in float,
+  // then d = Σ(x − c)/n and var = Σ(x − c)²/n − d², and y uses (x − c) − d, so the mean is
+  // never rounded to a float next to |mean|/σ·ε (rows with a large offset stay accurate).
   static void layer_norm(const float* x, float* y, index rows, index cols, const float* gamma,
                          const float* beta, float eps) {
     if (cols <= 0) return;
+    const float inv_n = 1.0f / static_cast<float>(cols);
     for (index r = 0; r < rows; ++r) {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
-      const float mean = reduce_sum(xr, cols) / static_cast<float>(cols);
-      const float var = sum_sq_dev(xr, cols, mean) / static_cast<float>(cols);
-      const float rstd = 1.0f / std::sqrt(var + eps);
-      normalize(xr, yr, cols, mean, rstd, gamma, beta);
+      const float c = reduce_sum(xr, cols) * inv_n;
+      const auto [dev, dev_sq] = deviations(xr, cols, c);
+      const float d = dev * inv_n;
+      const float var = std::max(dev_sq * inv_n - d * d, 0.0f);
+      normalize(xr, yr, cols, c, d, 1.0f / std::sqrt(var + eps), gamma, beta);
     }
   }
 
@@ -214,8 +228,8 @@ struct MathKernels {
     for (index r = 0; r < rows; ++r) {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
-      const float ms = sum_sq_dev(xr, cols, 0.0f) / static_cast<float>(cols);
-      normalize(xr, yr, cols, 0.0f, 1.0f / std::sqrt(ms + eps), gamma, nullptr);
+      const float ms = deviations(xr, cols, 0.0f).second / static_cast<float>(cols);
+      normalize(xr, yr, cols, 0.0f, 0.0f, 1.0f / std::sqrt(ms + eps), gamma, nullptr);
     }
   }
 
@@ -246,25 +260,25 @@ struct MathKernels {
     return xsimd::hadd(s0 + s1);
   }
 
-  // Σ (x − c)², or Σ x when !Square (then c is unused).
-  template <bool Square = true>
-  static float sum_sq_dev(const float* x, index n, float c) {
+  // {Σ (x − c), Σ (x − c)²}.
+  static std::pair<float, float> deviations(const float* x, index n, float c) {
     const F cv(c);
-    auto term = [&cv](const F& v) {
-      if constexpr (Square) return (v - cv) * (v - cv);
-      else return v;
-    };
-    F s0(0.0f), s1(0.0f);
+    F s0(0.0f), s1(0.0f), q0(0.0f), q1(0.0f);
     index i = 0;
     for (; i + 2 * width <= n; i += 2 * width) {
-      s0 += term(F::load_unaligned(x + i));
-      s1 += term(F::load_unaligned(x + i + width));
+      const F a = F::load_unaligned(x + i) - cv;
+      const F b = F::load_unaligned(x + i + width) - cv;
+      s0 += a;
+      s1 += b;
+      q0 = xsimd::fma(a, a, q0);
+      q1 = xsimd::fma(b, b, q1);
     }
     for (; i < n; i += width) {
-      const index k = std::min(width, n - i);
-      s0 += term(k == width ? F::load_unaligned(x + i) : load_partial(x + i, k, Square ? c : 0.0f));
+      const F a = (i + width <= n ? F::load_unaligned(x + i) : load_partial(x + i, n - i, c)) - cv;
+      s0 += a;
+      q0 = xsimd::fma(a, a, q0);
     }
-    return xsimd::hadd(s0 + s1);
+    return {xsimd::hadd(s0 + s1), xsimd::hadd(q0 + q1)};
   }
 
   static void store_partial_or_full(float* p, index k, const F& v) {
@@ -274,16 +288,20 @@ struct MathKernels {
       store_partial(p, k, v);
   }
 
-  // y = (x − c)·s·gamma + beta.
-  static void normalize(const float* x, float* y, index n, float c, float s, const float* gamma,
+  // y = ((x − c) − d)·s·gamma + beta.
+  static void normalize(const float* x, float* y, index n, float c, float d, float s, const float* gamma,
                         const float* beta) {
-    const F cv(c), sv(s);
+    const F cv(c), dv(d), sv(s);
     for (index i = 0; i < n; i += width) {
       const index k = std::min(width, n - i);
       auto load = [k](const float* p, float fill) { return k == width ? F::load_unaligned(p) : load_partial(p, k, fill); };
-      F v = (load(x + i, c) - cv) * sv;
-      if (gamma) v *= load(gamma + i, 1.0f);
-      if (beta) v += load(beta + i, 0.0f);
+      F v = ((load(x + i, c) - cv) - dv) * sv;
+      if (gamma && beta)
+        v = xsimd::fma(v, load(gamma + i, 1.0f), load(beta + i, 0.0f));  // one rounding where y ≈ 0
+      else if (gamma)
+        v *= load(gamma + i, 1.0f);
+      else if (beta)
+        v += load(beta + i, 0.0f);
       store_partial_or_full(y + i, k, v);
     }
   }
