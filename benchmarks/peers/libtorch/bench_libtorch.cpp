@@ -110,7 +110,16 @@ class Workload {
 
   // The timed call. Built on first use, outside any timed region.
   const std::function<void()>& run() {
-    if (!run_) build();
+    if (!error_.empty()) throw std::runtime_error(error_);  // the other thread counts' turn
+    if (!run_) {
+      try {
+        build();
+      } catch (const std::exception& error) {
+        error_ = error.what();
+        run_ = nullptr;
+        throw;
+      }
+    }
     return run_;
   }
   double max_error() const { return max_error_; }
@@ -212,6 +221,7 @@ class Workload {
   torch::jit::script::Module module_;
   std::vector<torch::jit::IValue> jit_inputs_;
   std::function<void()> run_;
+  std::string error_;
   double max_error_ = 0.0;
 };
 
