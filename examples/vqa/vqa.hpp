@@ -1,0 +1,124 @@
+#pragma once
+// Visual question answering on synthetic scenes: the model type, and everything between
+// files and its inputs (image decoding, resizing, normalization, question tokenization)
+// exactly as tools/train_vqa.py does it in PyTorch. Used by main.cpp and by the label
+// parity test (tests/fusion/vqa.cpp).
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mmm/pipeline.hpp"
+#include "mmm/preprocess/image_decode.hpp"
+#include "mmm/preprocess/image_normalize.hpp"
+#include "mmm/preprocess/resize.hpp"
+#include "mmm/preprocess/vocabulary.hpp"
+
+namespace vqa {
+
+using mmm::index;
+
+inline constexpr index image_size = 24;  // the model sees 24×24 RGB
+inline constexpr index vocab_size = 23;  // 4 specials + 19 words (vocab.txt)
+inline constexpr index answer_count = 11;
+
+// The torch model of tools/train_vqa.py, module for module: its state_dict loads as is.
+using ImageEncoder = mmm::Sequential<mmm::Flatten<3, image_size, image_size>, mmm::Linear<3 * image_size * image_size, 128>,
+                                     mmm::ReLU>;
+using TextEncoder = mmm::Sequential<mmm::Embedding<vocab_size, 32>, mmm::MeanPool, mmm::Linear<32, 64>, mmm::ReLU>;
+using Head = mmm::SoftmaxHead<128, answer_count>;
+using Model = mmm::Sequential<mmm::Parallel<ImageEncoder, TextEncoder>, mmm::FusionConcat, mmm::Linear<192, 128>, mmm::ReLU,
+                              Head>;
+
+// The words of a question as the training script sees them: lower case, runs of letters
+// and digits (so "Circle?" is "circle").
+inline std::string normalize_question(std::string_view question) {
+  std::string out;
+  for (char ch : question) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : ' ';
+  }
+  return out;
+}
+
+// The model, its vocabulary and answers, and reusable buffers for one question at a time.
+class Answerer {
+ public:
+  // `dir` holds vqa.safetensors and vocab.txt (examples/vqa).
+  explicit Answerer(const std::string& dir)
+      : vocabulary_(mmm::Vocabulary::load(dir + "/vocab.txt", mmm::Vocabulary::Unit::word)),
+        image_(mmm::Shape{1, 3, image_size, image_size}) {
+    const mmm::SafeTensors weights(dir + "/vqa.safetensors");
+    mmm::load(model_, weights);
+    const auto& meta = weights.metadata();
+    auto field = [&](const std::string& key) {
+      auto it = meta.find(key);
+      if (it == meta.end()) throw mmm::FormatError(weights.path() + ": metadata has no '" + key + "'");
+      return it->second;
+    };
+    try {
+      answers_ = nlohmann::json::parse(field("answers")).get<std::vector<std::string>>();
+      mean_ = std::stof(field("mean"));
+      std_ = std::stof(field("std"));
+    } catch (const nlohmann::json::exception& e) {
+      throw mmm::FormatError(weights.path() + ": metadata 'answers' is not a JSON list of strings: " + e.what());
+    } catch (const std::logic_error&) {
+      throw mmm::FormatError(weights.path() + ": metadata 'mean'/'std' are not numbers");
+    }
+    if (static_cast<index>(answers_.size()) != answer_count)
+      throw mmm::FormatError(weights.path() + ": " + std::to_string(answers_.size()) + " answers in the metadata, the model has " +
+                             std::to_string(answer_count));
+    if (static_cast<index>(vocabulary_.size()) != vocab_size)
+      throw mmm::FormatError(dir + "/vocab.txt: " + std::to_string(vocabulary_.size()) + " words, the model's embedding has " +
+                             std::to_string(vocab_size));
+  }
+
+  // Token ids of a question; unknown words are <unk>.
+  std::vector<std::int32_t> tokenize(std::string_view question) const {
+    return vocabulary_.encode(normalize_question(question));
+  }
+
+  // The image as the model's [1, 3, 24, 24] input: resized when it is another size
+  // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
+  const mmm::Tensor& image_input(const mmm::Image& image) {
+    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
+    const mmm::Normalizer normalize(mean, std);
+    if (image.height() == image_size && image.width() == image_size) {
+      normalize(image, image_.data());
+    } else {
+      resizer_.resize(image, resized_, {image_size, image_size});
+      normalize(resized_, image_.data());
+    }
+    return image_;
+  }
+
+  // Answer probabilities for one image and one question.
+  mmm::Feat<answer_count> probabilities(const mmm::Image& image, std::string_view question) {
+    tokens_ = tokenize(question);
+    if (tokens_.empty()) throw mmm::RangeError("the question has no words");
+    const mmm::Tokens tokens(tokens_.data(), 1, static_cast<index>(tokens_.size()));
+    return model_(mmm::Map<3>(image_input(image)), tokens, workspace_);
+  }
+
+  const Model& model() const { return model_; }
+  const std::vector<std::string>& answers() const { return answers_; }
+  const mmm::Vocabulary& vocabulary() const { return vocabulary_; }
+
+ private:
+  Model model_;
+  mmm::Vocabulary vocabulary_;
+  std::vector<std::string> answers_;
+  float mean_ = 0.5f, std_ = 0.5f;
+  mmm::Tensor image_;
+  mmm::Image resized_;
+  mmm::Resizer resizer_;
+  std::vector<std::int32_t> tokens_;
+  mmm::Workspace workspace_;
+};
+
+}  // namespace vqa

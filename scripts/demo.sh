@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds and runs mmm's main multimodal demo: visual question answering (examples/vqa).
+# An image branch and a question branch run side by side (mmm::Parallel), joined by
+# FusionConcat, answer questions about synthetic scenes; weights trained in PyTorch by
+# tools/train_vqa.py and shipped in examples/vqa.
+#   scripts/demo.sh                          the shipped scenes and questions
+#   scripts/demo.sh --image x.png --question "what color is the circle?"
+# Installs missing Debian packages first (scripts/deps.sh; needs root for that), then
+# builds only the demo, in build-demo/.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$root/build-demo"
+
+bash "$root/scripts/deps.sh"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_BENCHMARKS=OFF \
+      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS=vqa >/dev/null
+cmake --build "$build" --target vqa -j2
+exec "$build/examples/vqa/vqa" "$@"
