@@ -5,7 +5,7 @@
 #
 #   scripts/bench.sh                  all benchmark executables
 #   scripts/bench.sh gemm             only the GEMM ones (bench_gemm and its peers)
-#   BUILD=dir REPS=n MIN_TIME=s scripts/bench.sh
+#   BUILD=dir REPS=n MIN_TIME=s NO_ORT=1 scripts/bench.sh
 #
 # Peers are separate processes so that each gets its own environment: OpenBLAS runs with
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (this machine sets them, and they halve
@@ -62,12 +62,15 @@ for ((round = 1; round <= reps; ++round)); do
   done
 done
 
-# ONNX Runtime and libtorch: their runner prints Google-Benchmark-style JSON on stdout.
+# ONNX Runtime and libtorch: their runner prints Google-Benchmark-style JSON on stdout, rows
+# named like ours. In gemm mode only its matmul and Linear cases run.
 ort_runner=$root/benchmarks/peers/run_ort_libtorch.sh
-if [[ -x "$ort_runner" || -f "$ort_runner" ]] && [[ "$only" != gemm ]]; then
-  echo "bench: $ort_runner"
-  if ! bash "$ort_runner" >"$out/ort_libtorch.json" 2>"$out/ort_libtorch.log"; then
-    echo "bench: $ort_runner failed (see $out/ort_libtorch.log); its rows are left out" >&2
+if [[ -f "$ort_runner" && "${NO_ORT:-0}" != 1 ]]; then
+  ort_args=()
+  if [[ "$only" == gemm ]]; then ort_args=(--filter '^(matmul|linear_1024x4096)'); fi
+  echo "bench: benchmarks/peers/run_ort_libtorch.sh ${ort_args[*]}"
+  if ! bash "$ort_runner" "${ort_args[@]}" >"$out/ort_libtorch.json" 2>"$out/ort_libtorch.log"; then
+    echo "bench: run_ort_libtorch.sh failed (see $out/ort_libtorch.log); its rows are left out" >&2
     rm -f "$out/ort_libtorch.json"
   fi
 fi

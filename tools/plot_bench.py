@@ -92,6 +92,13 @@ def main():
             continue
         groups.setdefault((family, workload, threads), {})[engine] = row
 
+    # A peer row without a FLOPS counter (e.g. from another harness) does the same work as
+    # mmm's row: its rate follows from the time ratio.
+    for g in groups.values():
+        m = g.get("mmm")
+        for e, r in g.items():
+            if e != "mmm" and not r["flops"] and m and m["flops"]:
+                r["flops"] = m["flops"] * m["seconds"] / r["seconds"]
     engines = sorted({e for g in groups.values() for e in g if e != "mmm"})
     md = ["# Benchmark results", ""]
     md.append(f"Command: `{args.command}` — {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, "

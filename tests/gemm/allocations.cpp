@@ -64,6 +64,11 @@ TEST_CASE("gemm: no allocation per call after the first", "[gemm]") {
         mmm::kernels::gemm(t & 1 ? Trans::yes : Trans::no, t & 2 ? Trans::yes : Trans::no, m, n, k, a.data(),
                            t & 1 ? m : k, w.data(), t & 2 ? k : n, c.data(), n, ep);
     }
+    // Attention over 8 heads: scores Q·Kᵀ, then scores·V.
+    mmm::kernels::gemm_batched(8, Trans::no, Trans::yes, 77, 77, 64, a.data(), 64, w.data(), 64, c.data(), 77,
+                               {77 * 64, 77 * 64, 77 * 77, 0}, {0.125f});
+    mmm::kernels::gemm_batched(8, Trans::no, Trans::no, 77, 64, 77, c.data(), 77, w.data(), 64, a.data(), 64,
+                               {77 * 77, 77 * 64, 77 * 64, 0});
   };
   for (int threads : {1, 2}) {
     mmm::set_num_threads(threads);

@@ -264,3 +264,28 @@ TEST_CASE("gemm: every instruction-set path this machine runs", "[gemm]") {
   check_arch<xsimd::neon64>("neon64");
 #endif
 }
+
+TEST_CASE("gemm_batched: attention-style products over heads, 1 and 2 threads", "[gemm]") {
+  auto& r = rng();
+  const Index heads = 5, m = 37, n = 29, k = 16;
+  // Q·Kᵀ per head, heads laid out one after another; scaled, with a shared bias and a
+  // per-head residual.
+  Matrix q(heads * m, k, 0, r), kk(heads * n, k, 0, r), res(heads * m, n, 0, r);
+  std::vector<float> bias(static_cast<std::size_t>(n), 0.125f);
+  for (int threads : {1, 2}) {
+    ThreadCount count(threads);
+    Matrix c(heads * m, n, 0, r);
+    const Epilogue ep{0.25f, bias.data(), res.data(), n, Activation::none};
+    mmm::kernels::gemm_batched(heads, Trans::no, Trans::yes, m, n, k, q.data(), k, kk.data(), k, c.data(), n,
+                               {m * k, n * k, m * n, m * n}, ep);
+    for (Index h = 0; h < heads; ++h) {
+      Matrix qh(m, k, 0, r), kh(n, k, 0, r);
+      std::copy_n(q.data() + h * m * k, m * k, qh.data());
+      std::copy_n(kk.data() + h * n * k, n * k, kh.data());
+      Epilogue eh = ep;
+      eh.residual = res.data() + h * m * n;
+      const auto expected = mmm::test::reference(false, true, m, n, k, qh, kh, {}, n, eh);
+      CHECK(mmm::test::worst_error(expected, c.data() + h * m * n, m, n, n) < tolerance);
+    }
+  }
+}

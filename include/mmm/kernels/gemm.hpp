@@ -89,4 +89,32 @@ inline void gemm(Trans ta, Trans tb, index m, index n, index k, const float* a, 
   detail::gemm_run<detail::kernel_arch>(m, n, k, ta == Trans::yes, a, lda, bop, c, ldc, detail::product_epilogue(ep));
 }
 
+// Where consecutive products of a batch start, in elements (e.g. one attention head after
+// another). The bias is shared by all; the residual advances by `residual`.
+struct BatchStrides {
+  index a = 0, b = 0, c = 0, residual = 0;
+};
+
+// `batch` independent products C_i = epilogue(op(A_i)·op(B_i)), A_i = a + i·strides.a and
+// so on, as for the unpacked gemm. Threads take whole products when there are enough of
+// them (attention heads), and split each product otherwise.
+inline void gemm_batched(index batch, Trans ta, Trans tb, index m, index n, index k, const float* a, index lda,
+                         const float* b, index ldb, float* c, index ldc, const BatchStrides& strides,
+                         const Epilogue& ep = {}) {
+  if (batch <= 0 || m <= 0 || n <= 0) return;
+  auto one = [&](index i) {
+    Epilogue e = ep;
+    if (e.residual) e.residual += i * strides.residual;
+    gemm(ta, tb, m, n, k, a + i * strides.a, lda, b + i * strides.b, ldb, c + i * strides.c, ldc, e);
+  };
+  if (batch >= num_threads()) {
+    // Inside parallel_for each gemm sees num_threads() == 1 and stays on its thread.
+    parallel_for(batch, 1, [&](index begin, index end) {
+      for (index i = begin; i < end; ++i) one(i);
+    });
+  } else {
+    for (index i = 0; i < batch; ++i) one(i);
+  }
+}
+
 }  // namespace mmm::kernels
