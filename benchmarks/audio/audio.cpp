@@ -71,6 +71,21 @@ void Fft(benchmark::State& state) {
 }
 BENCHMARK(Fft)->Name("RealFft/eigen")->Arg(400)->Arg(512)->Arg(511)->Arg(1024)->UseRealTime();
 
+// RealFftBatch: `lanes` transforms per call; items/s counts transforms.
+void FftBatch(benchmark::State& state) {
+  const mmm::index n = state.range(0);
+  constexpr mmm::index lanes = mmm::RealFftBatch::lanes;
+  const std::vector<float> x = noise(n * lanes);
+  mmm::RealFftBatch fft(n);
+  std::vector<float> y(static_cast<std::size_t>(2 * fft.bins() * lanes));
+  for (auto _ : state) {
+    fft.forward(x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * lanes);
+}
+BENCHMARK(FftBatch)->Name("RealFft/mmm_batch")->Arg(400)->Arg(512)->Arg(511)->Arg(1024)->UseRealTime();
+
 void Resample(benchmark::State& state) {
   mmm::Audio in{mmm::Tensor(mmm::Shape{1, 44100 * seconds}), 44100};
   const std::vector<float> x = noise(44100 * seconds);

@@ -113,6 +113,22 @@ class MelFilterbank {
     return fb;
   }
 
+  // For a block of frames, spectra [n_freqs][lanes]: out[m * mel_stride + l * frame_stride]
+  // = sum_f spectra[f][l] * fb[f, m] for lanes l < count.
+  template <index Lanes>
+  void apply_block(const float* spectra, index count, float* out, index mel_stride, index frame_stride) const {
+    const float* w = weights_.data();
+    for (index m = 0; m < o_.n_mels; ++m) {
+      float acc[Lanes] = {};
+      const float* s = spectra + begin_[std::size_t(m)] * Lanes;
+      const float* wm = w + offset_[std::size_t(m)];
+      for (index j = 0, n = count_[std::size_t(m)]; j < n; ++j)
+        for (index l = 0; l < Lanes; ++l) acc[l] += s[j * Lanes + l] * wm[j];
+      float* o = out + m * mel_stride;
+      for (index l = 0; l < count; ++l) o[l * frame_stride] = acc[l];
+    }
+  }
+
   // out[m * out_stride] = sum_f spectrum[f] * fb[f, m] for one frame.
   void apply(const float* spectrum, float* out, index out_stride) const {
     const float* w = weights_.data();
@@ -157,7 +173,7 @@ inline std::span<const float> mono_samples(const Audio& audio, const std::string
 class MelSpectrogram {
  public:
   explicit MelSpectrogram(MelSpectrogramOptions options)
-      : stft_(checked(options).stft), fb_(stft_.bins(), options.mel), spectrum_(std::size_t(stft_.bins())) {}
+      : stft_(checked(options).stft), fb_(stft_.bins(), options.mel) {}
 
   index n_mels() const noexcept { return fb_.n_mels(); }
   index frames(index length) const { return stft_.frames(length); }
@@ -167,9 +183,10 @@ class MelSpectrogram {
   // Mel energies into out[m * mel_stride + t * frame_stride]; allocates nothing.
   void compute(std::span<const float> signal, float* out, index mel_stride, index frame_stride) {
     const index n_frames = stft_.frames(index(signal.size()));
-    for (index t = 0; t < n_frames; ++t) {
-      stft_.compute_frame(signal, t, spectrum_.data());
-      fb_.apply(spectrum_.data(), out + t * frame_stride, mel_stride);
+    for (index t0 = 0; t0 < n_frames; t0 += Stft::block) {
+      const float* spectra = stft_.compute_block(signal, t0);
+      fb_.apply_block<Stft::block>(spectra, std::min(Stft::block, n_frames - t0), out + t0 * frame_stride, mel_stride,
+                                   frame_stride);
     }
   }
   void compute(std::span<const float> signal, TensorView<float> out, FeatureLayout layout = FeatureLayout::feature_major) {
@@ -206,7 +223,6 @@ class MelSpectrogram {
 
   Stft stft_;
   MelFilterbank fb_;
-  std::vector<float> spectrum_;
 };
 
 // natural: log(x + offset) (MFCC's log_mels); decibel: AmplitudeToDB, i.e.

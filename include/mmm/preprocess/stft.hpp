@@ -13,8 +13,10 @@
 // frames = 1 + (length + 2*(n_fft/2) - n_fft) / hop; with center=false no padding and
 // frames = 1 + (length - n_fft) / hop.
 //
+// Frames go through the FFT `block` (16) at a time, one per SIMD lane of RealFftBatch.
 // Not thread-safe (the scratch lives in the plan): one plan per thread.
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <numbers>
@@ -24,7 +26,7 @@
 
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
-#include "mmm/preprocess/fft.hpp"
+#include "mmm/preprocess/fft_batch.hpp"
 
 namespace mmm {
 
@@ -70,6 +72,9 @@ struct StftOptions {
 
 class Stft {
  public:
+  // Frames are transformed `block` at a time, one per SIMD lane of the batched FFT.
+  static constexpr index block = RealFftBatch::lanes;
+
   explicit Stft(StftOptions options) : o_(validated(options)), fft_(o_.n_fft) {
     const index win = o_.win_length;
     window_.assign(static_cast<std::size_t>(o_.n_fft), 0.0f);
@@ -83,8 +88,10 @@ class Stft {
     scale_ = o_.normalized == StftNormalization::frame_length ? float(1.0 / std::sqrt(double(o_.n_fft)))
              : o_.normalized == StftNormalization::window     ? float(1.0 / std::sqrt(energy))
                                                               : 1.0f;
-    frame_ = allocate_aligned<float>(o_.n_fft);
-    spectrum_ = allocate_aligned<std::complex<float>>(fft_.bins());
+    frames_ = allocate_aligned<float>(o_.n_fft * block);
+    std::fill_n(frames_.get(), o_.n_fft * block, 0.0f);  // outside the window stays zero
+    spectrum_ = allocate_aligned<float>(2 * fft_.bins() * block);
+    power_ = allocate_aligned<float>(bins() * block);
   }
   Stft(const Stft& other) : Stft(other.o_) {}
   Stft& operator=(const Stft& other) {
@@ -113,30 +120,52 @@ class Stft {
   void compute(std::span<const float> signal, float* out, index bin_stride, index frame_stride) {
     const index n_frames = frames(index(signal.size()));
     const index n_bins = bins();
-    for (index t = 0; t < n_frames; ++t) {
-      transform_frame(signal, t);
-      float* dst = out + t * frame_stride;
-      for (index k = 0; k < n_bins; ++k) dst[k * bin_stride] = apply_power(spectrum_at(k));
+    for (index t0 = 0; t0 < n_frames; t0 += block) {
+      const index count = std::min(block, n_frames - t0);
+      const float* p = compute_block(signal, t0);
+      for (index k = 0; k < n_bins; ++k)
+        for (index l = 0; l < count; ++l) out[k * bin_stride + (t0 + l) * frame_stride] = p[k * block + l];
     }
   }
 
   // The complex spectrum (times the normalization), laid out like compute().
   void compute_complex(std::span<const float> signal, std::complex<float>* out, index bin_stride, index frame_stride) {
     const index n_frames = frames(index(signal.size()));
-    const index n_bins = bins();
-    for (index t = 0; t < n_frames; ++t) {
-      transform_frame(signal, t);
-      std::complex<float>* dst = out + t * frame_stride;
-      for (index k = 0; k < n_bins; ++k) dst[k * bin_stride] = spectrum_at(k) * scale_;
+    const index n_bins = bins(), half = o_.n_fft / 2;
+    for (index t0 = 0; t0 < n_frames; t0 += block) {
+      const index count = std::min(block, n_frames - t0);
+      transform_block(signal, t0, count);
+      for (index k = 0; k < n_bins; ++k) {
+        // Two-sided bins above n/2 are the conjugates of their mirror images.
+        const bool mirrored = k > half;
+        const float* re = spectrum_.get() + 2 * (mirrored ? o_.n_fft - k : k) * block;
+        const float* im = re + block;
+        for (index l = 0; l < count; ++l)
+          out[k * bin_stride + (t0 + l) * frame_stride] =
+              std::complex<float>(re[l] * scale_, (mirrored ? -im[l] : im[l]) * scale_);
+      }
     }
   }
 
-  // The one-frame primitive that mel spectrograms build on: |X|^power of frame t into
-  // out[0, bins()).
-  void compute_frame(std::span<const float> signal, index t, float* out) {
-    transform_frame(signal, t);
-    const index n_bins = bins();
-    for (index k = 0; k < n_bins; ++k) out[k] = apply_power(spectrum_at(k));
+  // The block primitive that mel spectrograms build on: |X|^power of frames t0 ..
+  // t0 + block - 1 (those that exist) as [bins][block], valid until the next call.
+  const float* compute_block(std::span<const float> signal, index t0) {
+    const index n_frames = frames(index(signal.size()));
+    transform_block(signal, t0, std::min(block, n_frames - t0));
+    const index n_bins = bins(), half = o_.n_fft / 2;
+    const float s2 = scale_ * scale_;
+    for (index k = 0; k < n_bins; ++k) {
+      const float* re = spectrum_.get() + 2 * (k > half ? o_.n_fft - k : k) * block;
+      const float* im = re + block;
+      float* p = power_.get() + k * block;
+      for (index l = 0; l < block; ++l) p[l] = (re[l] * re[l] + im[l] * im[l]) * s2;
+      if (o_.power == 1.0f) {
+        for (index l = 0; l < block; ++l) p[l] = std::sqrt(p[l]);
+      } else if (o_.power != 2.0f) {
+        for (index l = 0; l < block; ++l) p[l] = std::pow(p[l], 0.5f * o_.power);
+      }
+    }
+    return power_.get();
   }
 
   // Convenience: a new [bins, frames] tensor.
@@ -173,18 +202,6 @@ class Stft {
     }
   }
 
-  float apply_power(std::complex<float> x) const {
-    const float p2 = (x.real() * x.real() + x.imag() * x.imag()) * (scale_ * scale_);
-    if (o_.power == 2.0f) return p2;
-    if (o_.power == 1.0f) return std::sqrt(p2);
-    return std::pow(p2, 0.5f * o_.power);
-  }
-
-  std::complex<float> spectrum_at(index k) const {
-    const index half = o_.n_fft / 2;
-    return k <= half ? spectrum_[k] : std::conj(spectrum_[o_.n_fft - k]);
-  }
-
   // Sample i of the padded signal (i may lie outside [0, length)).
   float padded_sample(std::span<const float> s, index i) const {
     const index n = index(s.size());
@@ -201,30 +218,36 @@ class Stft {
     return 0.0f;
   }
 
-  void transform_frame(std::span<const float> signal, index t) {
-    const index n = o_.n_fft;
-    const index start = t * o_.hop_length - (o_.center ? n / 2 : 0);
+  // Windowed frames t0 .. t0 + count - 1 into the lanes of frames_ ([n_fft][block]; lanes
+  // past count keep old frames, whose results nobody reads), then one batched FFT.
+  void transform_block(std::span<const float> signal, index t0, index count) {
+    const index n = o_.n_fft, hop = o_.hop_length;
     const index w0 = win_offset_, w1 = win_offset_ + o_.win_length;
-    float* f = frame_.get();
+    const index first = t0 * hop - (o_.center ? n / 2 : 0);  // padded start of frame t0
+    const index last = first + (count - 1) * hop;
+    float* f = frames_.get();
     const float* w = window_.data();
-    for (index i = 0; i < w0; ++i) f[i] = 0.0f;
-    for (index i = w1; i < n; ++i) f[i] = 0.0f;
-    if (start + w0 >= 0 && start + w1 <= index(signal.size())) {
-      const float* s = signal.data() + start;
-      for (index i = w0; i < w1; ++i) f[i] = s[i] * w[i];
+    if (first + w0 >= 0 && last + w1 <= index(signal.size())) {
+      const float* x = signal.data() + first;
+      for (index j = w0; j < w1; ++j) {
+        const float wj = w[j];
+        for (index l = 0; l < count; ++l) f[j * block + l] = x[l * hop + j] * wj;
+      }
     } else {
-      for (index i = w0; i < w1; ++i) f[i] = padded_sample(signal, start + i) * w[i];
+      for (index l = 0; l < count; ++l)
+        for (index j = w0; j < w1; ++j) f[j * block + l] = padded_sample(signal, first + l * hop + j) * w[j];
     }
     fft_.forward(f, spectrum_.get());
   }
 
   StftOptions o_;
-  RealFft fft_;
+  RealFftBatch fft_;
   std::vector<float> window_;
   index win_offset_ = 0;
   float scale_ = 1.0f;
-  AlignedArray<float> frame_;
-  AlignedArray<std::complex<float>> spectrum_;
+  AlignedArray<float> frames_;    // [n_fft][block]
+  AlignedArray<float> spectrum_;  // [n_fft/2 + 1][2][block]
+  AlignedArray<float> power_;     // [bins][block]
 };
 
 }  // namespace mmm
