@@ -192,12 +192,18 @@ inline void check_bmp_length(std::span<const std::uint8_t> b, const ImageInfo& i
 // stb_image 2.27 (Debian 12) trusts some JPEG table fields: a Huffman table whose code
 // counts add up past 256 makes stbi__build_huffman write past its arrays. Walk the marker
 // segments first and refuse what the JPEG standard does not allow, before stb sees it.
-inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::string& what) {
-  // stb takes any run of 0xFF fill bytes before the SOI marker (0xD8) as JPEG.
+// Where a JPEG's segments start (after SOI), or 0 when the data is not JPEG. stb takes any
+// run of 0xFF fill bytes before the SOI marker (0xD8) as JPEG.
+inline std::size_t jpeg_start(std::span<const std::uint8_t> b) {
   std::size_t i = 0;
   while (i < b.size() && b[i] == 0xFF) ++i;
-  if (i == 0 || i >= b.size() || b[i] != 0xD8) return;  // not JPEG: other formats' checks apply
-  ++i;
+  return (i == 0 || i >= b.size() || b[i] != 0xD8) ? 0 : i + 1;
+}
+inline bool is_jpeg(std::span<const std::uint8_t> b) { return jpeg_start(b) != 0; }
+
+inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::string& what) {
+  std::size_t i = jpeg_start(b);
+  if (i == 0) return;  // not JPEG: other formats' checks apply
   const auto bad = [&](const std::string& why) { throw FormatError(what + ": corrupt JPEG: " + why); };
   while (i + 4 <= b.size()) {
     if (b[i] != 0xFF) {  // entropy-coded data of a scan: skip to the next real marker
@@ -310,8 +316,11 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
     explicit Budget(std::size_t bytes) { detail::stb_allocation_budget = bytes; }
     ~Budget() { detail::stb_allocation_budget = SIZE_MAX; }
   } budget(static_cast<std::size_t>(info.width * info.height) * 16 + (std::size_t{1} << 20));
+  // stb's SIMD YCbCr→RGB kernel only writes 4 bytes per pixel; asking for RGBA and dropping
+  // the alpha here is ~3× faster for RGB JPEGs than its scalar 3-byte path.
+  const int requested = options.channels == 3 && detail::is_jpeg(bytes) ? 4 : options.channels;
   std::uint8_t* pixels = detail::stb::stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c,
-                                                             options.channels);
+                                                             requested);
   if (!pixels) throw FormatError(what + ": cannot decode the image: " + detail::stb_reason());
   struct Free {
     std::uint8_t* p;
@@ -322,7 +331,13 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
     throw FormatError(what + ": the image decoded to " + std::to_string(h) + "×" + std::to_string(w) +
                       " pixels but its header says " + std::to_string(info.height) + "×" + std::to_string(info.width));
   out.reshape(h, w, channels);
-  std::memcpy(out.data(), pixels, static_cast<std::size_t>(out.bytes()));
+  if ((requested ? requested : c) == channels) {
+    std::memcpy(out.data(), pixels, static_cast<std::size_t>(out.bytes()));
+  } else {
+    const index n = out.height() * out.width();
+    std::uint8_t* d = out.data();
+    for (index i = 0; i < n; ++i) d[3 * i] = pixels[4 * i], d[3 * i + 1] = pixels[4 * i + 1], d[3 * i + 2] = pixels[4 * i + 2];
+  }
 #else
   (void)out;
   detail::no_decoder(what);
