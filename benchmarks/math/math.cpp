@@ -79,14 +79,26 @@ void elementwise(benchmark::State& state, float lo, float hi) {
   BENCHMARK(name##_mmm)->Name(#name "/mmm")->Arg(4096)->Arg(65536);                              \
   BENCHMARK(name##_std)->Name(#name "/std")->Arg(4096)->Arg(65536);
 
-MMM_MATH_PAIR(exp, -10.0f, 10.0f)
-MMM_MATH_PAIR(log, 1e-3f, 1e3f)
-MMM_MATH_PAIR(tanh, -5.0f, 5.0f)
-MMM_MATH_PAIR(sigmoid, -10.0f, 10.0f)
-MMM_MATH_PAIR(erf, -3.0f, 3.0f)
-MMM_MATH_PAIR(gelu, -5.0f, 5.0f)
-MMM_MATH_PAIR(gelu_tanh, -5.0f, 5.0f)
-MMM_MATH_PAIR(silu, -10.0f, 10.0f)
+#if XSIMD_WITH_FMA3_AVX2
+// The same kernels as an AVX2 machine would run them (mmm_avx2), for the record.
+using Avx2 = k::MathKernels<xsimd::fma3<xsimd::avx2>>;
+#define MMM_MATH_AVX2(name, lo, hi)                                                            \
+  void name##_avx2(benchmark::State& s) { elementwise<Avx2::name>(s, lo, hi); }                \
+  BENCHMARK(name##_avx2)->Name(#name "/mmm_avx2")->Arg(4096);
+#else
+#define MMM_MATH_AVX2(name, lo, hi)
+#endif
+
+#define MMM_MATH_ALL(name, lo, hi) MMM_MATH_PAIR(name, lo, hi) MMM_MATH_AVX2(name, lo, hi)
+
+MMM_MATH_ALL(exp, -10.0f, 10.0f)
+MMM_MATH_ALL(log, 1e-3f, 1e3f)
+MMM_MATH_ALL(tanh, -5.0f, 5.0f)
+MMM_MATH_ALL(sigmoid, -10.0f, 10.0f)
+MMM_MATH_ALL(erf, -3.0f, 3.0f)
+MMM_MATH_ALL(gelu, -5.0f, 5.0f)
+MMM_MATH_ALL(gelu_tanh, -5.0f, 5.0f)
+MMM_MATH_ALL(silu, -10.0f, 10.0f)
 MMM_MATH_PAIR(relu, -1.0f, 1.0f)
 
 // Row-wise peers: the reference loops (double accumulators where the reference had them).
