@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
       std::printf("%zu of %zu answered as expected\n", inputs.size() - static_cast<std::size_t>(wrong), inputs.size());
     return wrong == 0 ? 0 : 1;
   } catch (const mmm::Error& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "vqa: %s\n", e.what());
     return 1;
   }
