@@ -38,8 +38,16 @@ def load(paths):
                 continue
             name = re.sub(r"/real_time$", "", b.get("run_name", b["name"]))
             name = re.sub(r"_median$", "", name)
-            seconds = b["real_time"] * UNIT[b.get("time_unit", "ns")]
+            unit = UNIT[b.get("time_unit", "ns")]
+            seconds, cpu = b["real_time"] * unit, b.get("cpu_time", 0.0) * unit
             flops = b.get("FLOPS")
+            # Single-threaded rows are timed by the CPU time of the thread doing the work,
+            # which a busy machine's preemptions do not inflate; FLOPS is per real second.
+            threads = re.search(r"/threads:(\d+)", name)
+            if threads and threads.group(1) == "1" and cpu > 0:
+                if flops:
+                    flops *= seconds / cpu
+                seconds = cpu
             samples[name].append((seconds, flops))
     rows = {}
     for name, runs in samples.items():
@@ -104,9 +112,11 @@ def main():
     md.append(f"Command: `{args.command}` — {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, "
               f"{platform.node()}, {context.get('num_cpus', '?')} CPUs at {context.get('mhz_per_cpu', '?')} MHz.")
     md.append("")
-    md.append("Medians over the rounds (each round runs every engine once, in turn). GFLOP/s = 2·M·N·K / real time. % peak is of the FMA peak measured in the "
-              "same run (`Peak/fma`). Ratio = peer time ÷ mmm time: above 1 means mmm is faster. "
-              "The machine is shared with other work, so absolute figures move between runs; ratios are what to read.")
+    md.append("Medians over the rounds (each round runs every engine once, in turn). GFLOP/s = 2·M·N·K / time, where "
+              "time is the CPU time of the working thread for 1-thread rows (preemption by other work on this shared "
+              "machine does not count against anyone) and real time for 2-thread rows (which a busy machine slows "
+              "down, peers as much as mmm). % peak is of the FMA peak measured in the same run and the same way "
+              "(`Peak/fma`). Ratio = peer time ÷ mmm time: above 1 means mmm is faster.")
     md.append("")
     if peak:
         md.append("| Measured FMA peak | GFLOP/s |")

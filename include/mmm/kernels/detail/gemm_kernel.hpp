@@ -229,7 +229,7 @@ template <class Arch, int... Rows>
 inline void tile_dispatch(std::integer_sequence<int, Rows...>, index rows, index kc, const float* a, const float* b,
                           float* c, index ldc, index cols, const TileEpilogue& te) {
   // rows is in [1, MR]; exactly one Rows+1 matches.
-  ((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, b, c, ldc, cols, te), true) : false) || ...);
+  (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, b, c, ldc, cols, te), true) : false) || ...);
 }
 
 template <class Arch>
