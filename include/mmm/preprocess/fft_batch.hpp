@@ -5,14 +5,16 @@
 // same idea as pocketfft's multi-transform vectorization), with no intrinsics here.
 //
 // Algorithm: mixed-radix Stockham autosort (FFTPACK's pass structure: butterfly, then
-// twiddle), radix 4, 2, 3, 5 specialised and any other prime as a direct O(p^2) DFT, so
-// every length works; primes cost O(n·p). An even length n runs as a complex FFT of n/2
+// twiddle), radix 4, 2, 3, 5 specialised and any other prime as a direct DFT that pairs
+// conjugate outputs (p^2 real multiply-adds per butterfly), so every length works; a
+// prime length costs O(n·p). An even length n runs as a complex FFT of n/2
 // over the even/odd samples plus one post-processing pass; an odd length as a complex FFT
 // of n with zero imaginary parts. Twiddles are computed in double once, in the plan.
 //
 // A plan owns its scratch (two ping-pong buffers), so forward() allocates nothing and the
 // plan is for one thread at a time.
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -44,6 +46,7 @@ class RealFftBatch {
     }
     buf_[0] = allocate_aligned<float>(2 * m_ * lanes);
     buf_[1] = allocate_aligned<float>(2 * m_ * lanes);
+    scratch_ = allocate_aligned<float>(2 * max_generic_ * lanes);
   }
   RealFftBatch(const RealFftBatch& o) : RealFftBatch(o.n_) {}
   RealFftBatch& operator=(const RealFftBatch& o) {
@@ -102,6 +105,7 @@ class RealFftBatch {
           s.twiddles[std::size_t(2 * ((u - 1) * s.ido + i) + 1)] = float(std::sin(a));
         }
       if (p > 5) {
+        max_generic_ = std::max(max_generic_, p);
         s.roots.resize(std::size_t(2 * p));
         for (index j = 0; j < p; ++j) {
           const double a = 2.0 * std::numbers::pi * double(j) / double(p);
@@ -119,7 +123,7 @@ class RealFftBatch {
     int dst = first_buffer;
     for (const Stage& s : stages_) {
       float* out = buf_[dst].get();
-      pass(s, src, out);
+      pass(s, src, out, scratch_.get());
       src = out;
       dst ^= 1;
     }
@@ -128,7 +132,7 @@ class RealFftBatch {
 
   // One Stockham stage: for each (k, i), a radix-p DFT over cc(i, j, k), j < p, then the
   // twiddle w^(u·i·l1) on output u, stored at ch(i, k, u).
-  static void pass(const Stage& s, const float* __restrict cc, float* __restrict ch) {
+  static void pass(const Stage& s, const float* __restrict cc, float* __restrict ch, float* __restrict scratch) {
     constexpr index L = lanes;
     const index p = s.radix, l1 = s.l1, ido = s.ido;
     auto in = [&](index i, index j, index k) { return cc + 2 * (i + ido * (j + p * k)) * L; };
@@ -207,20 +211,41 @@ class RealFftBatch {
           }
           twiddle(y1, 1, i), twiddle(y2, 2, i), twiddle(y3, 3, i), twiddle(y4, 4, i);
         } else {
-          // Direct DFT: y_u = Σ_j a_j e^{-2πi·ju/p}.
-          for (index u = 0; u < p; ++u) {
-            float* y = out(i, k, u);
-            for (index l = 0; l < 2 * L; ++l) y[l] = 0.0f;
-            for (index j = 0; j < p; ++j) {
+          // Direct DFT of odd prime size, pairing outputs u and p − u:
+          //   y_u, y_{p−u} = a0 + Σ_j s_j cos(2πju/p) ∓ i Σ_j d_j sin(2πju/p), j in [1, h],
+          // with s_j = a_j + a_{p−j}, d_j = a_j − a_{p−j}: a quarter of the plain DFT's work.
+          const index h = (p - 1) / 2;
+          float* sd = scratch;  // [h][s re, s im, d re, d im][L]
+          const float* a0 = in(i, 0, k);
+          float* y0 = out(i, k, 0);
+          for (index l = 0; l < 2 * L; ++l) y0[l] = a0[l];
+          for (index j = 1; j <= h; ++j) {
+            const float *aj = in(i, j, k), *am = in(i, p - j, k);
+            float* q = sd + 4 * (j - 1) * L;
+            for (index l = 0; l < 2 * L; ++l) {
+              q[l] = aj[l] + am[l];
+              q[2 * L + l] = aj[l] - am[l];
+              y0[l] += q[l];
+            }
+          }
+          for (index u = 1; u <= h; ++u) {
+            float cr[L], ci[L], sr[L], si[L];
+            for (index l = 0; l < L; ++l) cr[l] = a0[l], ci[l] = a0[L + l], sr[l] = 0.0f, si[l] = 0.0f;
+            for (index j = 1; j <= h; ++j) {
               const index r = (j * u) % p;
-              const float wr = s.roots[std::size_t(2 * r)], wi = -s.roots[std::size_t(2 * r + 1)];
-              const float* a = in(i, j, k);
+              const float c = s.roots[std::size_t(2 * r)], sn = s.roots[std::size_t(2 * r + 1)];
+              const float* q = sd + 4 * (j - 1) * L;
               for (index l = 0; l < L; ++l) {
-                y[l] += a[l] * wr - a[L + l] * wi;
-                y[L + l] += a[l] * wi + a[L + l] * wr;
+                cr[l] += q[l] * c, ci[l] += q[L + l] * c;
+                sr[l] += q[2 * L + l] * sn, si[l] += q[3 * L + l] * sn;
               }
             }
-            if (u > 0) twiddle(y, u, i);
+            float *yu = out(i, k, u), *yv = out(i, k, p - u);
+            for (index l = 0; l < L; ++l) {
+              yu[l] = cr[l] + si[l], yu[L + l] = ci[l] - sr[l];
+              yv[l] = cr[l] - si[l], yv[L + l] = ci[l] + sr[l];
+            }
+            twiddle(yu, u, i), twiddle(yv, p - u, i);
           }
         }
       }
@@ -249,6 +274,8 @@ class RealFftBatch {
   std::vector<Stage> stages_;
   std::vector<float> post_;
   AlignedArray<float> buf_[2];
+  index max_generic_ = 0;         // largest radix without a specialised butterfly
+  AlignedArray<float> scratch_;  // its sums and differences: [(p − 1) / 2][4][lanes]
 };
 
 }  // namespace mmm
