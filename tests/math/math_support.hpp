@@ -13,6 +13,8 @@
 
 namespace mmm::test::math {
 
+using mmm::Index;
+
 // Every instruction set this build can run: the default (widest) one and the narrower
 // ones a plain AVX2 or SSE machine would pick, so their code paths are tested here too.
 template <class Fn>
@@ -46,6 +48,29 @@ inline double error(float y, double ref) {
   const double yd = std::isinf(y) ? std::copysign(two_128, y) : static_cast<double>(y);
   const double rd = std::clamp(ref, -two_128, two_128);
   return std::abs(yd - rd) / std::max(std::abs(rd), smallest_normal);
+}
+
+// The array kernels by name, for tests that loop over them. `b` is the second operand of
+// add and mul (unused otherwise); y may be x or b.
+enum class Fn { exp, log, tanh, sigmoid, erf, gelu, gelu_tanh, silu, relu, scale, add, mul };
+
+template <class Arch>
+void call(Fn f, const float* x, const float* b, float* y, Index n) {
+  using K = mmm::kernels::MathKernels<Arch>;
+  switch (f) {
+    case Fn::exp: return K::exp(x, y, n);
+    case Fn::log: return K::log(x, y, n);
+    case Fn::tanh: return K::tanh(x, y, n);
+    case Fn::sigmoid: return K::sigmoid(x, y, n);
+    case Fn::erf: return K::erf(x, y, n);
+    case Fn::gelu: return K::gelu(x, y, n);
+    case Fn::gelu_tanh: return K::gelu_tanh(x, y, n);
+    case Fn::silu: return K::silu(x, y, n);
+    case Fn::relu: return K::relu(x, y, n);
+    case Fn::scale: return K::scale(x, 1.7f, y, n);
+    case Fn::add: return K::add(x, b, y, n);
+    case Fn::mul: return K::mul(x, b, y, n);
+  }
 }
 
 inline float from_bits(std::uint32_t b) { return std::bit_cast<float>(b); }

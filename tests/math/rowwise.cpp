@@ -31,6 +31,12 @@ struct Rows {
   }
 };
 
+double row_max(const float* x, Index n) {
+  double m = -INFINITY;
+  for (Index i = 0; i < n; ++i) m = std::max(m, static_cast<double>(x[i]));
+  return m;
+}
+
 double log_sum_exp_shifted(const float* x, Index n, double m) {
   double s = 0;
   for (Index i = 0; i < n; ++i) s += std::exp(static_cast<double>(x[i]) - m);
@@ -56,8 +62,7 @@ TEST_CASE("softmax and scaled softmax: ≤ (8 + |x − max| + log2 cols)·ε rel
           K::softmax(in.x, y.data(), rows, cols, scale);
           for (Index r = 0; r < rows; ++r) {
             const float* xr = in.x + r * cols;
-            double m = -INFINITY;
-            for (Index c = 0; c < cols; ++c) m = std::max(m, static_cast<double>(xr[c]));
+            const double m = row_max(xr, cols);
             const double lse = log_sum_exp_shifted(xr, cols, m);  // scale applied below
             double s = 0;
             for (Index c = 0; c < cols; ++c) s += std::exp(scale * (xr[c] - m));
@@ -95,8 +100,7 @@ TEST_CASE("log_softmax: ≤ (8 + |x − max| + log2 cols)·ε·max(1, |y|) absol
         K::log_softmax(in.x, y.data(), rows, cols);
         for (Index r = 0; r < rows; ++r) {
           const float* xr = in.x + r * cols;
-          double m = -INFINITY;
-          for (Index c = 0; c < cols; ++c) m = std::max(m, static_cast<double>(xr[c]));
+          const double m = row_max(xr, cols);
           const double lse = log_sum_exp_shifted(xr, cols, m);
           for (Index c = 0; c < cols; ++c) {
             const double want = (xr[c] - m) - lse;

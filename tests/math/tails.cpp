@@ -14,29 +14,11 @@ namespace {
 using mmm::Index;
 using mmm::test::math::for_each_arch;
 
-enum class Fn { exp, log, tanh, sigmoid, erf, gelu, gelu_tanh, silu, relu, scale, add, mul };
+using mmm::test::math::call;
+using mmm::test::math::Fn;
+
 constexpr Fn all_fns[] = {Fn::exp,  Fn::log,  Fn::tanh,  Fn::sigmoid, Fn::erf, Fn::gelu,
                           Fn::gelu_tanh, Fn::silu, Fn::relu, Fn::scale, Fn::add, Fn::mul};
-
-// b is the second operand of add/mul; y may be x or b.
-template <class Arch>
-void call(Fn f, const float* x, const float* b, float* y, Index n) {
-  using K = mmm::kernels::MathKernels<Arch>;
-  switch (f) {
-    case Fn::exp: return K::exp(x, y, n);
-    case Fn::log: return K::log(x, y, n);
-    case Fn::tanh: return K::tanh(x, y, n);
-    case Fn::sigmoid: return K::sigmoid(x, y, n);
-    case Fn::erf: return K::erf(x, y, n);
-    case Fn::gelu: return K::gelu(x, y, n);
-    case Fn::gelu_tanh: return K::gelu_tanh(x, y, n);
-    case Fn::silu: return K::silu(x, y, n);
-    case Fn::relu: return K::relu(x, y, n);
-    case Fn::scale: return K::scale(x, 1.7f, y, n);
-    case Fn::add: return K::add(x, b, y, n);
-    case Fn::mul: return K::mul(x, b, y, n);
-  }
-}
 
 bool same(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
