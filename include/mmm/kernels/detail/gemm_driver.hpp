@@ -26,6 +26,8 @@ struct GemmBlocking {
   index kc = 512;    // at most KernelTraits::a_stride
   index nc = 512;   // columns; rounded down to whole panels
 };
+// Up to this many row panels, the loop over them runs inside the loop over B panels.
+inline constexpr index few_row_panels = 4;
 inline GemmBlocking& gemm_blocking() {
   static GemmBlocking b;
   return b;
@@ -114,17 +116,23 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         b_block = b_buf;
         panel_stride = kc * NR;
       }
-      for (index rp = 0, i0 = r0; rp < row_panels; ++rp) {
+      auto run_tile = [&](index rp, index p) {
         const index rows = base_rows + (rp < extra_rows ? 1 : 0);
-        const float* a_panel = a_buf + (i0 - r0) * AS;
-        for (index p = pj; p < pe; ++p) {
-          const index col0 = p * NR;
-          te.bias = ep.bias ? ep.bias + col0 : nullptr;
-          te.residual = ep.residual ? ep.residual + i0 * ep.ld_residual + col0 : nullptr;
-          tile<Arch>(rows, kc, a_panel, b_block + (p - pj) * panel_stride, c + i0 * ldc + col0, ldc,
-                     std::min(NR, n - col0), te);
-        }
-        i0 += rows;
+        const index i0 = r0 + rp * base_rows + std::min(rp, extra_rows);
+        const index col0 = p * NR;
+        te.bias = ep.bias ? ep.bias + col0 : nullptr;
+        te.residual = ep.residual ? ep.residual + i0 * ep.ld_residual + col0 : nullptr;
+        tile<Arch>(rows, kc, a_buf + (i0 - r0) * AS, b_block + (p - pj) * panel_stride, c + i0 * ldc + col0, ldc,
+                   std::min(NR, n - col0), te);
+      };
+      if (row_panels <= few_row_panels) {
+        // Few rows (a Linear layer on a short sequence): every row panel uses a B panel
+        // while it is still in L1.
+        for (index p = pj; p < pe; ++p)
+          for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p);
+      } else {
+        for (index rp = 0; rp < row_panels; ++rp)
+          for (index p = pj; p < pe; ++p) run_tile(rp, p);
       }
     }
   }
