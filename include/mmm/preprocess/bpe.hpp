@@ -66,7 +66,7 @@ inline std::string sanitize_maximal(std::string_view s) {
 }
 }  // namespace utf8
 
-class ByteLevelBpe {
+class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
  public:
   // GPT-2's files: vocab.json (token → id) and merges.txt (one "left right" per line,
   // an optional "#version" first line).
@@ -156,11 +156,7 @@ class ByteLevelBpe {
     return bpe;
   }
 
-  std::vector<std::int32_t> encode(std::string_view text) const {
-    std::vector<std::int32_t> ids;
-    encode(text, ids);
-    return ids;
-  }
+  using EncodeReturning<ByteLevelBpe>::encode;
   // Replaces `ids`; reusing the vector makes repeated calls allocation-free.
   void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
     ids.clear();

@@ -28,7 +28,7 @@
 
 namespace mmm {
 
-class SentencePiece {
+class SentencePiece : public EncodeReturning<SentencePiece> {
  public:
   enum class Model { unigram = 1, bpe = 2, word = 3, character = 4 };
   enum class PieceType : std::uint8_t { normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6 };
@@ -48,11 +48,7 @@ class SentencePiece {
     return sp;
   }
 
-  std::vector<std::int32_t> encode(std::string_view text) const {
-    std::vector<std::int32_t> ids;
-    encode(text, ids);
-    return ids;
-  }
+  using EncodeReturning<SentencePiece>::encode;
   // Replaces `ids` with the encoding; reusing the vector makes repeated calls allocation-free.
   void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
     ids.clear();

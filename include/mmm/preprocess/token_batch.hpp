@@ -29,6 +29,17 @@ struct Encoding {
   std::vector<TokenSpan> offsets;  // one per id
 };
 
+// Gives a tokenizer with `encode(text, ids)` (into a reused vector) the returning form
+// `encode(text)`; the tokenizer says `using EncodeReturning<Self>::encode;`.
+template <class Self>
+struct EncodeReturning {
+  std::vector<std::int32_t> encode(std::string_view text) const {
+    std::vector<std::int32_t> ids;
+    static_cast<const Self&>(*this).encode(text, ids);
+    return ids;
+  }
+};
+
 template <class T>
 concept TextTokenizer = requires(const T& t, std::string_view text, std::span<const std::int32_t> ids) {
   { t.encode(text) } -> std::same_as<std::vector<std::int32_t>>;

@@ -33,7 +33,7 @@ struct VocabularyOptions {
   std::size_t max_size = 0;   // total size including the specials; 0 = no limit
 };
 
-class Vocabulary {
+class Vocabulary : public EncodeReturning<Vocabulary> {
  public:
   enum class Unit { word, character };
 
@@ -137,11 +137,7 @@ class Vocabulary {
     return tokens_[static_cast<std::size_t>(id)];
   }
 
-  std::vector<std::int32_t> encode(std::string_view text) const {
-    std::vector<std::int32_t> ids;
-    encode(text, ids);
-    return ids;
-  }
+  using EncodeReturning<Vocabulary>::encode;
   // Replaces `ids`; reusing the vector avoids reallocating it.
   void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
     ids.clear();

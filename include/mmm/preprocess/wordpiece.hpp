@@ -32,7 +32,7 @@ struct WordPieceOptions {
   std::string unk = "[UNK]", pad = "[PAD]", cls = "[CLS]", sep = "[SEP]", mask = "[MASK]";
 };
 
-class WordPiece {
+class WordPiece : public EncodeReturning<WordPiece> {
  public:
   // One token per line; the id is the line number from 0. Only unk must be present;
   // missing pad/cls/sep/mask make those ids -1.
@@ -75,11 +75,7 @@ class WordPiece {
     return wp;
   }
 
-  std::vector<std::int32_t> encode(std::string_view text) const {
-    std::vector<std::int32_t> ids;
-    encode(text, ids);
-    return ids;
-  }
+  using EncodeReturning<WordPiece>::encode;
   // Replaces `ids`; reusing the vector makes repeated calls allocation-free.
   void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
     ids.clear();
