@@ -183,6 +183,34 @@ TEST_CASE("layer_norm and rms_norm: ≤ 16·ε·(1 + |x − mean|/σ)·|γ| + ε
   });
 }
 
+TEST_CASE("softmax_prefix: each row's prefix is its softmax, the rest 0; length 0 is NaN", "[math]") {
+  std::mt19937 rng(31);
+  for_each_arch([&](auto arch) {
+    using K = mmm::kernels::MathKernels<decltype(arch)>;
+    INFO(decltype(arch)::name());
+    for (Index cols : {Index{1}, Index{7}, Index{16}, Index{33}, Index{77}}) {
+      const Index n_rows = cols + 2;
+      Rows in(cols * n_rows / rows + 1, 2.0f, 0.0f, rng);  // enough data for n_rows × cols
+      std::vector<Index> lengths(static_cast<std::size_t>(n_rows));
+      for (Index r = 0; r < n_rows; ++r) lengths[r] = r;  // causal: 0, 1, …, cols, cols + 1
+      std::vector<float> y(n_rows * cols, 5.0f);
+      K::softmax_prefix(in.x, y.data(), n_rows, cols, 0.5f, lengths.data());
+      for (Index r = 0; r < n_rows; ++r) {
+        const Index n = std::min(r, cols);
+        std::vector<float> want(cols, 0.0f);
+        if (n > 0) K::softmax(in.x + r * cols, want.data(), 1, n, 0.5f);
+        for (Index c = 0; c < cols; ++c) {
+          INFO("cols " << cols << " row " << r << " col " << c);
+          if (n == 0)
+            CHECK(std::isnan(y[r * cols + c]));
+          else
+            CHECK(y[r * cols + c] == want[c]);
+        }
+      }
+    }
+  });
+}
+
 TEST_CASE("row kernels: special rows behave as in PyTorch", "[math]") {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   for_each_arch([&](auto arch) {

@@ -179,13 +179,23 @@ struct MathKernels {
   // overflow; scale > 0 (attention's 1/√d folded into the exponent).
   static void softmax(const float* x, float* y, index rows, index cols, float scale = 1.0f) {
     if (cols <= 0) return;
+    for (index r = 0; r < rows; ++r) softmax_row(x + r * cols, y + r * cols, cols, scale);
+  }
+
+  // Row r of softmax(scale·x) over its first lengths[r] columns only, the others set to 0:
+  // what attention with a key-padding or causal mask computes, without the −inf fill.
+  // A length of 0 gives a row of NaN, as PyTorch's softmax of an all-masked (−inf) row.
+  static void softmax_prefix(const float* x, float* y, index rows, index cols, float scale,
+                             const index* lengths) {
     for (index r = 0; r < rows; ++r) {
-      const float* xr = x + r * cols;
+      const index n = std::clamp<index>(lengths[r], 0, cols);
       float* yr = y + r * cols;
-      const float m = reduce_max(xr, cols);
-      const float sum = exp_shifted(xr, yr, cols, m, scale, true);
-      const F inv(1.0f / sum);
-      map(yr, yr, cols, [inv](const F& v) { return v * inv; });
+      if (n == 0) {
+        std::fill_n(yr, cols, std::numeric_limits<float>::quiet_NaN());
+      } else {
+        softmax_row(x + r * cols, yr, n, scale);
+        std::fill(yr + n, yr + cols, 0.0f);
+      }
     }
   }
 
@@ -234,6 +244,12 @@ struct MathKernels {
   }
 
  private:
+  static void softmax_row(const float* x, float* y, index n, float scale) {
+    const float m = reduce_max(x, n);
+    const F inv(1.0f / exp_shifted(x, y, n, m, scale, true));
+    map(y, y, n, [inv](const F& v) { return v * inv; });
+  }
+
   // Σ e^{scale·(x − m)}, storing the terms in y when `store`; the tail is padded with −inf
   // (whose term is 0).
   static float exp_shifted(const float* x, float* y, index n, float m, float scale, bool store) {
@@ -337,6 +353,11 @@ inline void scaled_softmax(const float* x, float* y, index rows, index cols, flo
   Math::softmax(x, y, rows, cols, scale);
 }
 inline void log_softmax(const float* x, float* y, index rows, index cols) { Math::log_softmax(x, y, rows, cols); }
+// softmax(scale·x) of row r over its first lengths[r] columns, zeros after (padding and
+// causal masks); length 0 gives NaN as PyTorch does for an all-masked row.
+inline void softmax_prefix(const float* x, float* y, index rows, index cols, float scale, const index* lengths) {
+  Math::softmax_prefix(x, y, rows, cols, scale, lengths);
+}
 
 // y = (x - mean) / sqrt(var + eps) * gamma + beta over each row; gamma/beta may be null.
 inline void layer_norm(const float* x, float* y, index rows, index cols, const float* gamma, const float* beta,
