@@ -11,13 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "mmm/preprocess/image.hpp"
-#include "mmm/preprocess/image_crop.hpp"
-#include "mmm/preprocess/image_decode.hpp"
-#include "mmm/preprocess/image_normalize.hpp"
-#include "mmm/preprocess/image_pad.hpp"
-#include "mmm/preprocess/image_preset.hpp"
-#include "mmm/preprocess/resize.hpp"
+#include "mmm/preprocess/images.hpp"  // the umbrella: also checks that it is complete
 
 mmm::Image decode_in_second_tu(std::span<const std::uint8_t> bytes);
 std::string failure_in_second_tu(std::span<const std::uint8_t> bytes);
