@@ -33,6 +33,17 @@ constexpr std::uint8_t lookup(char32_t c) noexcept {
   const auto* it = std::upper_bound(begin, end, (static_cast<std::uint32_t>(c) << 8) | 0xFFu);
   return it == begin ? 0 : static_cast<std::uint8_t>(*(it - 1) & 0xFFu);
 }
+// The value paired with key c in a table of (key, value) pairs sorted by key, or null.
+template <std::size_t N>
+constexpr const std::uint32_t* find_pair(const std::uint32_t (&table)[N], char32_t c) noexcept {
+  std::size_t lo = 0, hi = N / 2;
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    if (table[2 * mid] < c) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < N / 2 && table[2 * lo] == c ? &table[2 * lo + 1] : nullptr;
+}
 inline constexpr auto latin1 = [] {
   std::array<std::uint8_t, 256> t{};
   for (char32_t c = 0; c < 256; ++c) t[c] = lookup(c);
@@ -47,14 +58,8 @@ constexpr bool has(char32_t c, Property p) noexcept { return (properties(c) & p)
 // whose lowercase is two, is handled by append_lower.
 constexpr char32_t lower_one(char32_t c) noexcept {
   if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  constexpr std::size_t n = std::size(tables::lowercase) / 2;
-  std::size_t lo = 0, hi = n;
-  while (lo < hi) {
-    const std::size_t mid = (lo + hi) / 2;
-    if (tables::lowercase[2 * mid] < c) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < n && tables::lowercase[2 * lo] == c ? tables::lowercase[2 * lo + 1] : c;
+  const std::uint32_t* lower = detail::find_pair(tables::lowercase, c);
+  return lower ? static_cast<char32_t>(*lower) : c;
 }
 
 template <class Out>
@@ -78,15 +83,8 @@ constexpr void append_stripped(char32_t c, Out&& out) {
     return;
   }
   if (c >= 0xC0) {
-    constexpr std::size_t n = std::size(tables::decomposition_index) / 2;
-    std::size_t lo = 0, hi = n;
-    while (lo < hi) {
-      const std::size_t mid = (lo + hi) / 2;
-      if (tables::decomposition_index[2 * mid] < c) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < n && tables::decomposition_index[2 * lo] == c) {
-      const std::uint32_t v = tables::decomposition_index[2 * lo + 1];
+    if (const std::uint32_t* found = detail::find_pair(tables::decomposition_index, c)) {
+      const std::uint32_t v = *found;
       for (std::uint32_t i = 0; i < (v & 0xFF); ++i) out(static_cast<char32_t>(tables::decomposition_pool[(v >> 8) + i]));
       return;
     }
