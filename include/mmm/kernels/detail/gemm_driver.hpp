@@ -148,9 +148,9 @@ void gemm_run(index m, index n, index k, bool ta, const float* a, index lda, con
   const index panels = (n + NR - 1) / NR;
   const index row_panels = (m + MR - 1) / MR;
 
-  // Below ~1 MFLOP a parallel region costs more than it saves.
+  // Below ~2 MFLOP (a few µs on one core) a parallel region costs more than it saves.
   index threads = num_threads();
-  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(std::max<index>(k, 1)) < 2.5e5)
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(std::max<index>(k, 1)) < 1e6)
     threads = 1;
   threads = std::min(threads, panels * row_panels);
   if (threads <= 1) {
