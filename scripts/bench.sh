@@ -67,7 +67,7 @@ done
 ort_runner=$root/benchmarks/peers/run_ort_libtorch.sh
 if [[ -f "$ort_runner" && "${NO_ORT:-0}" != 1 ]]; then
   ort_args=()
-  if [[ "$only" == gemm ]]; then ort_args=(--filter '/(matmul|linear_1024x4096)/'); fi
+  if [[ "$only" == gemm ]]; then ort_args=(--filter '(^|/)(matmul|linear_1024x4096)/'); fi
   echo "bench: benchmarks/peers/run_ort_libtorch.sh ${ort_args[*]}"
   if ! bash "$ort_runner" "${ort_args[@]}" >"$out/ort_libtorch.json" 2>"$out/ort_libtorch.log"; then
     echo "bench: run_ort_libtorch.sh failed (see $out/ort_libtorch.log); its rows are left out" >&2
