@@ -93,3 +93,29 @@ TEST_CASE("an image + text model with Parallel and FusionConcat matches torch") 
   require_close(model(Branches<Map<3>, Tokens>(Map<3>(image), tokens), ws).to_tensor(), c.output("y"), 1e-4,
                 "model(Branches{image, tokens}, ws)");
 }
+
+namespace {
+template <class C>
+void check_conv(const char* name) {
+  OracleCase c(name);
+  Sequential<C> conv;
+  Sequential<C, ReLU> conv_relu;
+  c.load_model(conv.template get<0>());
+  c.load_model(conv_relu.template get<0>());
+  const Tensor x = c.input("x");
+  Workspace ws;
+  // 3e-4, not 1e-4: an output is a dot product of up to In·K·K = 96 terms summed in another
+  // order than torch's, and the few outputs that cancel to near the comparison's floor
+  // (1e-3 of the largest output) were seen at 1.2e-4 relative; abs error stays ~4e-7.
+  constexpr double bound = 3e-4;
+  require_close(conv(Map<C::in_channels>(x), ws).to_tensor(), c.output("y"), bound, name);
+  require_close(conv_relu(Map<C::in_channels>(x), ws).to_tensor(), c.output("relu"), bound, std::string(name) + " + ReLU");
+}
+}  // namespace
+
+TEST_CASE("Conv2D matches nn.Conv2d (im2col through the GEMM), with and without a fused ReLU") {
+  check_conv<Conv2D<3, 5, Conv{.kernel = 3, .stride = 2, .pad = 1}>>("conv_3_5_k3s2p1");
+  check_conv<Conv2D<4, 7>>("conv_4_7_k1");
+  check_conv<Conv2D<2, 3, Conv{.kernel = 5, .stride = 1, .pad = 2, .dilation = 2}>>("conv_2_3_k5s1p2d2");
+  check_conv<Conv2D<6, 9, Conv{.kernel = 4, .stride = 3}>>("conv_6_9_k4s3p0");
+}

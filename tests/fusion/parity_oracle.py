@@ -87,3 +87,10 @@ with Oracle("fusion.parity") as o, torch.no_grad():
     probs = torch.softmax(model[4](model[3](model[2](fused))), -1)
     o.save("model", model.state_dict(), inputs={"image": img, "ids": ids.int(), "lengths": lengths.int()},
            outputs={"y": probs})
+
+    # Conv2D: odd channel counts and sizes, several geometries, + ReLU as Sequential fuses it.
+    for case, (cin, cout, k, s, p, d) in {"conv_3_5_k3s2p1": (3, 5, 3, 2, 1, 1), "conv_4_7_k1": (4, 7, 1, 1, 0, 1),
+                                          "conv_2_3_k5s1p2d2": (2, 3, 5, 1, 2, 2), "conv_6_9_k4s3p0": (6, 9, 4, 3, 0, 1)}.items():
+        conv = nn.Conv2d(cin, cout, k, stride=s, padding=p, dilation=d)
+        x = torch.randn(randint(g, 1, 3), cin, randint(g, 9, 17), randint(g, 9, 21))
+        o.save(case, conv.state_dict(), inputs={"x": x}, outputs={"y": conv(x), "relu": torch.relu(conv(x))})

@@ -1,0 +1,136 @@
+#pragma once
+// Conv2D<InChannels, OutChannels, Conv{.kernel, .stride, .pad, .dilation}>: a square-kernel
+// 2-D convolution over NCHW maps, as torch.nn.Conv2d(in, out, kernel, stride, padding,
+// dilation) with zero padding and groups = 1. Parameters: weight [Out, In, K, K], bias [Out].
+//
+// Through the one GEMM (im2col): each output position's receptive field is gathered into a
+// row of In·K·K values in the weight's (channel, ky, kx) order, so that
+//   rows[N·OH·OW × In·K·K] · Wᵀ = out[N·OH·OW × Out]   (bias and activation in the epilogue)
+// with the weight packed once, as a Linear's; the rows-by-channel result is then laid out
+// back as NCHW. All scratch comes from the Workspace.
+//
+// (A first, simple Conv2D for the VQA example: no groups, no asymmetric kernels or strides.)
+
+#include <string>
+
+#include "mmm/compose/module.hpp"
+#include "mmm/core/errors.hpp"
+#include "mmm/kernels/gemm.hpp"
+
+namespace mmm {
+
+// The geometry of a convolution, a template argument: Conv2D<3, 32, Conv{.kernel = 3, .stride = 2, .pad = 1}>.
+struct Conv {
+  index kernel = 1;
+  index stride = 1;
+  index pad = 0;
+  index dilation = 1;
+};
+
+template <index In, index Out, Conv P = Conv{}, bool Bias = true>
+class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
+  static_assert(In > 0 && Out > 0, "Conv2D<In, Out>: channel counts must be positive");
+  static_assert(P.kernel > 0 && P.stride > 0 && P.pad >= 0 && P.dilation > 0,
+                "Conv2D: kernel, stride and dilation must be positive, padding not negative");
+  static constexpr index K = P.kernel;
+  static constexpr index patch = In * K * K;
+
+ public:
+  static constexpr index in_channels = In;
+  static constexpr index out_channels = Out;
+  static constexpr Conv geometry = P;
+
+  template <class Kind>
+  static constexpr bool accepts = std::same_as<Kind, Map<In>>;
+  template <class Kind>
+  using output = Map<Out>;
+  template <class Kind>
+  using expects = Map<In>;
+  using candidate_inputs = kinds<Map<In>>;
+
+  static std::string name() {
+    return "Conv2D<" + std::to_string(In) + ", " + std::to_string(Out) + ", kernel " + std::to_string(P.kernel) +
+           ", stride " + std::to_string(P.stride) + ", pad " + std::to_string(P.pad) +
+           (P.dilation != 1 ? ", dilation " + std::to_string(P.dilation) : std::string()) + (Bias ? "" : ", no bias") + ">";
+  }
+
+  Conv2D() : weight_(Shape{Out, In, K, K}) {
+    if constexpr (Bias) bias_ = Tensor(Shape{Out});
+  }
+
+  template <class V>
+  void visit_parameters(V&& visit, const std::string& prefix) {
+    visit(join_name(prefix, "weight"), weight_);
+    if constexpr (Bias) visit(join_name(prefix, "bias"), bias_);
+  }
+  template <class V>
+  void visit_parameters(V&& visit, const std::string& prefix) const {
+    visit(join_name(prefix, "weight"), weight_);
+    if constexpr (Bias) visit(join_name(prefix, "bias"), bias_);
+  }
+
+  // [Out, In, K, K] is already [Out × In·K·K] row-major: a Linear's weight over patches.
+  void prepare() { packed_ = kernels::PackedWeights::from_nk(weight_.data(), Out, patch); }
+
+  Tensor& weight() noexcept { return weight_; }
+  const Tensor& weight() const noexcept { return weight_; }
+  Tensor& bias() noexcept requires Bias { return bias_; }
+
+  // The output side for an input side, or ≤ 0 when the input is too small.
+  static constexpr index output_size(index in) { return (in + 2 * P.pad - P.dilation * (K - 1) - 1) / P.stride + 1; }
+
+  Map<Out> forward(const Map<In>& x, Workspace& ws) const { return forward_fused(x, ws, kernels::Activation::none); }
+
+  // With an activation in the GEMM's epilogue; Sequential uses this for Conv2D + ReLU.
+  Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation) const {
+    if (packed_.empty())
+      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them");
+    const index oh = output_size(x.height), ow = output_size(x.width);
+    if (x.height + 2 * P.pad < P.dilation * (K - 1) + 1 || x.width + 2 * P.pad < P.dilation * (K - 1) + 1 || oh <= 0 || ow <= 0)
+      throw ShapeError(name() + ": a " + std::to_string(x.height) + "×" + std::to_string(x.width) +
+                       " map is smaller than the (padded, dilated) kernel");
+    const index positions = oh * ow, rows = x.batch * positions;
+
+    float* y = ws.allocate<float>(rows * Out);  // the result, NCHW; before the scratch, which is given back
+    const Workspace::Mark scratch = ws.mark();
+    float* cols = ws.allocate<float>(rows * patch);
+    float* by_position = ws.allocate<float>(rows * Out);
+    im2col(x, oh, ow, cols);
+    kernels::Epilogue ep;
+    if constexpr (Bias) ep.bias = bias_.data();
+    ep.activation = activation;
+    kernels::gemm(rows, cols, patch, packed_, by_position, Out, ep);
+    // [N, OH·OW, Out] → [N, Out, OH·OW]
+    for (index n = 0; n < x.batch; ++n)
+      for (index p = 0; p < positions; ++p)
+        for (index c = 0; c < Out; ++c) y[(n * Out + c) * positions + p] = by_position[(n * positions + p) * Out + c];
+    ws.release(scratch);
+    return {y, x.batch, oh, ow};
+  }
+
+ private:
+  static void im2col(const Map<In>& x, index oh, index ow, float* cols) {
+    const index h = x.height, w = x.width;
+    for (index n = 0; n < x.batch; ++n)
+      for (index oy = 0; oy < oh; ++oy)
+        for (index ox = 0; ox < ow; ++ox) {
+          float* row = cols + ((n * oh + oy) * ow + ox) * patch;
+          for (index c = 0; c < In; ++c) {
+            const float* plane = x.data + (n * In + c) * h * w;
+            for (index ky = 0; ky < K; ++ky) {
+              const index iy = oy * P.stride - P.pad + ky * P.dilation;
+              for (index kx = 0; kx < K; ++kx) {
+                const index ix = ox * P.stride - P.pad + kx * P.dilation;
+                *row++ = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? plane[iy * w + ix] : 0.0f;
+              }
+            }
+          }
+        }
+  }
+
+  Tensor weight_;
+  Tensor bias_;
+  kernels::PackedWeights packed_;
+};
+
+}  // namespace mmm
