@@ -25,6 +25,9 @@ MODELS = {
                             normalization_rule_name="nfkc_cf", split_digits=True),
     "unigram_suffix": dict(model_type="unigram", vocab_size=600, character_coverage=1.0,
                            treat_whitespace_as_suffix=True),
+    # LLaMA-like: whitespace-only pieces, byte fallback, spaces kept as they are.
+    "bpe_spaces": dict(model_type="bpe", vocab_size=700, character_coverage=0.995, byte_fallback=True,
+                       allow_whitespace_only_pieces=True, remove_extra_whitespaces=False, split_digits=True),
     "bpe_unk": dict(model_type="bpe", vocab_size=500, character_coverage=0.98, user_defined_symbols=["<sep>"]),
 }
 
@@ -73,7 +76,14 @@ def main():
         out = {"seed": o.seed, "models": {}, "cases": [], "decode_cases": []}
         for name, options in MODELS.items():
             buf = io.BytesIO()
-            spm.SentencePieceTrainer.train(input=CORPUS, model_writer=buf, minloglevel=2, num_threads=1,
+            corpus = CORPUS
+            if options.get("allow_whitespace_only_pieces"):
+                # Indented, space-padded copies so that whitespace-only pieces (▁▁, ▁▁▁▁) are learnt.
+                corpus = os.path.join(o.args.out, "spaces_corpus.txt")
+                with open(corpus, "w", encoding="utf-8") as f:
+                    for line in lines:
+                        f.write(line + "\n" + " " * rng.choice([2, 4, 8]) + line.replace(" ", rng.choice(["  ", "   "])) + "\n")
+            spm.SentencePieceTrainer.train(input=corpus, model_writer=buf, minloglevel=2, num_threads=1,
                                            **options)
             path = os.path.join(o.args.out, name + ".model")
             with open(path, "wb") as f:

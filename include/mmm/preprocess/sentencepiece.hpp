@@ -86,7 +86,10 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
       }
       bytes.clear();
     };
+    // The leading ▁ that normalization added is dropped: from the first visible piece, or,
+    // when extra whitespace was removed, from every piece until some text appears.
     const bool strip_space = add_dummy_prefix_ || remove_extra_whitespaces_;
+    bool at_start = true, stripped = false;
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const auto id = static_cast<std::size_t>(ids[i]);
       const PieceType type = types_[id];
@@ -95,15 +98,18 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
         continue;
       }
       flush_bytes();
+      if (stripped || !out.empty()) at_start = false;
+      stripped = false;
       if (type == PieceType::control) continue;
       if (type == PieceType::unknown) {
         out += unk_surface_;
         continue;
       }
       std::string_view piece = pieces_[id];
-      // Only the first visible piece loses its leading space (control pieces are invisible).
-      if (strip_space && out.empty() && piece.starts_with(space_symbol))
+      if (at_start && strip_space && piece.starts_with(space_symbol)) {
         piece.remove_prefix(space_symbol.size());
+        stripped = !remove_extra_whitespaces_;
+      }
       for (std::size_t p = 0; p < piece.size();) {
         if (piece.substr(p, space_symbol.size()) == space_symbol) {
           out += ' ';
@@ -316,16 +322,19 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
                         " is not supported (only UNIGRAM and BPE)");
     if (model_ == Model::unigram) build_trie();
     if (model_ == Model::bpe) build_pairs();
-    // Fast paths that give the same ids: words merge independently when no piece holds a
-    // ▁ past its first byte; a merged symbol's id is its output id when no piece is
-    // unused (resegmented) or shadowed by a reserved piece of the same text.
+    // Fast paths that give the same ids: words merge independently when every piece's ▁s
+    // lead it (no piece can then span a ▁ that follows other text); a merged symbol's id
+    // is its output id when no piece is unused (resegmented) or shadowed by a reserved
+    // piece of the same text.
     bool unused = false, shadowed = false, inner_space = false;
     for (std::size_t i = 0; i < pieces_.size(); ++i) {
       const PieceType t = types_[i];
       if (t == PieceType::unused) unused = true;
       if (t != PieceType::normal && t != PieceType::user_defined && t != PieceType::unused) continue;
       if (reserved_.find(pieces_[i]) >= 0) shadowed = true;
-      if (std::string_view(pieces_[i]).find(space_symbol, 1) != std::string_view::npos) inner_space = true;
+      std::string_view p = pieces_[i];
+      while (p.starts_with(space_symbol)) p.remove_prefix(space_symbol.size());
+      if (p.find(space_symbol) != std::string_view::npos) inner_space = true;
     }
     direct_ids_ = !unused && !shadowed;
     bpe_words_ = !unused && !inner_space && escape_whitespaces_;
@@ -612,14 +621,15 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
     s.heap.clear();
     s.rev_merge.clear();
     s.starts.clear();
-    // With bpe_words_, no piece can span the start of a ▁: each word merges on its own.
+    // With bpe_words_, a word starts at a ▁ that follows other text; each merges on its own.
     for (std::size_t pos = 0; pos < text.size();) {
       const std::string_view rest = text.substr(pos);
       std::size_t n = user_symbol_at(rest);
       const bool freeze = n > 0;
       if (!freeze) n = one_char(rest);
       const auto index = static_cast<std::int32_t>(symbols.size());
-      const bool starts_word = index == 0 || (bpe_words_ && rest.starts_with(space_symbol));
+      const bool starts_word =
+          index == 0 || (bpe_words_ && rest.starts_with(space_symbol) && !text.substr(0, pos).ends_with(space_symbol));
       if (starts_word) {
         if (index > 0) symbols.back().next = -1;
         s.starts.push_back(index);
