@@ -154,15 +154,6 @@ struct MelSpectrogramOptions {
 };
 
 namespace detail {
-inline void expect_layout(TensorView<float> out, index features, index frames, FeatureLayout layout,
-                          const std::string& who) {
-  const bool fm = layout == FeatureLayout::feature_major;
-  const Shape want = fm ? Shape{features, frames} : Shape{frames, features};
-  if (!(out.shape() == want))
-    throw ShapeError(who + ": output must have shape " + want.str() + (fm ? " [features, frames]" : " [frames, features]") +
-                     ", got " + out.shape().str());
-}
-
 inline std::span<const float> mono_samples(const Audio& audio, const std::string& who) {
   if (audio.channels() != 1)
     throw ShapeError(who + ": needs mono audio, got " + std::to_string(audio.channels()) + " channels (see downmix())");
@@ -170,12 +161,52 @@ inline std::span<const float> mono_samples(const Audio& audio, const std::string
 }
 }  // namespace detail
 
-class MelSpectrogram {
+// The tensor-level calls every feature transform offers, on top of the one it implements:
+//   void compute(signal, float* out, index feature_stride, index frame_stride)
+// plus features(), frames(length), check_rate(rate) and a static `name`.
+template <class Derived>
+class FeatureTransform {
  public:
+  // Into a caller tensor of shape [features, frames] or [frames, features]; allocates nothing.
+  void compute(std::span<const float> signal, TensorView<float> out, FeatureLayout layout = FeatureLayout::feature_major) {
+    Derived& self = static_cast<Derived&>(*this);
+    const index n_frames = self.frames(index(signal.size())), n_features = self.features();
+    const bool fm = layout == FeatureLayout::feature_major;
+    const Shape want = fm ? Shape{n_features, n_frames} : Shape{n_frames, n_features};
+    if (!(out.shape() == want))
+      throw ShapeError(std::string(Derived::name) + ": output must have shape " + want.str() +
+                       (fm ? " [features, frames]" : " [frames, features]") + ", got " + out.shape().str());
+    if (fm)
+      self.compute(signal, out.data(), n_frames, 1);
+    else
+      self.compute(signal, out.data(), 1, n_features);
+  }
+
+  // A new tensor, [features, frames] (torchaudio) or [frames, features].
+  Tensor operator()(std::span<const float> signal, FeatureLayout layout = FeatureLayout::feature_major) {
+    Derived& self = static_cast<Derived&>(*this);
+    const index n_frames = self.frames(index(signal.size())), n_features = self.features();
+    Tensor out(layout == FeatureLayout::feature_major ? Shape{n_features, n_frames} : Shape{n_frames, n_features});
+    compute(signal, out.view(), layout);
+    return out;
+  }
+  // Mono audio at the rate the transform was built for.
+  Tensor operator()(const Audio& audio, FeatureLayout layout = FeatureLayout::feature_major) {
+    static_cast<const Derived&>(*this).check_rate(audio.sample_rate);
+    return (*this)(detail::mono_samples(audio, Derived::name), layout);
+  }
+};
+
+class MelSpectrogram : public FeatureTransform<MelSpectrogram> {
+ public:
+  static constexpr const char* name = "MelSpectrogram";
+  using FeatureTransform::compute;
+
   explicit MelSpectrogram(MelSpectrogramOptions options)
       : stft_(checked(options).stft), fb_(stft_.bins(), options.mel) {}
 
   index n_mels() const noexcept { return fb_.n_mels(); }
+  index features() const noexcept { return n_mels(); }
   index frames(index length) const { return stft_.frames(length); }
   const Stft& stft() const noexcept { return stft_; }
   const MelFilterbank& filterbank() const noexcept { return fb_; }
@@ -189,26 +220,6 @@ class MelSpectrogram {
                                    frame_stride);
     }
   }
-  void compute(std::span<const float> signal, TensorView<float> out, FeatureLayout layout = FeatureLayout::feature_major) {
-    const index n_frames = frames(index(signal.size()));
-    detail::expect_layout(out, n_mels(), n_frames, layout, "MelSpectrogram");
-    if (layout == FeatureLayout::feature_major)
-      compute(signal, out.data(), n_frames, 1);
-    else
-      compute(signal, out.data(), 1, n_mels());
-  }
-
-  Tensor operator()(std::span<const float> signal, FeatureLayout layout = FeatureLayout::feature_major) {
-    const index n_frames = frames(index(signal.size()));
-    Tensor out(layout == FeatureLayout::feature_major ? Shape{n_mels(), n_frames} : Shape{n_frames, n_mels()});
-    compute(signal, out.view(), layout);
-    return out;
-  }
-  Tensor operator()(const Audio& audio, FeatureLayout layout = FeatureLayout::feature_major) {
-    check_rate(audio.sample_rate);
-    return (*this)(detail::mono_samples(audio, "MelSpectrogram"), layout);
-  }
-
   void check_rate(int rate) const {
     if (rate != fb_.options().sample_rate)
       throw RangeError("MelSpectrogram: built for " + std::to_string(fb_.options().sample_rate) + " Hz, the audio is " +
@@ -279,36 +290,24 @@ struct LogMelOptions {
   LogOptions log{};
 };
 
-class LogMel {
+class LogMel : public FeatureTransform<LogMel> {
  public:
+  static constexpr const char* name = "LogMel";
+  using FeatureTransform::compute;
+
   explicit LogMel(LogMelOptions options) : mel_(options.mel_spectrogram), log_(options.log) {}
 
   index n_mels() const noexcept { return mel_.n_mels(); }
+  index features() const noexcept { return n_mels(); }
   index frames(index length) const { return mel_.frames(length); }
   const MelSpectrogram& mel_spectrogram() const noexcept { return mel_; }
 
+  // Log-mels into out[m * mel_stride + t * frame_stride]; one of the strides must be 1.
   void compute(std::span<const float> signal, float* out, index mel_stride, index frame_stride) {
     mel_.compute(signal, out, mel_stride, frame_stride);
     detail::apply_log(out, n_mels(), frames(index(signal.size())), mel_stride, frame_stride, log_);
   }
-  void compute(std::span<const float> signal, TensorView<float> out, FeatureLayout layout = FeatureLayout::feature_major) {
-    const index n_frames = frames(index(signal.size()));
-    detail::expect_layout(out, n_mels(), n_frames, layout, "LogMel");
-    if (layout == FeatureLayout::feature_major)
-      compute(signal, out.data(), n_frames, 1);
-    else
-      compute(signal, out.data(), 1, n_mels());
-  }
-  Tensor operator()(std::span<const float> signal, FeatureLayout layout = FeatureLayout::feature_major) {
-    const index n_frames = frames(index(signal.size()));
-    Tensor out(layout == FeatureLayout::feature_major ? Shape{n_mels(), n_frames} : Shape{n_frames, n_mels()});
-    compute(signal, out.view(), layout);
-    return out;
-  }
-  Tensor operator()(const Audio& audio, FeatureLayout layout = FeatureLayout::feature_major) {
-    mel_.check_rate(audio.sample_rate);
-    return (*this)(detail::mono_samples(audio, "LogMel"), layout);
-  }
+  void check_rate(int rate) const { mel_.check_rate(rate); }
 
  private:
   MelSpectrogram mel_;

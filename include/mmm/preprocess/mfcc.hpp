@@ -41,8 +41,11 @@ inline Tensor dct_ortho_matrix(index n_mfcc, index n_mels) {
   return d;
 }
 
-class Mfcc {
+class Mfcc : public FeatureTransform<Mfcc> {
  public:
+  static constexpr const char* name = "Mfcc";
+  using FeatureTransform::compute;
+
   explicit Mfcc(MfccOptions options)
       : o_(options), mel_(options.mel_spectrogram), dct_(dct_ortho_matrix(options.n_mfcc, mel_.n_mels())) {
     log_.kind = o_.log_mels ? LogKind::natural : LogKind::decibel;
@@ -51,21 +54,23 @@ class Mfcc {
   }
 
   index n_mfcc() const noexcept { return o_.n_mfcc; }
+  index features() const noexcept { return n_mfcc(); }
   index frames(index length) const { return mel_.frames(length); }
+  void check_rate(int rate) const { mel_.check_rate(rate); }
 
-  void compute(std::span<const float> signal, TensorView<float> out, FeatureLayout layout = FeatureLayout::feature_major) {
+  // Coefficients into out[k * coefficient_stride + t * frame_stride].
+  void compute(std::span<const float> signal, float* out, index coefficient_stride, index frame_stride) {
     const index n_frames = frames(index(signal.size()));
-    const index n_mels = mel_.n_mels();
-    detail::expect_layout(out, o_.n_mfcc, n_frames, layout, "Mfcc");
-    const index n_mfcc = o_.n_mfcc;
-    const index need = n_frames * (n_mels + (layout == FeatureLayout::time_major ? n_mfcc : 0));
+    const index n_mels = mel_.n_mels(), n_mfcc = o_.n_mfcc;
+    const bool direct = coefficient_stride == n_frames && frame_stride == 1;  // feature-major
+    const index need = n_frames * (n_mels + (direct ? 0 : n_mfcc));
     if (index(scratch_.size()) < need) scratch_.resize(std::size_t(need));
     // Feature-major log-mels [n_mels, frames], so that the DCT's inner loop runs along time
     // over contiguous memory and vectorizes.
     float* mels = scratch_.data();
     mel_.compute(signal, mels, n_frames, 1);
     detail::apply_log(mels, n_mels, n_frames, n_frames, 1, log_);
-    float* y = layout == FeatureLayout::feature_major ? out.data() : scratch_.data() + n_frames * n_mels;
+    float* y = direct ? out : scratch_.data() + n_frames * n_mels;
     std::fill_n(y, n_mfcc * n_frames, 0.0f);
     for (index k = 0; k < n_mfcc; ++k) {
       float* yk = y + k * n_frames;
@@ -75,20 +80,9 @@ class Mfcc {
         for (index t = 0; t < n_frames; ++t) yk[t] += d * xn[t];
       }
     }
-    if (layout == FeatureLayout::time_major)
+    if (!direct)
       for (index k = 0; k < n_mfcc; ++k)
-        for (index t = 0; t < n_frames; ++t) out[t * n_mfcc + k] = y[k * n_frames + t];
-  }
-
-  Tensor operator()(std::span<const float> signal, FeatureLayout layout = FeatureLayout::feature_major) {
-    const index n_frames = frames(index(signal.size()));
-    Tensor out(layout == FeatureLayout::feature_major ? Shape{o_.n_mfcc, n_frames} : Shape{n_frames, o_.n_mfcc});
-    compute(signal, out.view(), layout);
-    return out;
-  }
-  Tensor operator()(const Audio& audio, FeatureLayout layout = FeatureLayout::feature_major) {
-    mel_.check_rate(audio.sample_rate);
-    return (*this)(detail::mono_samples(audio, "Mfcc"), layout);
+        for (index t = 0; t < n_frames; ++t) out[k * coefficient_stride + t * frame_stride] = y[k * n_frames + t];
   }
 
  private:
