@@ -39,6 +39,54 @@ INVALID = [b"\xff", b"\xc3", b"\xe2\x82", b"\x80", b"\xc0\xaf", b"\xed\xa0\x80",
            b"\xf0\x9f\x98", b"\xfe\xfe"]
 
 
+def _varint(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _read_varint(b, i):
+    n = shift = 0
+    while True:
+        n |= (b[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if not b[i - 1] & 0x80:
+            return n, i
+
+
+def _fields(b):
+    """(field, wire type, raw bytes of the whole field, payload if length-delimited)."""
+    i = 0
+    while i < len(b):
+        key, j = _read_varint(b, i)
+        wt = key & 7
+        if wt == 2:
+            n, k = _read_varint(b, j)
+            yield key >> 3, wt, b[i:k + n], b[k:k + n]
+            i = k + n
+        else:
+            end = _read_varint(b, j)[1] if wt == 0 else j + (4 if wt == 5 else 8)
+            yield key >> 3, wt, b[i:end], None
+            i = end
+
+
+def mark_unused(model, ids):
+    """The model with the pieces at `ids` re-typed UNUSED (5), by rewriting the protobuf."""
+    out, index = bytearray(), 0
+    for field, wt, raw, payload in _fields(model):
+        if field == 1 and wt == 2:
+            if index in ids:
+                piece = b"".join(r for f, _, r, _ in _fields(payload) if f != 3) + _varint(3 << 3) + _varint(5)
+                raw = _varint(1 << 3 | 2) + _varint(len(piece)) + piece
+            index += 1
+        out += raw
+    return bytes(out)
+
+
 def make_texts(rng, lines):
     texts = [l.encode() for l in lines]
     texts += [b"", b" ", b"   \t  ", b"a", b"\xe2\x96\x81", b"\xe2\x96\x81\xe2\x96\x81x"]
@@ -89,7 +137,26 @@ def main():
             with open(path, "wb") as f:
                 f.write(buf.getvalue())
             out["models"][name] = path
-            sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+            proto = buf.getvalue()
+            if options.get("model_type") in ("bpe", "unigram") and name in ("bpe", "unigram"):
+                # A twin with some frequent merged pieces marked unused: BPE must resegment
+                # them, unigram must skip them.
+                sp = spm.SentencePieceProcessor(model_proto=proto)
+                multi = [i for i in range(sp.get_piece_size()) if sp.is_unknown(i) is False and not sp.is_control(i)
+                         and len(sp.id_to_piece(i)) >= 2]
+                unused = set(rng.sample(multi[:200], 25))
+                twin = mark_unused(proto, unused)
+                twin_path = os.path.join(o.args.out, name + "_unused.model")
+                with open(twin_path, "wb") as f:
+                    f.write(twin)
+                out["models"][name + "_unused"] = twin_path
+                twin_sp = spm.SentencePieceProcessor(model_proto=twin)
+                assert sum(twin_sp.is_unused(i) for i in range(twin_sp.get_piece_size())) == 25
+                for text in texts:
+                    ids = twin_sp.encode(text)
+                    out["cases"].append({"model": name + "_unused", "text": text.hex(), "ids": ids,
+                                         "decoded": twin_sp.decode(ids).encode("utf-8").hex()})
+            sp = spm.SentencePieceProcessor(model_proto=proto)
             for text in texts:
                 ids = sp.encode(text)
                 case = {"model": name, "text": text.hex(), "ids": ids,
