@@ -40,7 +40,7 @@ using namespace mmm;
 TEST_CASE("a Parallel image + text model runs without allocating once its Workspace is sized") {
   using ImageEncoder = Sequential<Flatten<3, 9, 7>, Linear<189, 33>, ReLU>;
   using TextEncoder = Sequential<Embedding<29, 13>, MeanPool, Linear<13, 11>, Tanh>;
-  using Pooled = Sequential<GlobalAvgPool, Linear<3, 5>>;
+  using Pooled = Sequential<Conv2D<3, 4, Conv{.kernel = 3, .stride = 2, .pad = 1}>, ReLU, GlobalAvgPool, Linear<4, 5>>;
   Sequential<Parallel<ImageEncoder, TextEncoder, Pooled>, FusionConcat, Linear<49, 17>, ReLU, SoftmaxHead<17, 7>> model;
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 0.3f);

@@ -164,3 +164,18 @@ TEST_CASE("SoftmaxHead's argmax and top_k read the probabilities") {
   CHECK((ties[0].label == 2 && ties[1].label == 0 && ties[2].label == 1 && ties[3].label == 3));
   REQUIRE_THROWS_AS(Head::argmax(p, 2), RangeError);
 }
+
+TEST_CASE("Conv2D refuses maps smaller than its kernel, and unprepared weights") {
+  Conv2D<2, 3, Conv{.kernel = 5, .pad = 1}> conv;
+  Tensor x(Shape{1, 2, 2, 9});
+  Workspace ws;
+  REQUIRE_THROWS_AS(conv(Map<2>(x), ws), Error);  // not prepared
+  conv.prepare();
+  REQUIRE_THROWS_AS(conv(Map<2>(x), ws), ShapeError);
+  REQUIRE_THROWS_WITH(conv(Map<2>(x), ws), Contains("Conv2D<2, 3, kernel 5, stride 1, pad 1>") && Contains("2×9"));
+  Tensor fits(Shape{1, 2, 3, 9});
+  const Map<3> y = conv(Map<2>(fits), ws);
+  CHECK(y.height == 1);
+  CHECK(y.width == 7);
+  STATIC_REQUIRE(decltype(conv)::output_size(24) == 22);
+}
