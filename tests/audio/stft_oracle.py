@@ -1,6 +1,8 @@
 """torch.stft oracle: complex spectra and magnitudes for several n_fft (powers of two,
-400 = 2^4·5^2, odd and prime), hops, windows, centre/padding modes and sidedness."""
+400 = 2^4·5^2, odd and prime), hops, windows, centre/padding modes, sidedness and both
+normalizations (torch.stft's frame length, torchaudio Spectrogram's window norm)."""
 import torch
+import torchaudio
 from mmm_oracle import Oracle
 
 # (n_fft, win_length, hop, window, center, pad_mode, normalized, onesided, length)
@@ -15,6 +17,8 @@ CASES = [
     (510, 510, 160, "hann", True, "replicate", False, True, 7777),
     (97, 60, 31, "hamming", True, "reflect", True, False, 1234),
     (1, 1, 1, "hann", False, "reflect", False, True, 17),
+    # normalized "window": torchaudio's Spectrogram(normalized=True) divides by the window's L2 norm
+    (400, 320, 160, "hann", True, "reflect", "window", True, 4001),
 ]
 
 WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window}
@@ -23,10 +27,15 @@ with Oracle("audio.stft") as o:
     for i, (n_fft, win, hop, window, center, pad_mode, normalized, onesided, length) in enumerate(CASES):
         x = torch.randn(length)
         w = WINDOWS[window](win)
-        spec = torch.stft(x, n_fft, hop_length=hop, win_length=win, window=w, center=center, pad_mode=pad_mode,
-                          normalized=normalized, onesided=onesided, return_complex=True)
+        if normalized == "window":
+            spec = torchaudio.functional.spectrogram(x, pad=0, window=w, n_fft=n_fft, hop_length=hop, win_length=win,
+                                                     power=None, normalized=True, center=center, pad_mode=pad_mode,
+                                                     onesided=onesided)
+        else:
+            spec = torch.stft(x, n_fft, hop_length=hop, win_length=win, window=w, center=center, pad_mode=pad_mode,
+                              normalized=normalized, onesided=onesided, return_complex=True)
         meta = dict(n_fft=n_fft, win_length=win, hop=hop, window=window, center=int(center), pad_mode=pad_mode,
-                    normalized=int(normalized), onesided=int(onesided))
+                    normalized=normalized if isinstance(normalized, str) else int(normalized), onesided=int(onesided))
         o.save(f"case{i}", inputs={"x": x},
                outputs={"complex": torch.view_as_real(spec), "magnitude": spec.abs(), "power": spec.abs() ** 2},
                metadata=meta)
