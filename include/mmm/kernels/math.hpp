@@ -16,7 +16,7 @@
 //   tanh       ≤ 3e-7
 //   sigmoid    ≤ 3e-7   (e^{−|x|} form: stays accurate for x < −88, where 1/(1+e^{−x}) is 0)
 //   erf        ≤ 3e-7
-//   gelu       ≤ 8e-7   (accurate tail x/2·erfc(|x|/√2) down to the underflow at x ≈ −14)
+//   gelu       ≤ 4e-7   (accurate tail x/2·erfc(|x|/√2) down to the underflow at x ≈ −14)
 //   gelu_tanh  ≤ 3e-7·(1 + κ(x)), κ = |x·f'(x)/f(x)| the condition number (u = √(2/π)(x +
 //              0.044715x³) is formed in float; κ ≈ 230 at x = −10, ≤ 3 for x > −2)
 //   silu       ≤ 3e-7
