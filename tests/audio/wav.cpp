@@ -86,6 +86,8 @@ TEST_CASE("Malformed WAV files raise FormatError naming the file and field", "[a
     REQUIRE_THROWS_WITH(mmm::read_wav(bytes, "bad.wav"), Contains("bad.wav") && Contains(text));
   };
   REQUIRE_NOTHROW(mmm::read_wav(good_file(), "good.wav"));
+  const auto good = good_file();
+  REQUIRE(mmm::read_wav(std::as_bytes(std::span(good)), "bytes.wav").frames() == 10);
 
   fails_with({}, "at least 12");
   {

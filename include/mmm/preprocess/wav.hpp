@@ -184,6 +184,10 @@ inline Audio read_wav(std::span<const std::uint8_t> bytes, const std::string& na
   throw FormatError(name + ": no 'data' chunk after the 'fmt ' chunk");
 }
 
+inline Audio read_wav(std::span<const std::byte> bytes, const std::string& name = "WAV buffer") {
+  return read_wav(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), name);
+}
+
 inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw IoError(path.string() + ": cannot open for reading");
