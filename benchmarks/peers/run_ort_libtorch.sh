@@ -3,8 +3,8 @@
 # libtorch and writes Google Benchmark JSON: OUT/ort.json and OUT/libtorch.json (rows
 # ort/<case>/threads:N, libtorch/<case>/threads:N), and OUT/combined.json with both, rows
 # renamed <family>/<engine>/<workload>/threads:N like mmm's own (GEMM/ort/256x256x256/...).
-# Without --out, results go to BUILD/results and combined.json is also printed on stdout;
-# progress and the side-by-side medians go to stderr.
+# Without --out, results go to a temporary BUILD/results.XXXXXX, removed at the end, and
+# combined.json is printed on stdout. Progress and the side-by-side medians go to stderr.
 # Every step is idempotent: npm install only when the lock file changed, export only the
 # cases whose files are missing, cmake rebuilds only what changed.
 #
@@ -45,16 +45,20 @@ while (($#)); do
     *) echo "run_ort_libtorch: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-print_combined=0
-if [[ -z "$out" ]]; then
-  out=$build/results
-  print_combined=1
-fi
 # stdout is for the combined JSON only; everything else goes to stderr.
 exec 3>&1 1>&2
-mkdir -p "$build" "$out"
+mkdir -p "$build"
 build=$(cd "$build" && pwd)
+print_combined=0
+if [[ -z "$out" ]]; then
+  # A run of its own (scripts/bench.sh may run while someone else does), gone when done.
+  out=$(mktemp -d "$build/results.XXXXXX")
+  trap 'rm -rf "$out"' EXIT
+  print_combined=1
+fi
+mkdir -p "$out"
 out=$(cd "$out" && pwd)
+manifest="$out/manifest.json"
 
 # OpenBLAS (libtorch's BLAS on Debian) reads these; this machine sets them for its own
 # reasons and they halve its speed. Unset only in the peers' own commands.
@@ -81,7 +85,8 @@ install_ort() {
 
 # 2. The workloads as ONNX (+ TorchScript, inputs, torch's outputs) in the build tree.
 export_models() {
-  /usr/bin/python3 "$here/onnx/export_workloads.py" --out "$build/models" --filter "$filter"
+  /usr/bin/python3 "$here/onnx/export_workloads.py" --out "$build/models" --manifest "$manifest" \
+    --filter "$filter"
 }
 
 # 3. The libtorch harness: a standalone CMake project, out of mmm's default build.
@@ -95,14 +100,17 @@ build_libtorch() {
   cmake --build "$build/libtorch" --target bench_libtorch -j2 >/dev/null
 }
 
+# Setup is shared (node_modules, the export cache, the libtorch build): one run at a time.
+exec 4<"$here/onnx"
+flock 4
 if ((run_ort)); then install_ort; fi
 export_models
 if ((run_libtorch)) && ! build_libtorch; then
   echo "peers: libtorch not found, skipping it (Debian: scripts/deps.sh bench)" >&2
   run_libtorch=0
 fi
+flock -u 4
 
-manifest="$build/models/manifest.json"
 rm -rf "$out/rounds" "$out/ort.json" "$out/libtorch.json" "$out/combined.json"
 mkdir -p "$out/rounds"
 for ((round = 1; round <= rounds; ++round)); do

@@ -294,7 +294,9 @@ int main(int argc, char** argv) try {
   std::ifstream in(options.manifest);
   if (!in) throw std::runtime_error(options.manifest + ": cannot open the manifest");
   const Json manifest = Json::parse(in);
-  const fs::path dir = fs::absolute(options.manifest).parent_path();
+  // Case files live in the manifest's "dir" (the shared export cache), else beside it.
+  const fs::path dir = manifest.contains("dir") ? fs::path(manifest["dir"].get<std::string>())
+                                                : fs::absolute(options.manifest).parent_path();
 
   benchmark::AddCustomContext("peer", "libtorch " TORCH_VERSION);
   benchmark::AddCustomContext("blas", blas().describe());

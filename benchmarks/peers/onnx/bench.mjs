@@ -186,7 +186,8 @@ async function main() {
     throw new Error('bench.mjs: run with node --expose-gc, so gc() can run outside the timed region');
   }
   const manifest = JSON.parse(fs.readFileSync(options.manifest, 'utf8'));
-  const dir = path.dirname(path.resolve(options.manifest));
+  // Case files live in the manifest's "dir" (the shared export cache), else beside it.
+  const dir = manifest.dir ?? path.dirname(path.resolve(options.manifest));
   const pattern = new RegExp(options.filter);
   const benchmarks = [];
   let family = 0;

@@ -9,6 +9,7 @@ for models under 2 GB). For every sweep point of every workload it writes, into 
   <case>.out.<name>.bin    torch's outputs for them, so the harnesses can check the peer
   <case>.param.<name>.bin  the module's parameters, for a native libtorch op
   manifest.json            the cases, their files, shapes and the resolved libtorch op
+                           (or --manifest PATH: the cache is shared, a run's manifest need not be)
 A case whose files exist is not exported again (its file stem carries a hash of its entry),
 so a second run costs only the time to start torch.
 
@@ -129,10 +130,18 @@ def flatten(value):
     raise SystemExit(f"module output of type {type(value).__name__}: expected tensors, tuples, lists")
 
 
+def atomically(path, write):
+    """write(temporary path), then rename: a concurrent run sees the whole file or none."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    write(temporary)
+    os.replace(temporary, path)
+
+
 def write_raw(path, tensor):
-    tensor = tensor.detach().contiguous()
-    with open(path, "wb") as f:
-        f.write(tensor.numpy().tobytes())
+    def write(target):
+        with open(target, "wb") as f:
+            f.write(tensor.detach().contiguous().numpy().tobytes())
+    atomically(path, write)
 
 
 def export_case(workload, point, out_dir):
@@ -190,12 +199,12 @@ def export_case(workload, point, out_dir):
             warnings.simplefilter("ignore")
             # Fixed shapes (no dynamic axes): each case is its own file, so the runtime may
             # specialise on them as it would for a deployed model.
-            torch.onnx.export(module, tuple(inputs), os.path.join(out_dir, f"{stem}.onnx"),
-                              opset_version=OPSET, do_constant_folding=True,
-                              input_names=[e["name"] for e in input_entries],
-                              output_names=output_names)
+            atomically(os.path.join(out_dir, f"{stem}.onnx"), lambda target: torch.onnx.export(
+                module, tuple(inputs), target, opset_version=OPSET, do_constant_folding=True,
+                input_names=[e["name"] for e in input_entries], output_names=output_names))
             if torchscript:
-                torch.jit.trace(module, tuple(inputs)).save(os.path.join(out_dir, torchscript))
+                traced = torch.jit.trace(module, tuple(inputs))
+                atomically(os.path.join(out_dir, torchscript), traced.save)
         print(f"export: {name} -> {stem}.onnx ({time.time() - started:.1f} s)")
     report = workload.get("report_as")
     report = {"family": report["family"], "workload": report["workload"].format(**point)} if report else \
@@ -212,6 +221,8 @@ def main():
     parser.add_argument("--out", required=True, help="cache directory (in the build tree)")
     parser.add_argument("--workloads", default=os.path.join(HERE, "workloads.json"))
     parser.add_argument("--filter", default="", help="regex on case names to export")
+    parser.add_argument("--manifest", help="where to write the manifest (default OUT/manifest.json); "
+                        "its file names are relative to its \"dir\", the cache directory")
     args = parser.parse_args()
 
     with open(args.workloads) as f:
@@ -226,9 +237,14 @@ def main():
                 cases.append(export_case(workload, point, args.out))
     reused = sum(c.pop("fresh") for c in cases)
     manifest = {"exporter_version": EXPORTER_VERSION, "torch": torch.__version__, "opset": OPSET,
-                "workloads": os.path.abspath(args.workloads), "cases": cases}
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
+                "workloads": os.path.abspath(args.workloads), "dir": os.path.abspath(args.out),
+                "cases": cases}
+    manifest_path = args.manifest or os.path.join(args.out, "manifest.json")
+
+    def write(target):
+        with open(target, "w") as f:
+            json.dump(manifest, f, indent=1)
+    atomically(manifest_path, write)
     print(f"export: {len(cases)} cases in {args.out} ({reused} already there)")
     if not cases:
         sys.exit(f"export: no case matches --filter '{args.filter}'")
