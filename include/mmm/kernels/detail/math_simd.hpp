@@ -6,11 +6,13 @@
 // Range reductions and polynomial shapes follow Cephes (S. L. Moshier's single-precision
 // library): exp by n·ln2 reduction with a split constant, log by mantissa/exponent split
 // around √½, tanh by a small odd polynomial below 0.625 and 1 − 2/(e^{2x}+1) above, erf by
-// x·P(x²) below 1 and e^{−x²}/x·R(1/x²) above. What is ours: scaling by two powers of two
-// (so that results overflow to inf and underflow through the subnormals with one
-// rounding), e^{−x²} evaluated from an exact split of x² (so the GELU and erf tails keep
-// their relative accuracy instead of losing |x|²·ε), and sigmoid/SiLU/GELU written so
-// that no 1 − (nearly 1) cancellation happens for negative inputs.
+// x·P(x²) below 1 and e^{−x²}·R(1/x²)/x from 2 on. What is ours: the power-of-two scaling
+// (AVX-512 scalef, or two normal factors elsewhere) that makes results overflow to inf and
+// underflow through the subnormals with one rounding; AVX-512 getexp/getmant for log, whose
+// special cases then need no fix-ups; e^{z²}·erfc(z) on [½, 2) as a polynomial fitted here;
+// e^{−x²} evaluated from an exact split of x² (so the GELU and erf tails keep their
+// relative accuracy instead of losing |x|²·ε); and sigmoid/SiLU/GELU written so that no
+// 1 − (nearly 1) cancellation happens for negative inputs.
 //
 // Every operation here is safe under floating-point contraction (-ffp-contract=fast):
 // exact splits use masking and Fast2Sum, never Dekker products.
@@ -302,9 +304,9 @@ inline Floats<A> erfc_scaled(const Floats<A>& m, const Floats<A>& z, const Float
   return exp_parts<A, true>(-w_hi).times(xsimd::fnma(c, w_lo, c));
 }
 
-// x² = hi + lo with hi the rounded square and lo its exact error (|lo| ≤ ulp(hi)/2), for
-// |x| < 2^40: x = xh + xl with xh holding 12 significant bits, so xh² is exact and
-// xl·(xh + x) is the small rest; Fast2Sum then folds the two into hi + lo.
+// x² = hi + lo to within 2^-35·x², hi a float and |lo| ≤ ulp(hi)/2, for |x| < 2^40:
+// x = xh + xl with xh holding 12 significant bits, so xh² is exact and xl·(xh + x) the
+// small rest (one rounding); Fast2Sum then folds the two into hi + lo.
 template <class A>
 inline void square_split(const Floats<A>& x, Floats<A>& hi, Floats<A>& lo) {
   using F = Floats<A>;
