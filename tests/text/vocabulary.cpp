@@ -2,6 +2,7 @@
 // encode/decode with offsets, invalid UTF-8, and the errors a user can cause.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -91,4 +92,14 @@ TEST_CASE("Vocabulary batches are padded with the pad id", "[text][vocabulary]")
   CHECK(b.lengths == std::vector<std::int32_t>{4, 2, 1});
   const std::vector<std::int32_t> row1{v.id("a"), v.eos_id(), v.pad_id(), v.pad_id()};
   CHECK(std::vector<std::int32_t>(b.ids.data() + 4, b.ids.data() + 8) == row1);
+}
+
+TEST_CASE("encode_batch takes any range of strings", "[text][vocabulary]") {
+  const std::vector<std::string> owned{"a b", "b"};
+  const Vocabulary v = Vocabulary::build(std::vector<std::string_view>(owned.begin(), owned.end()), Vocabulary::Unit::word);
+  const mmm::TokenBatch from_strings = mmm::encode_batch(v, owned);
+  const mmm::TokenBatch from_literals = mmm::encode_batch(v, std::array{"a b", "b"});
+  CHECK(from_strings.lengths == std::vector<std::int32_t>{2, 1});
+  CHECK(from_literals.lengths == from_strings.lengths);
+  CHECK(std::equal(from_strings.ids.span().begin(), from_strings.ids.span().end(), from_literals.ids.span().begin()));
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <concepts>
+#include <ranges>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -77,13 +78,14 @@ struct BatchOptions {
 
 // Encodes each text and pads them into one batch. A tokenizer without a pad id (a
 // SentencePiece model trained with pad_id=-1) needs options.pad_id.
-template <TextTokenizer Tokenizer>
-TokenBatch encode_batch(const Tokenizer& tokenizer, std::span<const std::string_view> texts, BatchOptions options = {}) {
+// `texts` is any range of things that convert to std::string_view (strings, views, literals).
+template <TextTokenizer Tokenizer, std::ranges::input_range Texts>
+  requires std::convertible_to<std::ranges::range_reference_t<Texts>, std::string_view>
+TokenBatch encode_batch(const Tokenizer& tokenizer, const Texts& texts, BatchOptions options = {}) {
   const std::int32_t pad = options.pad_id >= 0 ? options.pad_id : tokenizer.pad_id();
   if (pad < 0)
     throw RangeError("encode_batch: this tokenizer has no pad id; pass BatchOptions::pad_id");
   std::vector<std::vector<std::int32_t>> items;
-  items.reserve(texts.size());
   for (std::string_view text : texts) {
     std::vector<std::int32_t> ids;
     if (options.add_bos) {
