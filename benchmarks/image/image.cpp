@@ -30,6 +30,13 @@
 
 namespace {
 
+// Rows of the libjpeg build are told apart from the stb ones.
+#if defined(MMM_HAS_LIBJPEG)
+#define MMM_BENCH_DECODER "mmm-libjpeg"
+#else
+#define MMM_BENCH_DECODER "mmm"
+#endif
+
 using Bytes = std::vector<std::uint8_t>;
 
 Bytes synthetic_jpeg() {
@@ -82,7 +89,7 @@ void BM_Preset(benchmark::State& state) {
   }
   set_items(state);
 }
-BENCHMARK(BM_Preset)->Name("Preset/mmm/jpeg640x480_to_224")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Preset)->Name("Preset/" MMM_BENCH_DECODER "/jpeg640x480_to_224")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Decode(benchmark::State& state) {
   mmm::Image img;
@@ -92,7 +99,7 @@ void BM_Decode(benchmark::State& state) {
   }
   set_items(state);
 }
-BENCHMARK(BM_Decode)->Name("Decode/mmm/jpeg640x480")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Decode)->Name("Decode/" MMM_BENCH_DECODER "/jpeg640x480")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Resize → crop → normalize from decoded pixels.
 void BM_Transform(benchmark::State& state) {
