@@ -1,7 +1,7 @@
 """Trains the visual question answering model of examples/vqa and exports it for mmm.
 
 Scenes: one or two shapes (circle, square, triangle) in red, green, blue or yellow, of
-random sizes at random places (each in its own quadrant) on a dark, noisy background, drawn with PIL at 96×96 and
+random sizes at random places on a dark, noisy background, drawn with PIL at 96×96 and
 reduced to 24×24 (box filter). Questions: "what color is the circle?", "what shape is the
 red object?", "is there a blue square?", "how many objects are there?". Answers: one of
 ANSWERS.
@@ -9,7 +9,9 @@ ANSWERS.
 The torch model mirrors the mmm type in examples/vqa/vqa.hpp, module for module, so that
 its state_dict loads there without renaming:
 
-    Sequential<Parallel<Sequential<Flatten<3, 24, 24>, Linear<1728, 128>, ReLU>,
+    Sequential<Parallel<Sequential<Conv2D<3, 16, Conv{.kernel = 3, .stride = 2, .pad = 1}>, ReLU,
+                                   Conv2D<16, 32, Conv{.kernel = 3, .stride = 2, .pad = 1}>, ReLU,
+                                   Flatten<32, 6, 6>, Linear<1152, 128>, ReLU>,
                         Sequential<Embedding<23, 32>, MeanPool, Linear<32, 64>, ReLU>>,
                FusionConcat, Linear<192, 128>, ReLU, SoftmaxHead<128, 11>>
 
@@ -63,15 +65,16 @@ def draw_scene(rng, objects=None):
     bg = rng.randint(0, 60)
     img = Image.new("RGB", (RENDER_SIZE, RENDER_SIZE), (bg, bg, bg + rng.randint(0, 20)))
     draw = ImageDraw.Draw(img)
-    # Each object in its own quadrant, at a random size and place inside it: the image
-    # encoder is a pixel MLP (no convolution yet), which learns shapes per region well but
-    # not anywhere in the image.
-    cell = RENDER_SIZE // 2
-    for (color, shape), quadrant in zip(objects, rng.sample(range(4), len(objects))):
-        size = rng.randint(28, 42)
-        x0 = (quadrant % 2) * cell + rng.randint(2, cell - size - 2)
-        y0 = (quadrant // 2) * cell + rng.randint(2, cell - size - 2)
-        box = (x0, y0, x0 + size, y0 + size)
+    boxes = []
+    for color, shape in objects:
+        for _ in range(100):  # anywhere, without overlap
+            size = rng.randint(28, 44)
+            x0 = rng.randint(2, RENDER_SIZE - size - 2)
+            y0 = rng.randint(2, RENDER_SIZE - size - 2)
+            box = (x0, y0, x0 + size, y0 + size)
+            if all(box[2] + 4 < b[0] or b[2] + 4 < box[0] or box[3] + 4 < b[1] or b[3] + 4 < box[1] for b in boxes):
+                break
+        boxes.append(box)
         fill = tuple(max(0, min(255, c + rng.randint(-25, 25))) for c in COLORS[color])
         if shape == "circle":
             draw.ellipse(box, fill=fill)
@@ -177,7 +180,9 @@ class SoftmaxHead(nn.Linear):
 
 
 def build_model():
-    image = nn.Sequential(nn.Flatten(), nn.Linear(3 * IMAGE_SIZE * IMAGE_SIZE, IMAGE_HIDDEN), nn.ReLU())
+    image = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+                          nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(32 * (IMAGE_SIZE // 4) ** 2, IMAGE_HIDDEN), nn.ReLU())
     text = TextEncoder(nn.Embedding(len(VOCAB), EMBED), MeanPool(), nn.Linear(EMBED, TEXT_HIDDEN), nn.ReLU())
     return nn.Sequential(Parallel([image, text]), FusionConcat(), nn.Linear(IMAGE_HIDDEN + TEXT_HIDDEN, FUSED),
                          nn.ReLU(), SoftmaxHead(FUSED, len(ANSWERS)))

@@ -28,8 +28,11 @@ inline constexpr index vocab_size = 23;  // 4 specials + 19 words (vocab.txt)
 inline constexpr index answer_count = 11;
 
 // The torch model of tools/train_vqa.py, module for module: its state_dict loads as is.
-using ImageEncoder = mmm::Sequential<mmm::Flatten<3, image_size, image_size>, mmm::Linear<3 * image_size * image_size, 128>,
-                                     mmm::ReLU>;
+// Two stride-2 convolutions take the 24×24 image to 32 maps of 6×6.
+inline constexpr mmm::Conv halve{.kernel = 3, .stride = 2, .pad = 1};
+using ImageEncoder = mmm::Sequential<mmm::Conv2D<3, 16, halve>, mmm::ReLU, mmm::Conv2D<16, 32, halve>, mmm::ReLU,
+                                     mmm::Flatten<32, image_size / 4, image_size / 4>,
+                                     mmm::Linear<32 * (image_size / 4) * (image_size / 4), 128>, mmm::ReLU>;
 using TextEncoder = mmm::Sequential<mmm::Embedding<vocab_size, 32>, mmm::MeanPool, mmm::Linear<32, 64>, mmm::ReLU>;
 using Head = mmm::SoftmaxHead<128, answer_count>;
 using Model = mmm::Sequential<mmm::Parallel<ImageEncoder, TextEncoder>, mmm::FusionConcat, mmm::Linear<192, 128>, mmm::ReLU,
