@@ -12,13 +12,20 @@
 # OpenBLAS), for that process only. Nothing else changes the environment.
 set -euo pipefail
 
+# OpenMP workers that spin between parallel regions (libgomp's default) fight whatever
+# else runs on a shared machine, and 2-thread OpenMP runs (mmm's, oneDNN's, Eigen's)
+# then collapse, e.g. 256³ from ~230 to ~1 GFLOP/s here while other builds ran. Passive
+# waiting is the setting for a busy machine; it applies to every engine alike and the
+# report records it. OMP_WAIT_POLICY=active scripts/bench.sh measures the other one.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD:-$root/build-bench}
 reps=${REPS:-5}
 min_time=${MIN_TIME:-0.2}
 only=${1:-}
 out=$build/bench-json
-command_line="scripts/bench.sh${1:+ $1} (BUILD=${BUILD:-build-bench} REPS=$reps MIN_TIME=$min_time)"
+command_line="scripts/bench.sh${1:+ $1} (BUILD=${BUILD:-build-bench} REPS=$reps MIN_TIME=$min_time OMP_WAIT_POLICY=$OMP_WAIT_POLICY)"
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_EXAMPLES=OFF >/dev/null
 all_targets=$(cmake --build "$build" --target help | sed -n 's/^\.\.\. \(bench_[A-Za-z0-9_]*\).*/\1/p' | sort -u)

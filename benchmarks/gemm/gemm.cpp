@@ -25,7 +25,7 @@ void set_flops(benchmark::State& state, double flops) {
 void peak_fma(benchmark::State& state, int threads) {
   using S = mmm::kernels::detail::Simd<mmm::kernels::detail::kernel_arch>;
   using V = S::V;
-  constexpr int chains = 24, steps = 1 << 16;  // ~0.2 ms per region: fork/join is noise
+  constexpr int chains = 24, steps = 1 << 20;  // ~3 ms per region: fork/join is noise
   mmm::set_num_threads(threads);
   for (auto _ : state) {
     mmm::parallel_for(threads, 1, [&](mmm::index b, mmm::index e) {

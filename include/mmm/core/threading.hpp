@@ -26,8 +26,12 @@ inline std::atomic<int>& thread_setting() {
 // Threads that kernels may use from now on; n <= 0 restores the default (OpenMP's).
 inline void set_num_threads(int n) { detail::thread_setting().store(n > 0 ? n : 0); }
 
-// Threads a kernel called here may use. Inside a parallel region this is 1, so that
-// calling mmm from a user's own parallel loop never oversubscribes the machine.
+// Threads a kernel called here may use. Inside an OpenMP parallel region this is 1, so
+// that calling mmm from a user's own parallel loop never oversubscribes the machine.
+// Threads OpenMP does not know about (std::thread pools) are not detected: a program that
+// runs mmm on several of those calls set_num_threads(1). On a machine shared with other
+// busy processes, OMP_WAIT_POLICY=passive keeps idle OpenMP workers from spinning against
+// them (with libgomp's default spinning, 2-thread runs there can be slower than 1).
 inline int num_threads() {
 #if MMM_HAS_OPENMP
   if (omp_in_parallel()) return 1;
