@@ -8,6 +8,7 @@
 // coefficients that cross zero).
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "audio_checks.hpp"
 #include "mmm/preprocess/mel.hpp"
@@ -48,6 +49,16 @@ TEST_CASE("MelSpectrogram and LogMel match torchaudio", "[audio][mel][parity]") 
     mmm::test::require_peak_close(mel.filterbank().matrix(), c.output("fbanks"), 5e-5, what + " filterbank");
     const mmm::Tensor spec = mel(x.span());
     mmm::test::require_close(spec, c.output("mel"), 1e-4, what + " mel spectrogram");
+
+    // The one-frame filterbank call gives the same mels as the blocked path (last frame).
+    mmm::Stft stft(opts.stft);
+    const mmm::Tensor power = stft(x.span());
+    const mmm::index frames = power.dim(1), last = frames - 1;
+    std::vector<float> frame(static_cast<std::size_t>(power.dim(0))), mels(static_cast<std::size_t>(mel.n_mels()));
+    for (mmm::index k = 0; k < power.dim(0); ++k) frame[static_cast<std::size_t>(k)] = power[k * frames + last];
+    mel.filterbank().apply(frame.data(), mels.data(), 1);
+    for (mmm::index m = 0; m < mel.n_mels(); ++m)
+      REQUIRE(mels[static_cast<std::size_t>(m)] == Approx(spec[m * frames + last]).epsilon(1e-5).margin(1e-6));
 
     mmm::LogMel natural({.mel_spectrogram = opts, .log = {.kind = mmm::LogKind::natural, .offset = 1e-6f}});
     mmm::test::require_abs_close(natural(x.span()), c.output("log"), 2e-3, what + " log(mel + 1e-6)");
