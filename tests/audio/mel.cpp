@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "audio_checks.hpp"
+#include "mmm/core/kinds.hpp"
 #include "mmm/preprocess/mel.hpp"
 #include "mmm/preprocess/mfcc.hpp"
 
@@ -115,4 +116,18 @@ TEST_CASE("Mel options and inputs are checked", "[audio][mel]") {
   REQUIRE_THROWS_AS(mel(wrong_rate), mmm::RangeError);
   mmm::Tensor out(mmm::Shape{80, 3});
   REQUIRE_THROWS_AS(mel.compute(mmm::Tensor(mmm::Shape{4000}).span(), out.view()), mmm::ShapeError);
+}
+
+TEST_CASE("Log-mels become a Seq<n_mels> model input", "[audio][mel]") {
+  mmm::LogMel logmel({.mel_spectrogram = {.stft = {.n_fft = 400, .hop_length = 160}, .mel = {.n_mels = 80}}});
+  mmm::Tensor x(mmm::Shape{1, 16000 + 7});
+  for (mmm::index i = 0; i < x.numel(); ++i) x[i] = std::sin(0.05f * float(i));
+  const mmm::Tensor features = logmel(mmm::Audio{x, 16000});  // [80, frames]
+  const mmm::Tensor input = mmm::time_major(features);        // [1, frames, 80]
+  const mmm::Seq<80> seq(input.view());
+  REQUIRE(seq.batch == 1);
+  REQUIRE(seq.length == features.dim(1));
+  REQUIRE(seq.length == 1 + (16000 + 7) / 160);
+  REQUIRE(seq.data[3 * 80 + 5] == features[5 * features.dim(1) + 3]);
+  REQUIRE_THROWS_AS(mmm::Seq<64>(input.view()), mmm::ShapeError);
 }
