@@ -39,5 +39,9 @@ for work, peer in [("SentencePieceBpe", "sentencepiece"), ("SentencePieceUnigram
             print(f"<!-- token counts differ: mmm {n}, peer {tokens[p]} -->")
         print(f"| {work} | {n:,} | {r_m:.1f} / {c_m:.1f} | {r_p:.1f} / {c_p:.1f} | {n / c_m / 1e3:.2f} | "
               f"{tokens[p] / c_p / 1e3:.2f} | {r_m / r_p:.2f} | {c_m / c_p:.2f} |")
-    else:
-        print(f"| {work} (no native peer here) | {n:,} | {r_m:.1f} / {c_m:.1f} | – | {n / c_m / 1e3:.2f} | – | – | – |")
+    elif "SentencePieceBpe/sentencepiece" in rows:
+        # No native byte-level BPE here; the nearest native work is sentencepiece's BPE on the same lines.
+        p = "SentencePieceBpe/sentencepiece"
+        r_p, c_p = med(p, 0), med(p, 1)
+        print(f"| {work} vs sentencepiece BPE (same lines, other vocabulary) | {n:,} | {r_m:.1f} / {c_m:.1f} | "
+              f"{r_p:.1f} / {c_p:.1f} | {n / c_m / 1e3:.2f} | {tokens[p] / c_p / 1e3:.2f} | {r_m / r_p:.2f} | {c_m / c_p:.2f} |")
