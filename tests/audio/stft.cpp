@@ -82,6 +82,9 @@ TEST_CASE("Stft rejects bad options and short signals", "[audio][stft]") {
   REQUIRE_THROWS_AS(no_center(short_signal), mmm::RangeError);
   short_signal.resize(64);
   REQUIRE(no_center.frames(64) == 1);
+  REQUIRE_THROWS_AS(no_center.compute_block(short_signal, 1), mmm::RangeError);
+  REQUIRE_THROWS_AS(no_center.compute_block(short_signal, -1), mmm::RangeError);
+  REQUIRE(no_center.compute_block(short_signal, 0) != nullptr);
 }
 
 TEST_CASE("make_window matches the periodic formulas", "[audio][stft]") {

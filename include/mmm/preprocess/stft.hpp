@@ -151,6 +151,9 @@ class Stft {
   // t0 + block - 1 (those that exist) as [bins][block], valid until the next call.
   const float* compute_block(std::span<const float> signal, index t0) {
     const index n_frames = frames(index(signal.size()));
+    if (t0 < 0 || t0 >= n_frames)
+      throw RangeError("Stft: block start " + std::to_string(t0) + " is outside the " + std::to_string(n_frames) +
+                       " frames of the signal");
     transform_block(signal, t0, std::min(block, n_frames - t0));
     const index n_bins = bins(), half = o_.n_fft / 2;
     const float s2 = scale_ * scale_;
