@@ -3,7 +3,9 @@
 //
 // The layout follows BLIS/MLAS: B is cut into column panels NR wide, stored k-major
 // (panel p holds B[k][p·NR + j] at [k·NR + j], zero-padded past n); A is cut into row
-// panels of at most MR rows, stored k-major too. The micro-kernel keeps an MR×NR tile
+// panels of at most MR rows, each row at a fixed stride (a_stride) so that packing a
+// row-major A is a memcpy per row and the kernel reaches every row from one pointer with
+// constant displacements. The micro-kernel keeps an MR×NR tile
 // of C in registers (MR·NV vector accumulators), and per k loads NV vectors of B and
 // broadcasts MR scalars of A. Everything is a template on the xsimd architecture so that
 // each path (AVX-512, AVX2+FMA, SSE2, NEON, plain scalar) can be instantiated and tested
