@@ -27,6 +27,7 @@ mmm::MelSpectrogramOptions mel_options(const mmm::test::OracleCase& c) {
   o.stft.win_length = std::stoi(c.meta("win_length"));
   o.stft.hop_length = std::stoi(c.meta("hop"));
   o.stft.power = std::stof(c.meta("power"));
+  o.stft.pad = std::stoi(c.meta("pad"));
   o.mel.sample_rate = std::stoi(c.meta("sample_rate"));
   o.mel.n_mels = std::stoi(c.meta("n_mels"));
   o.mel.f_min = std::stod(c.meta("f_min"));
@@ -77,7 +78,7 @@ TEST_CASE("MelSpectrogram and LogMel match torchaudio", "[audio][mel][parity]") 
     REQUIRE(seq.shape() == mmm::Shape{1, fm.dim(1), fm.dim(0)});
     for (mmm::index k = 0; k < tm.numel(); ++k) REQUIRE(tm[k] == Approx(seq[k]).epsilon(1e-6).margin(1e-5));
   }
-  REQUIRE(cases >= 6);
+  REQUIRE(cases >= 7);
 }
 
 TEST_CASE("Mfcc matches torchaudio.transforms.MFCC", "[audio][mfcc][parity]") {

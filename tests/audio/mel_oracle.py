@@ -4,7 +4,7 @@ import torch
 import torchaudio
 from mmm_oracle import Oracle
 
-# (sample_rate, n_fft, win_length, hop, n_mels, f_min, f_max, norm, mel_scale, power, length)
+# (sample_rate, n_fft, win_length, hop, n_mels, f_min, f_max, norm, mel_scale, power, length[, pad])
 MEL_CASES = [
     (16000, 400, 400, 160, 80, 0.0, None, None, "htk", 2.0, 16000 * 2 + 123),
     (16000, 512, 400, 160, 64, 20.0, 7600.0, "slaney", "slaney", 2.0, 9001),
@@ -12,6 +12,7 @@ MEL_CASES = [
     (8000, 257, 257, 80, 40, 50.0, 3900.0, None, "slaney", 1.0, 4099),
     (44100, 2048, 2048, 512, 128, 0.0, None, None, "htk", 2.0, 30011),
     (16000, 511, 511, 128, 23, 0.0, None, "slaney", "slaney", 2.0, 3333),
+    (16000, 400, 400, 160, 80, 0.0, None, None, "htk", 2.0, 999, 40),
 ]
 
 # (sample_rate, n_mfcc, n_mels, n_fft, hop, log_mels, length)
@@ -22,15 +23,16 @@ MFCC_CASES = [
 ]
 
 with Oracle("audio.mel") as o:
-    for i, (sr, n_fft, win, hop, n_mels, f_min, f_max, norm, scale, power, length) in enumerate(MEL_CASES):
+    for i, (sr, n_fft, win, hop, n_mels, f_min, f_max, norm, scale, power, length, *pad) in enumerate(MEL_CASES):
+        pad = pad[0] if pad else 0
         x = torch.randn(length) * 0.3
         mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=sr, n_fft=n_fft, win_length=win, hop_length=hop, f_min=f_min, f_max=f_max, n_mels=n_mels,
-            power=power, norm=norm, mel_scale=scale)
+            power=power, norm=norm, mel_scale=scale, pad=pad)
         spec = mel(x)
         db = torchaudio.transforms.AmplitudeToDB("power" if power == 2.0 else "magnitude", top_db=80.0)(spec)
         meta = dict(sample_rate=sr, n_fft=n_fft, win_length=win, hop=hop, n_mels=n_mels, f_min=f_min,
-                    f_max=0.0 if f_max is None else f_max, norm=str(norm), mel_scale=scale, power=power)
+                    f_max=0.0 if f_max is None else f_max, norm=str(norm), mel_scale=scale, power=power, pad=pad)
         o.save(f"mel{i}", inputs={"x": x},
                outputs={"fbanks": mel.mel_scale.fb, "mel": spec, "log": torch.log(spec + 1e-6), "db": db},
                metadata=meta)

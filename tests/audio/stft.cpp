@@ -23,6 +23,7 @@ mmm::StftOptions options_from(const mmm::test::OracleCase& c) {
   const std::string pad = c.meta("pad_mode");
   o.pad_mode = pad == "reflect" ? mmm::PadMode::reflect : pad == "constant" ? mmm::PadMode::constant : mmm::PadMode::replicate;
   const std::string norm = c.meta("normalized");
+  if (norm == "window") o.pad = 13;  // that case comes from torchaudio's spectrogram(pad=13)
   o.normalized = norm == "1"        ? mmm::StftNormalization::frame_length
                  : norm == "window" ? mmm::StftNormalization::window
                                     : mmm::StftNormalization::none;
@@ -75,6 +76,7 @@ TEST_CASE("Stft rejects bad options and short signals", "[audio][stft]") {
   REQUIRE_THROWS_AS(mmm::Stft({.n_fft = 0}), mmm::RangeError);
   REQUIRE_THROWS_AS(mmm::Stft({.n_fft = 64, .win_length = 65}), mmm::RangeError);
   REQUIRE_THROWS_AS(mmm::Stft({.n_fft = 64, .power = -1.0f}), mmm::RangeError);
+  REQUIRE_THROWS_AS(mmm::Stft({.n_fft = 64, .pad = -1}), mmm::RangeError);
   mmm::Stft reflect({.n_fft = 64, .hop_length = 16});
   std::vector<float> short_signal(32, 0.5f);
   REQUIRE_THROWS_AS(reflect(short_signal), mmm::RangeError);  // reflect pad 32 needs > 32 samples

@@ -8,10 +8,11 @@
 // torchaudio's [bins, frames] unless the caller passes other strides (time-major
 // [frames, bins] is `frame_stride = bins, bin_stride = 1`).
 //
-// Frame t covers padded samples [t*hop, t*hop + n_fft), where with center=true the signal is
-// padded by n_fft/2 on each side (pad_mode reflect, constant (zeros) or replicate), so
-// frames = 1 + (length + 2*(n_fft/2) - n_fft) / hop; with center=false no padding and
-// frames = 1 + (length - n_fft) / hop.
+// The signal is first extended by `pad` zeros on each side (torchaudio's `pad`; length
+// below includes them). Frame t covers padded samples [t*hop, t*hop + n_fft), where with
+// center=true that signal is padded by n_fft/2 on each side (pad_mode reflect, constant
+// (zeros) or replicate), so frames = 1 + (length + 2*(n_fft/2) - n_fft) / hop; with
+// center=false no padding and frames = 1 + (length - n_fft) / hop.
 //
 // Frames go through the FFT `block` (16) at a time, one per SIMD lane of RealFftBatch.
 // Not thread-safe (the scratch lives in the plan): one plan per thread.
@@ -60,6 +61,7 @@ struct StftOptions {
   index n_fft = 400;
   index win_length = 0;  // 0: n_fft
   index hop_length = 0;  // 0: win_length / 4
+  index pad = 0;         // zeros added on both sides first (torchaudio Spectrogram's `pad`)
   WindowKind window = WindowKind::hann;
   bool periodic_window = true;
   bool center = true;
@@ -111,6 +113,7 @@ class Stft {
 
   // Frames for a signal of `length` samples; RangeError when the signal is too short.
   index frames(index length) const {
+    length += 2 * o_.pad;
     check_length(length);
     const index padded = length + (o_.center ? 2 * (o_.n_fft / 2) : 0);
     return 1 + (padded - o_.n_fft) / o_.hop_length;
@@ -187,6 +190,7 @@ class Stft {
                        std::to_string(o.win_length));
     if (o.hop_length == 0) o.hop_length = std::max<index>(o.win_length / 4, 1);
     if (o.hop_length < 1) throw RangeError("Stft: hop_length must be positive, got " + std::to_string(o.hop_length));
+    if (o.pad < 0) throw RangeError("Stft: pad must not be negative, got " + std::to_string(o.pad));
     if (!(o.power > 0.0f) || !std::isfinite(o.power))
       throw RangeError("Stft: power must be a positive number, got " + std::to_string(o.power));
     return o;
@@ -205,20 +209,19 @@ class Stft {
     }
   }
 
-  // Sample i of the padded signal (i may lie outside [0, length)).
+  // Sample i of the signal extended by `pad` zeros (i may lie outside it: centre padding).
   float padded_sample(std::span<const float> s, index i) const {
-    const index n = index(s.size());
-    if (i >= 0 && i < n) return s[static_cast<std::size_t>(i)];
-    switch (o_.pad_mode) {
-      case PadMode::constant: return 0.0f;
-      case PadMode::replicate: return s[i < 0 ? 0 : static_cast<std::size_t>(n - 1)];
-      case PadMode::reflect: {
+    const index n = index(s.size()), extended = n + 2 * o_.pad;
+    if (i < 0 || i >= extended) {
+      switch (o_.pad_mode) {
+        case PadMode::constant: return 0.0f;
+        case PadMode::replicate: i = i < 0 ? 0 : extended - 1; break;
         // Mirror without repeating the edge sample; check_length() keeps one reflection enough.
-        const index j = i < 0 ? -i : 2 * (n - 1) - i;
-        return s[static_cast<std::size_t>(j)];
+        case PadMode::reflect: i = i < 0 ? -i : 2 * (extended - 1) - i; break;
       }
     }
-    return 0.0f;
+    const index j = i - o_.pad;
+    return j >= 0 && j < n ? s[static_cast<std::size_t>(j)] : 0.0f;
   }
 
   // Windowed frames t0 .. t0 + count - 1 into the lanes of frames_ ([n_fft][block]; lanes
@@ -226,7 +229,7 @@ class Stft {
   void transform_block(std::span<const float> signal, index t0, index count) {
     const index n = o_.n_fft, hop = o_.hop_length;
     const index w0 = win_offset_, w1 = win_offset_ + o_.win_length;
-    const index first = t0 * hop - (o_.center ? n / 2 : 0);  // padded start of frame t0
+    const index first = t0 * hop - (o_.center ? n / 2 : 0) - o_.pad;  // signal index of frame t0
     const index last = first + (count - 1) * hop;
     float* f = frames_.get();
     const float* w = window_.data();
@@ -238,7 +241,7 @@ class Stft {
       }
     } else {
       for (index l = 0; l < count; ++l)
-        for (index j = w0; j < w1; ++j) f[j * block + l] = padded_sample(signal, first + l * hop + j) * w[j];
+        for (index j = w0; j < w1; ++j) f[j * block + l] = padded_sample(signal, first + o_.pad + l * hop + j) * w[j];
     }
     fft_.forward(f, spectrum_.get());
   }
