@@ -139,6 +139,16 @@ TEST_CASE("zero-sized and huge headers are refused before decoding", "[image][de
   CHECK_THROWS_WITH(mmm::decode_image(bmp, {}, "short.bmp"), Catch::Contains("truncated BMP"));
 }
 
+TEST_CASE("an empty IDAT chunk before the pixel data changes nothing", "[image][decode]") {
+  const Bytes png = corpus("rgb.png");
+  // Chunks start after the 8-byte signature and the 25-byte IHDR chunk.
+  Bytes with_empty(png.begin(), png.begin() + 33);
+  const std::uint8_t empty_idat[] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xAF, 0x06, 0x1E};
+  with_empty.insert(with_empty.end(), std::begin(empty_idat), std::end(empty_idat));
+  with_empty.insert(with_empty.end(), png.begin() + 33, png.end());
+  CHECK(mmm::decode_image(with_empty) == mmm::decode_image(png));
+}
+
 TEST_CASE("raw pixel buffers are validated", "[image][raw]") {
   const std::vector<std::uint8_t> px = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   const mmm::Image a = mmm::Image::from_pixels(px, 2, 2, 3);

@@ -87,12 +87,6 @@ inline void* stb_realloc(void* p, std::size_t n) { return n > stb_allocation_bud
 #define STBI_MALLOC(n) ::mmm::detail::stb_malloc(n)
 #define STBI_REALLOC(p, n) ::mmm::detail::stb_realloc(p, n)
 #define STBI_FREE(p) std::free(p)
-// Sanitizer builds (clang): stb 2.27 memcpy's 0 bytes from a null pointer for an empty PNG
-// IDAT chunk — undefined on paper, harmless in fact. That check is off inside stb only; the
-// bounds, address and other checks stay on.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((no_sanitize("nonnull-attribute"))), apply_to = function)
-#endif
 namespace mmm::detail::stb {
 #if __has_include(<stb_image.h>)
 #include <stb_image.h>
@@ -100,9 +94,6 @@ namespace mmm::detail::stb {
 #include <stb/stb_image.h>  // Debian's libstb-dev, without its directory on the include path
 #endif
 }  // namespace mmm::detail::stb
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
 #undef STB_IMAGE_STATIC
 #undef STBI_NO_STDIO
 #undef STBI_NO_LINEAR
@@ -271,6 +262,33 @@ inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::stri
     }
     i = end;
   }
+}
+
+// stb 2.27 memcpy's from a null pointer for an empty IDAT chunk seen before any pixel data
+// (undefined, though harmless). Such chunks carry nothing: a copy without them decodes to
+// the same image. Returns true and fills `copy` only when the PNG has one.
+inline bool drop_empty_png_idat(std::span<const std::uint8_t> b, std::vector<std::uint8_t>& copy) {
+  static constexpr std::uint8_t signature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (b.size() < 8 || std::memcmp(b.data(), signature, 8) != 0) return false;
+  const auto is_empty_idat = [&](std::size_t at) {
+    return be32_at(b, at) == 0 && std::memcmp(b.data() + at + 4, "IDAT", 4) == 0;
+  };
+  bool found = false;
+  for (std::size_t at = 8; at + 12 <= b.size(); at += 12 + be32_at(b, at)) {
+    if (is_empty_idat(at)) found = true;
+    if (be32_at(b, at) > b.size()) break;
+  }
+  if (!found) return false;
+  copy.assign(b.begin(), b.begin() + 8);
+  std::size_t at = 8;
+  for (; at + 12 <= b.size(); at += 12 + be32_at(b, at)) {
+    const std::size_t end = std::min<std::size_t>(b.size(), at + 12 + std::size_t{be32_at(b, at)});
+    if (!is_empty_idat(at)) copy.insert(copy.end(), b.begin() + static_cast<std::ptrdiff_t>(at),
+                                        b.begin() + static_cast<std::ptrdiff_t>(end));
+    if (end == b.size()) return true;
+  }
+  copy.insert(copy.end(), b.begin() + static_cast<std::ptrdiff_t>(std::min(at, b.size())), b.end());
+  return true;
 }
 
 inline std::string stb_reason() {
@@ -442,7 +460,9 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
   // stb's SIMD YCbCr→RGB kernel only writes 4 bytes per pixel; asking for RGBA and dropping
   // the alpha here is ~3× faster for RGB JPEGs than its scalar 3-byte path.
   const int requested = options.channels == 3 && detail::is_jpeg(bytes) ? 4 : options.channels;
-  std::uint8_t* pixels = detail::stb::stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &c,
+  std::vector<std::uint8_t> cleaned;
+  const std::span<const std::uint8_t> data = detail::drop_empty_png_idat(bytes, cleaned) ? cleaned : bytes;
+  std::uint8_t* pixels = detail::stb::stbi_load_from_memory(data.data(), static_cast<int>(data.size()), &w, &h, &c,
                                                              requested);
   if (!pixels) throw FormatError(what + ": cannot decode the image: " + detail::stb_reason());
   struct Free {
