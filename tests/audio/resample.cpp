@@ -37,6 +37,8 @@ TEST_CASE("Resampler checks its options", "[audio][resample]") {
   REQUIRE_THROWS_AS(mmm::Resampler(16000, 8000, {.rolloff = 1.5}), mmm::RangeError);
   // Coprime rates near 1e6 would need a filter bank of ~1e12 taps.
   REQUIRE_THROWS_AS(mmm::Resampler(999983, 1000003), mmm::RangeError);
+  REQUIRE_THROWS_WITH(mmm::Resampler(44100, 44101), Catch::Matchers::Contains("round the rates"));
+  REQUIRE_NOTHROW(mmm::Resampler(22050, 16000, {.method = mmm::ResamplingMethod::sinc_interp_kaiser}));
   const mmm::Resampler r(44100, 16000);
   REQUIRE(r.output_length(44100) == 16000);
   REQUIRE(r.output_length(1) == 1);

@@ -27,7 +27,9 @@
 
 namespace mmm {
 
-enum class ResamplingMethod { sinc_interp_hann, kaiser_window };
+// torchaudio 0.13 calls these "sinc_interpolation" and "kaiser_window"; 2.x renamed them
+// "sinc_interp_hann" and "sinc_interp_kaiser".
+enum class ResamplingMethod { sinc_interp_hann, kaiser_window, sinc_interp_kaiser = kaiser_window };
 
 struct ResampleOptions {
   int lowpass_filter_width = 6;
@@ -55,7 +57,7 @@ class Resampler {
     const double lw = double(options.lowpass_filter_width);
     width_ = index(std::ceil(lw * double(orig_) / base));
     taps_ = 2 * width_ + orig_;
-    if (double(taps_) * double(new_) > double(1 << 27))
+    if (double(taps_) * double(new_) > double(1 << 24))  // 64 MiB of kernels
       throw RangeError("Resampler: " + std::to_string(orig_rate) + " -> " + std::to_string(new_rate) +
                        " Hz reduces to " + std::to_string(orig_) + "/" + std::to_string(new_) +
                        ", whose filter bank would be too large; round the rates");
