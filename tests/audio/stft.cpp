@@ -77,6 +77,7 @@ TEST_CASE("Stft rejects bad options and short signals", "[audio][stft]") {
   REQUIRE_THROWS_AS(mmm::Stft({.n_fft = 64, .win_length = 65}), mmm::RangeError);
   REQUIRE_THROWS_AS(mmm::Stft({.n_fft = 64, .power = -1.0f}), mmm::RangeError);
   REQUIRE_THROWS_AS(mmm::Stft({.n_fft = 64, .pad = -1}), mmm::RangeError);
+  REQUIRE_THROWS_AS(mmm::Stft({.n_fft = (1 << 20) + 1}), mmm::RangeError);
   mmm::Stft reflect({.n_fft = 64, .hop_length = 16});
   std::vector<float> short_signal(32, 0.5f);
   REQUIRE_THROWS_AS(reflect(short_signal), mmm::RangeError);  // reflect pad 32 needs > 32 samples

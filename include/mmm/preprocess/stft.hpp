@@ -183,7 +183,9 @@ class Stft {
 
  private:
   static StftOptions validated(StftOptions o) {
-    if (o.n_fft < 1) throw RangeError("Stft: n_fft must be positive, got " + std::to_string(o.n_fft));
+    // The plan holds `block` frames of n_fft samples several times over (~288·n_fft bytes): 2^20 is ~300 MiB.
+    if (o.n_fft < 1 || o.n_fft > (index(1) << 20))
+      throw RangeError("Stft: n_fft must be in [1, 2^20], got " + std::to_string(o.n_fft));
     if (o.win_length == 0) o.win_length = o.n_fft;
     if (o.win_length < 1 || o.win_length > o.n_fft)
       throw RangeError("Stft: win_length must be in [1, n_fft = " + std::to_string(o.n_fft) + "], got " +
