@@ -21,9 +21,12 @@
 // truncated JPEG is an error there too (PIL: "image file is truncated").
 //
 // What a file can make us do is bounded before decoding: the header is parsed first (stbi_info),
-// and sizes of zero or above DecodeOptions::max_pixels are refused before stb allocates a byte.
-// stb reads past a truncated buffer as zeros, so for BMP (where that silently "succeeds") the
-// pixel array is checked against the bytes really present.
+// and sizes of zero or above DecodeOptions::max_pixels are refused before stb allocates a byte;
+// during the decode, stb's allocations are capped by what the declared size needs (zlib
+// bombs). stb 2.27 has bugs that fuzzing finds, worked around before stb sees the data: JPEG
+// marker segments are validated (a Huffman table of more than 256 codes overflows stb's
+// arrays), empty PNG IDAT chunks are dropped, and since stb reads past a truncated buffer as
+// zeros, a BMP's pixel array is checked against the bytes really present.
 
 #include <algorithm>
 #include <cstdint>
@@ -200,9 +203,12 @@ inline void check_bmp_length(std::span<const std::uint8_t> b, const ImageInfo& i
                       " bytes, the data has " + std::to_string(b.size()));
 }
 
-// stb_image 2.27 (Debian 12) trusts some JPEG table fields: a Huffman table whose code
-// counts add up past 256 makes stbi__build_huffman write past its arrays. Walk the marker
+// stb_image 2.27 (Debian 12) trusts some JPEG fields: a Huffman table whose code counts add
+// up past 256 makes stbi__build_huffman write past its arrays, and a scan that uses a table
+// never defined decodes with uninitialised tables (reads out of bounds). Walk the marker
 // segments first and refuse what the JPEG standard does not allow, before stb sees it.
+// `require_tables` (the stb path) also demands that every table a scan or the frame uses has
+// been defined; libjpeg falls back to the standard tables (Motion-JPEG), as PIL does.
 // Where a JPEG's segments start (after SOI), or 0 when the data is not JPEG. stb takes any
 // run of 0xFF fill bytes before the SOI marker (0xD8) as JPEG.
 inline std::size_t jpeg_start(std::span<const std::uint8_t> b) {
@@ -212,10 +218,12 @@ inline std::size_t jpeg_start(std::span<const std::uint8_t> b) {
 }
 inline bool is_jpeg(std::span<const std::uint8_t> b) { return jpeg_start(b) != 0; }
 
-inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::string& what) {
+inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::string& what, bool require_tables = true) {
   std::size_t i = jpeg_start(b);
   if (i == 0) return;  // not JPEG: other formats' checks apply
   const auto bad = [&](const std::string& why) { throw FormatError(what + ": corrupt JPEG: " + why); };
+  bool huffman[2][4] = {}, quant[4] = {}, progressive = false;
+  int frame_quant[4] = {}, frame_components = 0;
   while (i + 4 <= b.size()) {
     if (b[i] != 0xFF) {  // entropy-coded data of a scan: skip to the next real marker
       ++i;
@@ -239,6 +247,7 @@ inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::stri
         std::size_t count = 0;
         for (int k = 1; k <= 16; ++k) count += b[p + static_cast<std::size_t>(k)];
         if (count > 256) bad("a Huffman table with " + std::to_string(count) + " codes (at most 256)");
+        huffman[b[p] >> 4][b[p] & 15] = true;
         p += 17 + count;
         if (p > end) bad("a Huffman table's values run past its segment");
       }
@@ -246,6 +255,7 @@ inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::stri
       std::size_t p = begin;
       while (p < end) {
         if ((b[p] >> 4) > 1 || (b[p] & 15) > 3) bad("a quantization table with precision/id " + std::to_string(b[p]));
+        quant[b[p] & 15] = true;
         p += 1 + ((b[p] >> 4) ? 128 : 64);
         if (p > end) bad("a quantization table runs past its segment");
       }
@@ -254,11 +264,32 @@ inline void check_jpeg_segments(std::span<const std::uint8_t> b, const std::stri
       const std::size_t components = b[begin + 5];
       if (components < 1 || components > 4 || length != 8 + 3 * components)
         bad("a frame header with " + std::to_string(components) + " components in " + std::to_string(length) + " bytes");
+      progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
+      frame_components = static_cast<int>(components);
+      for (std::size_t k = 0; k < components; ++k) {
+        frame_quant[k] = b[begin + 6 + 3 * k + 2];
+        if (frame_quant[k] > 3) bad("a frame component with quantization table " + std::to_string(frame_quant[k]));
+      }
     } else if (m == 0xDA) {  // SOS
       if (length < 6) bad("a scan header shorter than 6 bytes");
       const std::size_t components = b[begin];
       if (components < 1 || components > 4 || length != 6 + 2 * components)
         bad("a scan header with " + std::to_string(components) + " components in " + std::to_string(length) + " bytes");
+      if (require_tables) {
+        const std::size_t spectral_start = b[begin + 1 + 2 * components];
+        const int approximation_high = b[begin + 3 + 2 * components] >> 4;
+        // Baseline scans use both tables; progressive DC first scans the DC table, AC scans
+        // the AC table, DC refinement none.
+        const bool uses_dc = !progressive || (spectral_start == 0 && approximation_high == 0);
+        const bool uses_ac = !progressive || spectral_start > 0;
+        for (std::size_t k = 0; k < components; ++k) {
+          const int dc = b[begin + 2 + 2 * k] >> 4, ac = b[begin + 2 + 2 * k] & 15;
+          if ((uses_dc && (dc > 3 || !huffman[0][dc])) || (uses_ac && (ac > 3 || !huffman[1][ac])))
+            bad("a scan uses a Huffman table that was not defined");
+        }
+        for (int k = 0; k < frame_components; ++k)
+          if (!quant[frame_quant[k]]) bad("the frame uses a quantization table that was not defined");
+      }
     }
     i = end;
   }
@@ -436,7 +467,7 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
 #if defined(MMM_HAS_LIBJPEG)
   if (detail::is_jpeg(bytes)) {
     detail::checked_length(bytes, what);
-    detail::check_jpeg_segments(bytes, what);
+    detail::check_jpeg_segments(bytes, what, /*require_tables=*/false);
     if (detail::decode_with_libjpeg(bytes, out, options, what)) return;
   }
 #endif
