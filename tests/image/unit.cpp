@@ -97,6 +97,11 @@ TEST_CASE("error messages name the source and stb's reason", "[image][decode][er
   CHECK_THROWS_WITH(mmm::read_image("/nonexistent/dir/cat.jpg"), Catch::Contains("/nonexistent/dir/cat.jpg"));
   CHECK_THROWS_AS(mmm::read_image("/nonexistent/dir/cat.jpg"), mmm::IoError);
   CHECK(failure_in_second_tu(junk).find("unknown image type") != std::string::npos);
+  // A progressive JPEG whose AC scans use Huffman tables it never defines (stb would read
+  // uninitialised tables; libjpeg substitutes the standard ones).
+  if (!mmm::has_libjpeg)
+    CHECK_THROWS_WITH(mmm::decode_image(corpus("regress-undefined-huffman-table.jpg"), {}, "t.jpg"),
+                      Catch::Contains("t.jpg") && Catch::Contains("not defined"));
   // A corrupt PNG chunk stream.
   Bytes png = corpus("rgb.png");
   for (std::size_t i = 37; i < png.size(); ++i) png[i] ^= 0x5A;
