@@ -10,9 +10,17 @@
 
 #include "mmm/pipeline.hpp"
 
+// Under AddressSanitizer, memory from ASan's own operator new (allocated before this
+// program's replacement is bound) would reach the replaced delete; count only without it.
+#if defined(__SANITIZE_ADDRESS__)
+#define MMM_COUNT_ALLOCATIONS 0
+#else
+#define MMM_COUNT_ALLOCATIONS 1
+#endif
+
 namespace {
 std::atomic<long> allocations{0};
-void* counted(std::size_t n, std::size_t align) {
+[[maybe_unused]] void* counted(std::size_t n, std::size_t align) {
   ++allocations;
   void* p = nullptr;
   if (align <= alignof(std::max_align_t)) p = std::malloc(n ? n : 1);
@@ -22,6 +30,7 @@ void* counted(std::size_t n, std::size_t align) {
 }
 }  // namespace
 
+#if MMM_COUNT_ALLOCATIONS
 void* operator new(std::size_t n) { return counted(n, 0); }
 void* operator new[](std::size_t n) { return counted(n, 0); }
 void* operator new(std::size_t n, std::align_val_t a) { return counted(n, static_cast<std::size_t>(a)); }
@@ -34,6 +43,7 @@ void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#endif
 
 using namespace mmm;
 
@@ -48,6 +58,7 @@ TEST_CASE("a Parallel image + text model runs without allocating once its Worksp
     for (Index i = 0; i < t.numel(); ++i) t[i] = dist(rng);
   }, "");
   model.prepare();
+  if (!MMM_COUNT_ALLOCATIONS) WARN("allocations are not counted under AddressSanitizer");
 
   Tensor image(Shape{5, 3, 9, 7});
   for (Index i = 0; i < image.numel(); ++i) image[i] = dist(rng);
@@ -67,5 +78,5 @@ TEST_CASE("a Parallel image + text model runs without allocating once its Worksp
   // The counter does see allocations, so the zero above means something.
   const long start = allocations.load();
   (void)model(Map<3>(image), tokens, Map<3>(image));  // one-off call: its own Workspace
-  CHECK(allocations.load() > start);
+  CHECK((allocations.load() > start || !MMM_COUNT_ALLOCATIONS));
 }
