@@ -8,6 +8,19 @@
 //   stft.hpp      Stft plan (torch.stft / torchaudio Spectrogram), windows
 //   mel.hpp       MelFilterbank, MelSpectrogram, LogMel, time_major
 //   mfcc.hpp      Mfcc (torchaudio.transforms.MFCC)
+//
+// From a file to a speech model's input (Whisper-like log-mels):
+//
+//   mmm::Audio audio = mmm::downmix(mmm::read_wav("clip.wav"));   // FormatError names the field
+//   if (audio.sample_rate != 16000) audio = mmm::resample(audio, 16000);
+//   mmm::LogMel logmel({.mel_spectrogram = {.stft = {.n_fft = 400, .hop_length = 160},
+//                                           .mel = {.sample_rate = 16000, .n_mels = 80}}});
+//   mmm::Tensor feats = logmel(audio, mmm::FeatureLayout::time_major);  // [frames, 80]
+//   mmm::Seq<80> x(feats.data(), 1, feats.dim(0));                       // one sequence
+//
+// Plans (Stft, MelSpectrogram, LogMel, Mfcc, Resampler) are built once and then write into
+// caller buffers (compute(signal, view)) without allocating; each keeps its own scratch, so
+// use one per thread.
 
 #include "mmm/preprocess/wav.hpp"
 #include "mmm/preprocess/resample.hpp"
