@@ -56,7 +56,7 @@ run() {  # run NAME ROUND command...
 for ((round = 1; round <= reps; ++round)); do
   echo "bench: round $round of $reps"
   for t in "${targets[@]}"; do
-    exe=$(find "$build/benchmarks" -maxdepth 2 -type f -name "$t" -perm -u+x | head -1)
+    exe=$(find "$build/benchmarks" -maxdepth 2 -type f -name "$t" -perm -u+x -print -quit)
     if [[ -n "$exe" ]]; then run "$t" "$round" "$exe"; fi
   done
   for p in "${peers[@]}"; do
