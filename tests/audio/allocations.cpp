@@ -11,42 +11,7 @@
 
 #include "mmm/preprocess/audio.hpp"
 
-// Under AddressSanitizer, memory from ASan's own operator new (allocated before this
-// program's replacement is bound) would reach the replaced delete: there the calls still
-// run (under ASan's checks) but nothing is counted.
-#if defined(__SANITIZE_ADDRESS__)
-#define MMM_COUNT_ALLOCATIONS 0
-#else
-#define MMM_COUNT_ALLOCATIONS 1
-#endif
-
-namespace {
-std::atomic<long> allocations{0};
-
-[[maybe_unused]] void* counted(std::size_t n, std::size_t align) {
-  ++allocations;
-  void* p = nullptr;
-  if (align <= alignof(std::max_align_t)) p = std::malloc(n ? n : 1);
-  else if (posix_memalign(&p, align, n ? n : align) != 0) p = nullptr;
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-#if MMM_COUNT_ALLOCATIONS
-void* operator new(std::size_t n) { return counted(n, 0); }
-void* operator new[](std::size_t n) { return counted(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted(n, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted(n, static_cast<std::size_t>(a)); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#endif
+#include "support/allocation_counter.hpp"
 
 namespace {
 std::vector<float> noise(mmm::index n) {
@@ -60,9 +25,9 @@ std::vector<float> noise(mmm::index n) {
 template <class F>
 long allocations_in_repeated_calls(F&& call) {
   call();  // first call may size internal buffers
-  const long before = allocations.load();
+  const long before = mmm::test::allocations();
   for (int i = 0; i < 5; ++i) call();
-  return allocations.load() - before;
+  return mmm::test::allocations() - before;
 }
 }  // namespace
 
@@ -71,7 +36,7 @@ TEST_CASE("Planned audio transforms do not allocate per call", "[audio][allocati
   // The counter sees allocations: the convenience overloads return new tensors.
   mmm::Stft counted_stft({.n_fft = 400, .hop_length = 160});
   const long fresh_tensors = allocations_in_repeated_calls([&] { (void)counted_stft(x); });
-  if (MMM_COUNT_ALLOCATIONS) REQUIRE(fresh_tensors >= 5);
+  REQUIRE(fresh_tensors >= 5);
 
   for (mmm::index n_fft : {400, 511, 512, 257}) {
     INFO("n_fft " << n_fft);

@@ -2,38 +2,10 @@
 // and repeated calls with the same shapes after the first two must not add to the count.
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 
 #include "mmm/pipeline.hpp"
-
-namespace {
-std::atomic<long> allocations{0};
-
-void* counted(std::size_t n, std::size_t align) {
-  ++allocations;
-  void* p = nullptr;
-  if (align <= alignof(std::max_align_t)) p = std::malloc(n ? n : 1);
-  else if (posix_memalign(&p, align, n ? n : align) != 0) p = nullptr;
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted(n, 0); }
-void* operator new[](std::size_t n) { return counted(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted(n, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted(n, static_cast<std::size_t>(a)); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "support/allocation_counter.hpp"
 
 using namespace mmm;
 
@@ -52,16 +24,14 @@ template <class M, class In>
 long allocations_in_repeated_calls(const M& model, const In& x, Workspace& ws) {
   (void)model(x, ws);  // sizes the workspace
   (void)model(x, ws);  // merges its blocks; from here on nothing should allocate
-  const long before = allocations.load();
-  for (int i = 0; i < 10; ++i) (void)model(x, ws);
-  return allocations.load() - before;
+  return test::allocations_during([&] { (void)model(x, ws); });
 }
 }  // namespace
 
 TEST_CASE("the counter sees allocations (so a zero below means something)") {
-  const long before = allocations.load();
+  const long before = test::allocations();
   Tensor t(Shape{1000});
-  CHECK(allocations.load() - before == 1);
+  CHECK(test::allocations() - before == 1);
 }
 
 TEST_CASE("a repeated MLP forward allocates nothing") {
