@@ -1,5 +1,6 @@
 #pragma once
-// The one include a user needs: every module, the composition templates, weight loading.
+// The one include a user needs: every module, the composition templates, weight loading,
+// and the preprocessing of every modality.
 // (Only includes; each concept lives in its own header.)
 
 #include "mmm/core/errors.hpp"
@@ -23,3 +24,7 @@
 
 #include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"
+
+#include "mmm/preprocess/audio.hpp"
+#include "mmm/preprocess/images.hpp"
+#include "mmm/preprocess/text.hpp"

@@ -21,7 +21,7 @@ mmm::StftOptions options_from(const mmm::test::OracleCase& c) {
   o.window = c.meta("window") == "hann" ? mmm::WindowKind::hann : mmm::WindowKind::hamming;
   o.center = c.meta("center") == "1";
   const std::string pad = c.meta("pad_mode");
-  o.pad_mode = pad == "reflect" ? mmm::PadMode::reflect : pad == "constant" ? mmm::PadMode::constant : mmm::PadMode::replicate;
+  o.pad_mode = pad == "reflect" ? mmm::StftPadMode::reflect : pad == "constant" ? mmm::StftPadMode::constant : mmm::StftPadMode::replicate;
   const std::string norm = c.meta("normalized");
   if (norm == "window") o.pad = 13;  // that case comes from torchaudio's spectrogram(pad=13)
   o.normalized = norm == "1"        ? mmm::StftNormalization::frame_length

@@ -81,12 +81,12 @@ mmm::Interpolation mode_of(const std::string& s) {
   return mmm::Interpolation::bicubic;
 }
 
-mmm::PadMode pad_mode_of(const std::string& s) {
-  if (s == "constant") return mmm::PadMode::constant;
-  if (s == "edge") return mmm::PadMode::edge;
-  if (s == "reflect") return mmm::PadMode::reflect;
+mmm::ImagePadMode pad_mode_of(const std::string& s) {
+  if (s == "constant") return mmm::ImagePadMode::constant;
+  if (s == "edge") return mmm::ImagePadMode::edge;
+  if (s == "reflect") return mmm::ImagePadMode::reflect;
   REQUIRE(s == "symmetric");
-  return mmm::PadMode::symmetric;
+  return mmm::ImagePadMode::symmetric;
 }
 
 }  // namespace

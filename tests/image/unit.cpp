@@ -187,10 +187,10 @@ TEST_CASE("bad transform arguments are errors", "[image][errors]") {
   CHECK_THROWS_AS(mmm::resize_shorter_side(5, 7, 10, 8), mmm::RangeError);
   mmm::Resizer r;
   CHECK_THROWS_AS(r.run(img, {4, 4}, {1, 1, 4, 4}, [](Index, const float*) {}), mmm::RangeError);
-  CHECK_THROWS_AS(mmm::pad(img, {0, 5, 0, 0}, mmm::PadMode::reflect), mmm::RangeError);
-  CHECK_THROWS_AS(mmm::pad(img, {0, 0, 7, 0}, mmm::PadMode::reflect), mmm::RangeError);
-  CHECK_NOTHROW(mmm::pad(img, {6, 4, 0, 0}, mmm::PadMode::reflect));
-  CHECK_THROWS_AS(mmm::pad(img, {0, 6, 0, 0}, mmm::PadMode::symmetric), mmm::RangeError);
+  CHECK_THROWS_AS(mmm::pad(img, {0, 5, 0, 0}, mmm::ImagePadMode::reflect), mmm::RangeError);
+  CHECK_THROWS_AS(mmm::pad(img, {0, 0, 7, 0}, mmm::ImagePadMode::reflect), mmm::RangeError);
+  CHECK_NOTHROW(mmm::pad(img, {6, 4, 0, 0}, mmm::ImagePadMode::reflect));
+  CHECK_THROWS_AS(mmm::pad(img, {0, 6, 0, 0}, mmm::ImagePadMode::symmetric), mmm::RangeError);
   CHECK_THROWS_AS(mmm::pad(img, {-1, 0, 0, 0}), mmm::RangeError);
   CHECK_THROWS_AS(mmm::center_crop(img, 0, 3), mmm::RangeError);
   const std::vector<float> mean = {0.5f, 0.5f}, std = {0.2f, 0.2f};

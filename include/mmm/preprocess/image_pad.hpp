@@ -15,7 +15,7 @@
 
 namespace mmm {
 
-enum class PadMode { constant, edge, reflect, symmetric };
+enum class ImagePadMode { constant, edge, reflect, symmetric };
 
 struct Padding {
   index left = 0, top = 0, right = 0, bottom = 0;
@@ -24,35 +24,35 @@ struct Padding {
 namespace detail {
 
 // The input position that padded position i (in [-before, size + after)) reads.
-inline index pad_source(index i, index size, PadMode mode) {
+inline index pad_source(index i, index size, ImagePadMode mode) {
   if (i >= 0 && i < size) return i;
   switch (mode) {
-    case PadMode::edge: return std::clamp<index>(i, 0, size - 1);
-    case PadMode::reflect: return i < 0 ? -i : 2 * (size - 1) - i;
-    case PadMode::symmetric: return i < 0 ? -i - 1 : 2 * size - 1 - i;
-    case PadMode::constant: break;
+    case ImagePadMode::edge: return std::clamp<index>(i, 0, size - 1);
+    case ImagePadMode::reflect: return i < 0 ? -i : 2 * (size - 1) - i;
+    case ImagePadMode::symmetric: return i < 0 ? -i - 1 : 2 * size - 1 - i;
+    case ImagePadMode::constant: break;
   }
   return -1;
 }
 
-inline void check_padding(index before, index after, index size, PadMode mode, const char* axis) {
+inline void check_padding(index before, index after, index size, ImagePadMode mode, const char* axis) {
   if (before < 0 || after < 0)
     throw RangeError(std::string("pad: padding must not be negative, got ") + std::to_string(before) + " and " +
                      std::to_string(after) + " on the " + axis + " axis");
   const index most = std::max(before, after);
-  if (mode == PadMode::reflect && most >= size)
+  if (mode == ImagePadMode::reflect && most >= size)
     throw RangeError(std::string("pad: reflect padding of ") + std::to_string(most) + " needs an image " + axis +
                      " larger than that, the image has " + std::to_string(size));
-  if (mode == PadMode::symmetric && most > size)
+  if (mode == ImagePadMode::symmetric && most > size)
     throw RangeError(std::string("pad: symmetric padding of ") + std::to_string(most) + " needs an image " + axis +
                      " at least that large, the image has " + std::to_string(size));
-  if ((mode == PadMode::edge) && most > 0 && size == 0)
+  if ((mode == ImagePadMode::edge) && most > 0 && size == 0)
     throw RangeError(std::string("pad: cannot pad an empty image by repeating its edge"));
 }
 
 }  // namespace detail
 
-inline void pad(const Image& in, Image& out, Padding p, PadMode mode = PadMode::constant, std::uint8_t fill = 0) {
+inline void pad(const Image& in, Image& out, Padding p, ImagePadMode mode = ImagePadMode::constant, std::uint8_t fill = 0) {
   if (&in == &out) throw ShapeError("pad: the output must be another Image than the input");
   detail::check_padding(p.left, p.right, in.width(), mode, "width");
   detail::check_padding(p.top, p.bottom, in.height(), mode, "height");
@@ -74,7 +74,7 @@ inline void pad(const Image& in, Image& out, Padding p, PadMode mode = PadMode::
   }
 }
 
-inline Image pad(const Image& in, Padding p, PadMode mode = PadMode::constant, std::uint8_t fill = 0) {
+inline Image pad(const Image& in, Padding p, ImagePadMode mode = ImagePadMode::constant, std::uint8_t fill = 0) {
   Image out;
   pad(in, out, p, mode, fill);
   return out;

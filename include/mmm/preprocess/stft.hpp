@@ -32,7 +32,7 @@
 namespace mmm {
 
 enum class WindowKind { hann, hamming, blackman, rectangular };
-enum class PadMode { reflect, constant, replicate };
+enum class StftPadMode { reflect, constant, replicate };
 // none; frame_length: divide by sqrt(n_fft) (torch.stft normalized=True); window: divide by
 // the window's L2 norm (torchaudio Spectrogram normalized=True / "window").
 enum class StftNormalization { none, frame_length, window };
@@ -65,7 +65,7 @@ struct StftOptions {
   WindowKind window = WindowKind::hann;
   bool periodic_window = true;
   bool center = true;
-  PadMode pad_mode = PadMode::reflect;
+  StftPadMode pad_mode = StftPadMode::reflect;
   StftNormalization normalized = StftNormalization::none;
   bool onesided = true;
   // Output of compute(): |X|^power. 2 is the power spectrum, 1 the magnitude.
@@ -201,7 +201,7 @@ class Stft {
   void check_length(index length) const {
     if (o_.center) {
       const index pad = o_.n_fft / 2;
-      if (o_.pad_mode == PadMode::reflect && length <= pad)
+      if (o_.pad_mode == StftPadMode::reflect && length <= pad)
         throw RangeError("Stft: reflect padding of " + std::to_string(pad) + " needs a signal longer than that, got " +
                          std::to_string(length) + " samples");
       if (length < 1) throw RangeError("Stft: the signal is empty");
@@ -216,10 +216,10 @@ class Stft {
     const index n = index(s.size()), extended = n + 2 * o_.pad;
     if (i < 0 || i >= extended) {
       switch (o_.pad_mode) {
-        case PadMode::constant: return 0.0f;
-        case PadMode::replicate: i = i < 0 ? 0 : extended - 1; break;
+        case StftPadMode::constant: return 0.0f;
+        case StftPadMode::replicate: i = i < 0 ? 0 : extended - 1; break;
         // Mirror without repeating the edge sample; check_length() keeps one reflection enough.
-        case PadMode::reflect: i = i < 0 ? -i : 2 * (extended - 1) - i; break;
+        case StftPadMode::reflect: i = i < 0 ? -i : 2 * (extended - 1) - i; break;
       }
     }
     const index j = i - o_.pad;
