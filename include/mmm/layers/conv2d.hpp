@@ -16,6 +16,7 @@
 #include "mmm/compose/module.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/kernels/gemm.hpp"
+#include "mmm/layers/gemm_weights.hpp"
 
 namespace mmm {
 
@@ -54,27 +55,23 @@ class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
            (P.dilation != 1 ? ", dilation " + std::to_string(P.dilation) : std::string()) + (Bias ? "" : ", no bias") + ">";
   }
 
-  Conv2D() : weight_(Shape{Out, In, K, K}) {
-    if constexpr (Bias) bias_ = Tensor(Shape{Out});
-  }
+  Conv2D() : params_(Shape{Out, In, K, K}) {}
 
   template <class V>
   void visit_parameters(V&& visit, const std::string& prefix) {
-    visit(join_name(prefix, "weight"), weight_);
-    if constexpr (Bias) visit(join_name(prefix, "bias"), bias_);
+    GemmWeights<Bias>::visit(params_, visit, prefix);
   }
   template <class V>
   void visit_parameters(V&& visit, const std::string& prefix) const {
-    visit(join_name(prefix, "weight"), weight_);
-    if constexpr (Bias) visit(join_name(prefix, "bias"), bias_);
+    GemmWeights<Bias>::visit(params_, visit, prefix);
   }
 
   // [Out, In, K, K] is already [Out × In·K·K] row-major: a Linear's weight over patches.
-  void prepare() { packed_ = kernels::PackedWeights::from_nk(weight_.data(), Out, patch); }
+  void prepare() { params_.prepare(); }
 
-  Tensor& weight() noexcept { return weight_; }
-  const Tensor& weight() const noexcept { return weight_; }
-  Tensor& bias() noexcept requires Bias { return bias_; }
+  Tensor& weight() noexcept { return params_.weight; }
+  const Tensor& weight() const noexcept { return params_.weight; }
+  Tensor& bias() noexcept requires Bias { return params_.bias; }
 
   // The output side for an input side, or ≤ 0 when the input is too small.
   static constexpr index output_size(index in) { return (in + 2 * P.pad - P.dilation * (K - 1) - 1) / P.stride + 1; }
@@ -83,8 +80,7 @@ class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
 
   // With an activation in the GEMM's epilogue; Sequential uses this for Conv2D + ReLU.
   Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation) const {
-    if (packed_.empty())
-      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them");
+    const kernels::PackedWeights& w = params_.packed(name());
     const index oh = output_size(x.height), ow = output_size(x.width);
     if (x.height + 2 * P.pad < P.dilation * (K - 1) + 1 || x.width + 2 * P.pad < P.dilation * (K - 1) + 1 || oh <= 0 || ow <= 0)
       throw ShapeError(name() + ": a " + std::to_string(x.height) + "×" + std::to_string(x.width) +
@@ -96,10 +92,7 @@ class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
     float* cols = ws.allocate<float>(rows * patch);
     float* by_position = ws.allocate<float>(rows * Out);
     im2col(x, oh, ow, cols);
-    kernels::Epilogue ep;
-    if constexpr (Bias) ep.bias = bias_.data();
-    ep.activation = activation;
-    kernels::gemm(rows, cols, patch, packed_, by_position, Out, ep);
+    kernels::gemm(rows, cols, patch, w, by_position, Out, params_.epilogue(activation));
     // [N, OH·OW, Out] → [N, Out, OH·OW]
     for (index n = 0; n < x.batch; ++n)
       for (index p = 0; p < positions; ++p)
@@ -128,9 +121,7 @@ class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
         }
   }
 
-  Tensor weight_;
-  Tensor bias_;
-  kernels::PackedWeights packed_;
+  GemmWeights<Bias> params_;
 };
 
 }  // namespace mmm

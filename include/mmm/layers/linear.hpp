@@ -6,8 +6,7 @@
 #include <string>
 
 #include "mmm/compose/module.hpp"
-#include "mmm/core/errors.hpp"
-#include "mmm/kernels/gemm.hpp"
+#include "mmm/layers/gemm_weights.hpp"
 
 namespace mmm {
 
@@ -31,28 +30,24 @@ class Linear : public Callable<Linear<In, Out, Bias>> {
     return "Linear<" + std::to_string(In) + ", " + std::to_string(Out) + (Bias ? "" : ", false") + ">";
   }
 
-  Linear() : weight_(Shape{Out, In}) {
-    if constexpr (Bias) bias_ = Tensor(Shape{Out});
-  }
+  Linear() : params_(Shape{Out, In}) {}
 
   template <class V>
   void visit_parameters(V&& visit, const std::string& prefix) {
-    visit(join_name(prefix, "weight"), weight_);
-    if constexpr (Bias) visit(join_name(prefix, "bias"), bias_);
+    GemmWeights<Bias>::visit(params_, visit, prefix);
   }
   template <class V>
   void visit_parameters(V&& visit, const std::string& prefix) const {
-    visit(join_name(prefix, "weight"), weight_);
-    if constexpr (Bias) visit(join_name(prefix, "bias"), bias_);
+    GemmWeights<Bias>::visit(params_, visit, prefix);
   }
 
   // Packs the weight for the GEMM; load() calls this, and so must code that sets weights.
-  void prepare() { packed_ = kernels::PackedWeights::from_nk(weight_.data(), Out, In); }
+  void prepare() { params_.prepare(); }
 
-  Tensor& weight() noexcept { return weight_; }
-  const Tensor& weight() const noexcept { return weight_; }
-  Tensor& bias() noexcept requires Bias { return bias_; }
-  const Tensor& bias() const noexcept requires Bias { return bias_; }
+  Tensor& weight() noexcept { return params_.weight; }
+  const Tensor& weight() const noexcept { return params_.weight; }
+  Tensor& bias() noexcept requires Bias { return params_.bias; }
+  const Tensor& bias() const noexcept requires Bias { return params_.bias; }
 
   template <class K>
     requires accepts<K>
@@ -65,21 +60,15 @@ class Linear : public Callable<Linear<In, Out, Bias>> {
   template <class K>
     requires accepts<K>
   output<K> forward_fused(const K& x, Workspace& ws, kernels::Activation activation) const {
-    if (packed_.empty())
-      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them");
+    const kernels::PackedWeights& w = params_.packed(name());
     const index rows = x.rows();
     float* y = ws.allocate<float>(rows * Out);
-    kernels::Epilogue ep;
-    if constexpr (Bias) ep.bias = bias_.data();
-    ep.activation = activation;
-    kernels::gemm(rows, x.data, In, packed_, y, Out, ep);
+    kernels::gemm(rows, x.data, In, w, y, Out, params_.epilogue(activation));
     return with_rows<Out>(x, y);
   }
 
  private:
-  Tensor weight_;
-  Tensor bias_;
-  kernels::PackedWeights packed_;
+  GemmWeights<Bias> params_;
 };
 
 }  // namespace mmm

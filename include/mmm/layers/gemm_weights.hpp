@@ -1,0 +1,54 @@
+#pragma once
+// The parameters of a layer whose work is one GEMM against its weight: a weight whose
+// first dimension is the output size (so that it reads as W[out × rest] row-major), an
+// optional bias [out], and the weight packed for kernels::gemm. Linear and Conv2D (over
+// im2col patches) share it, and with it their state_dict names and the packing rule.
+
+#include <string>
+
+#include "mmm/compose/module.hpp"
+#include "mmm/core/errors.hpp"
+#include "mmm/kernels/gemm.hpp"
+
+namespace mmm {
+
+template <bool Bias>
+class GemmWeights {
+ public:
+  explicit GemmWeights(Shape weight_shape) : weight(weight_shape) {
+    if constexpr (Bias) bias = Tensor(Shape{weight_shape[0]});
+  }
+
+  // "weight" and, with a bias, "bias" under the module's prefix, as torch names them.
+  template <class Self, class V>
+  static void visit(Self& self, V& visit, const std::string& prefix) {
+    visit(join_name(prefix, "weight"), self.weight);
+    if constexpr (Bias) visit(join_name(prefix, "bias"), self.bias);
+  }
+
+  void prepare() {
+    packed_ = kernels::PackedWeights::from_nk(weight.data(), weight.dim(0), weight.numel() / weight.dim(0));
+  }
+
+  // The packed weight; a module that was never prepared names itself in the error.
+  const kernels::PackedWeights& packed(const std::string& module) const {
+    if (packed_.empty())
+      throw Error(module + ": weights are not prepared; load() them, or call prepare() after setting them");
+    return packed_;
+  }
+
+  kernels::Epilogue epilogue(kernels::Activation activation) const {
+    kernels::Epilogue ep;
+    if constexpr (Bias) ep.bias = bias.data();
+    ep.activation = activation;
+    return ep;
+  }
+
+  Tensor weight;
+  Tensor bias;  // empty without Bias
+
+ private:
+  kernels::PackedWeights packed_;
+};
+
+}  // namespace mmm
