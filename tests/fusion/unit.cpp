@@ -6,20 +6,12 @@
 #include <vector>
 
 #include "mmm/pipeline.hpp"
+#include "support/random_model.hpp"
 
 using namespace mmm;
 using Catch::Matchers::Contains;
 
 namespace {
-template <class M>
-void fill_random(M& model, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 0.5f);
-  model.visit_parameters([&](const std::string&, Tensor& t) {
-    for (Index i = 0; i < t.numel(); ++i) t[i] = dist(rng);
-  }, "");
-  model.prepare();
-}
 
 using ImageEncoder = Sequential<Flatten<3, 4, 5>, Linear<60, 8>, ReLU>;
 using TextEncoder = Sequential<Embedding<11, 6>, MeanPool, Linear<6, 7>, ReLU>;
@@ -60,7 +52,7 @@ TEST_CASE("the types of a Parallel model follow the design") {
 
 TEST_CASE("a Parallel model takes one input per branch, with or without a Workspace") {
   Model model;
-  fill_random(model, 1);
+  test::fill_random(model, 1, 0.5f);
   Tensor image(Shape{2, 3, 4, 5});
   for (Index i = 0; i < image.numel(); ++i) image[i] = static_cast<float>(i % 13) / 13.0f - 0.4f;
   const std::vector<std::int32_t> ids{1, 5, 10, 0, 3, 3, 0, 0}, lengths{3, 2};
@@ -94,7 +86,7 @@ TEST_CASE("a Parallel model takes one input per branch, with or without a Worksp
 
 TEST_CASE("a repeated forward reuses the Workspace") {
   Model model;
-  fill_random(model, 2);
+  test::fill_random(model, 2, 0.5f);
   Tensor image(Shape{3, 3, 4, 5});
   const std::vector<std::int32_t> ids{1, 2, 3, 4, 5, 6};
   Workspace ws;

@@ -5,20 +5,12 @@
 #include <random>
 
 #include "mmm/pipeline.hpp"
+#include "support/random_model.hpp"
 #include "support/allocation_counter.hpp"
 
 using namespace mmm;
 
 namespace {
-template <class M>
-void fill_random(M& model) {
-  std::mt19937 rng(42);
-  std::normal_distribution<float> dist(0.0f, 0.05f);
-  model.visit_parameters([&](const std::string&, Tensor& t) {
-    for (Index i = 0; i < t.numel(); ++i) t[i] = dist(rng);
-  }, "");
-  model.prepare();
-}
 
 template <class M, class In>
 long allocations_in_repeated_calls(const M& model, const In& x, Workspace& ws) {
@@ -37,7 +29,7 @@ TEST_CASE("the counter sees allocations (so a zero below means something)") {
 TEST_CASE("a repeated MLP forward allocates nothing") {
   using MLP = Sequential<Linear<1024, 1024>, ReLU, Linear<1024, 1024>, GELU, Linear<1024, 10>, Softmax>;
   static MLP mlp;  // ~8 MB of weights: not on the stack
-  fill_random(mlp);
+  test::fill_random(mlp, 42, 0.05f);
   for (Index batch : {1, 3, 64}) {
     DYNAMIC_SECTION("batch " << batch) {
       Tensor x(Shape{batch, 1024}, 0.1f);

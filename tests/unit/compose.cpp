@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mmm/pipeline.hpp"
+#include "support/random_model.hpp"
 
 using namespace mmm;
 
@@ -16,15 +17,6 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("mmm_compose_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
-template <class M>
-void fill_random(M& model, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 0.3f);
-  model.visit_parameters([&](const std::string&, Tensor& t) {
-    for (Index i = 0; i < t.numel(); ++i) t[i] = dist(rng);
-  }, "");
-  model.prepare();
-}
 }  // namespace
 
 using MLP = Sequential<Linear<5, 8>, ReLU, Linear<8, 3, false>, Tanh>;
@@ -45,7 +37,7 @@ TEST_CASE("Sequential names children like torch.nn.Sequential") {
 
 TEST_CASE("fused Linear+activation gives what the two modules give one after the other") {
   Sequential<Linear<5, 8>, GELU> fused;
-  fill_random(fused, 7);
+  test::fill_random(fused, 7, 0.3f);
   Tensor x(Shape{4, 5});
   for (Index i = 0; i < x.numel(); ++i) x[i] = std::sin(static_cast<float>(i));
   Workspace ws1, ws2;
@@ -58,7 +50,7 @@ TEST_CASE("fused Linear+activation gives what the two modules give one after the
 
 TEST_CASE("save then load round-trips a model; a model without weights refuses to run") {
   MLP a, b;
-  fill_random(a, 1);
+  test::fill_random(a, 1, 0.3f);
   Tensor x(Shape{2, 5}, 0.5f);
   CHECK_THROWS_WITH(b(Feat<5>(x)), Catch::Contains("Linear<5, 8>: weights are not prepared"));
   const std::string path = temp_path("mlp.safetensors");

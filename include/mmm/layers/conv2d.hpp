@@ -80,7 +80,7 @@ class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
 
   // With an activation in the GEMM's epilogue; Sequential uses this for Conv2D + ReLU.
   Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation) const {
-    const kernels::PackedWeights& w = params_.packed(name());
+    const kernels::PackedWeights& w = params_.template packed<Conv2D>();
     const index oh = output_size(x.height), ow = output_size(x.width);
     if (x.height + 2 * P.pad < P.dilation * (K - 1) + 1 || x.width + 2 * P.pad < P.dilation * (K - 1) + 1 || oh <= 0 || ow <= 0)
       throw ShapeError(name() + ": a " + std::to_string(x.height) + "×" + std::to_string(x.width) +

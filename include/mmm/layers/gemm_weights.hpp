@@ -30,10 +30,12 @@ class GemmWeights {
     packed_ = kernels::PackedWeights::from_nk(weight.data(), weight.dim(0), weight.numel() / weight.dim(0));
   }
 
-  // The packed weight; a module that was never prepared names itself in the error.
-  const kernels::PackedWeights& packed(const std::string& module) const {
+  // The packed weight; a Module that was never prepared names itself in the error (its
+  // name is built only then: a forward must not allocate).
+  template <class Module>
+  const kernels::PackedWeights& packed() const {
     if (packed_.empty())
-      throw Error(module + ": weights are not prepared; load() them, or call prepare() after setting them");
+      throw Error(Module::name() + ": weights are not prepared; load() them, or call prepare() after setting them");
     return packed_;
   }
 

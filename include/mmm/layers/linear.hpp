@@ -60,7 +60,7 @@ class Linear : public Callable<Linear<In, Out, Bias>> {
   template <class K>
     requires accepts<K>
   output<K> forward_fused(const K& x, Workspace& ws, kernels::Activation activation) const {
-    const kernels::PackedWeights& w = params_.packed(name());
+    const kernels::PackedWeights& w = params_.template packed<Linear>();
     const index rows = x.rows();
     float* y = ws.allocate<float>(rows * Out);
     kernels::gemm(rows, x.data, In, w, y, Out, params_.epilogue(activation));
