@@ -1,21 +1,12 @@
 """Medians over run.sh's rounds and the mmm/torchaudio ratios, as a Markdown table."""
-import glob
-import json
 import os
-import statistics
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from bench_rounds import load_rounds, median  # noqa: E402
+
 out, command = sys.argv[1], sys.argv[2]
-rows = {}
-for path in sorted(glob.glob(os.path.join(out, "*.json"))):
-    with open(path) as f:
-        for b in json.load(f)["benchmarks"]:
-            if b.get("run_type", "iteration") != "iteration":
-                continue
-            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
-            name = b["name"].removesuffix("/real_time")
-            per = b.get("transforms_per_iteration", 1)
-            rows.setdefault(name, []).append((b["real_time"] * scale / per, b["cpu_time"] * scale / per))
+rows, _ = load_rounds(out, per_iteration="transforms_per_iteration")
 
 WORK = {  # workload -> (mmm name, peer name, unit note)
     "log-mel 30 s @16 kHz (n_fft 400, hop 160, 80 mels)": ("LogMel/mmm/16k_30s", "LogMel/torchaudio/16k_30s"),
@@ -28,7 +19,7 @@ for n in (400, 512, 511, 1024):
 
 
 def med(name, i):
-    return statistics.median(v[i] for v in rows[name])
+    return median(rows, name, i)
 
 
 print(f"Command: `{command}`; medians of {max(len(v) for v in rows.values())} rounds, 1 thread.\n")

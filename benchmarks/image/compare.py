@@ -1,24 +1,16 @@
 """Medians over run.sh's rounds and the mmm/torchvision ratios, as a Markdown table."""
-import glob
-import json
 import os
-import statistics
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from bench_rounds import load_rounds, median  # noqa: E402
+
 out, command = sys.argv[1], sys.argv[2]
-rows = {}
-for path in sorted(glob.glob(os.path.join(out, "*.json"))):
-    with open(path) as f:
-        for b in json.load(f)["benchmarks"]:
-            if b.get("run_type", "iteration") != "iteration":
-                continue
-            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
-            name = b["name"].removesuffix("/real_time")
-            rows.setdefault(name, []).append((b["real_time"] * scale, b["cpu_time"] * scale))
+rows, _ = load_rounds(out)
 
 
 def med(name, i):
-    return statistics.median(v[i] for v in rows[name])
+    return median(rows, name, i)
 
 
 def fastest(*names):

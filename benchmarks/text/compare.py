@@ -1,24 +1,17 @@
 """Medians over run.sh's rounds and the mmm/sentencepiece ratios, as a Markdown table."""
-import glob
-import json
 import os
-import statistics
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from bench_rounds import load_rounds, median  # noqa: E402
+
 out, command = sys.argv[1], sys.argv[2]
-rows, tokens = {}, {}
-for path in sorted(glob.glob(os.path.join(out, "*.json"))):
-    with open(path) as f:
-        for b in json.load(f)["benchmarks"]:
-            if b.get("run_type", "iteration") != "iteration":
-                continue
-            name = b["name"].removesuffix("/real_time")
-            rows.setdefault(name, []).append((b["real_time"], b["cpu_time"]))
-            tokens[name] = int(b["tokens"])
+rows, fields = load_rounds(out)
+tokens = {name: int(b["tokens"]) for name, b in fields.items()}
 
 
 def med(name, i):
-    return statistics.median(v[i] for v in rows[name])
+    return median(rows, name, i)
 
 
 print(f"Command: `{command}`; medians of {max(len(v) for v in rows.values())} rounds, 1 thread.\n")
