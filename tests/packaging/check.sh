@@ -23,7 +23,7 @@ case "$mode" in
     # Vendoring by hand: mmm's include/ plus the dependency headers, one compiler line.
     mkdir -p vendor
     cp -r "$src/include/mmm" vendor/
-    cp -r /usr/include/eigen3/Eigen vendor/
+    cp -r /usr/include/eigen3/Eigen /usr/include/eigen3/unsupported vendor/
     cp -r /usr/include/xsimd vendor/
     cp -r /usr/include/nlohmann vendor/
     mkdir -p build
