@@ -30,12 +30,16 @@
 //   layer_norm  ≤ 16ε·(1 + |x − mean|/σ)·|γ| + ε·|β| absolute, σ = √(var + eps): corrected
 //               two-pass mean and variance in float with register-wide partial sums (biased
 //               variance, as torch.nn.LayerNorm); a large row offset costs no accuracy.
+//               Rows of ≤ register_row_cols (AVX-512: 256, AVX2: 64, SSE: 32) are read once
+//               and both passes run over registers, with tree sums: same bound.
 //   rms_norm    ≤ 16ε·(1 + |x|/rms)·|γ| absolute.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "mmm/core/tensor.hpp"
@@ -217,9 +221,13 @@ struct MathKernels {
   // torch.nn.LayerNorm); gamma/beta may be null. Corrected two-pass: c = Σx/n in float,
   // then d = Σ(x − c)/n and var = Σ(x − c)²/n − d², and y uses (x − c) − d, so the mean is
   // never rounded to a float next to |mean|/σ·ε (rows with a large offset stay accurate).
+  // Rows of at most `register_row_cols` are read once into registers and normalized from
+  // there (the same two passes, over registers instead of memory); longer rows stream.
   static void layer_norm(const float* x, float* y, index rows, index cols, const float* gamma,
                          const float* beta, float eps) {
     if (cols <= 0) return;
+    if (cols <= register_row_cols)
+      return with_row_registers(cols, [&](auto nv) { norm_in_registers<decltype(nv)::value, true>(x, y, rows, cols, gamma, beta, eps); });
     const float inv_n = 1.0f / static_cast<float>(cols);
     for (index r = 0; r < rows; ++r) {
       const float* xr = x + r * cols;
@@ -235,6 +243,8 @@ struct MathKernels {
   // y = x/√(mean(x²) + eps)·gamma over each row (RMSNorm, as torch.nn.RMSNorm); gamma may be null.
   static void rms_norm(const float* x, float* y, index rows, index cols, const float* gamma, float eps) {
     if (cols <= 0) return;
+    if (cols <= register_row_cols)
+      return with_row_registers(cols, [&](auto nv) { norm_in_registers<decltype(nv)::value, false>(x, y, rows, cols, gamma, nullptr, eps); });
     for (index r = 0; r < rows; ++r) {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
@@ -243,7 +253,130 @@ struct MathKernels {
     }
   }
 
+  // Registers a row may take in layer_norm/rms_norm's one-read path: half the register file
+  // (AVX-512 has 32, AVX2/SSE 16), the rest for sums, squares, gamma and beta.
+  static constexpr index register_row_vectors = std::is_base_of_v<xsimd::avx512f, Arch> ? 16 : 8;
+  static constexpr index register_row_cols = register_row_vectors * width;
+
  private:
+  // fn(std::integral_constant<index, nv>) for nv = ⌈cols/width⌉ ≤ register_row_vectors.
+  template <class Fn>
+  static void with_row_registers(index cols, Fn&& fn) {
+    const index nv = (cols + width - 1) / width;
+    [&]<index... N>(std::integer_sequence<index, N...>) {
+      (void)((nv == N + 1 && (fn(std::integral_constant<index, N + 1>{}), true)) || ...);
+    }(std::make_integer_sequence<index, register_row_vectors>{});
+  }
+
+  // v[Lo] + … + v[Lo + N − 1] as a balanced tree.
+  template <index Lo, index N>
+  static F tree_sum(const F* v) {
+    if constexpr (N == 1)
+      return v[Lo];
+    else
+      return tree_sum<Lo, N / 2>(v) + tree_sum<Lo + N / 2, N - N / 2>(v);
+  }
+
+  // Σ lanes of each of the R registers, in every lane (R = 1 or 2).
+  template <index R>
+  static void sum_rows(const F* v, F* out) {
+    if constexpr (R == 1) {
+      out[0] = simd::detail::sum_lanes<Arch>(v[0], Arch{});
+    } else {
+      static_assert(R == 2);
+      std::tie(out[0], out[1]) = simd::detail::sum_lanes2<Arch>(v[0], v[1], Arch{});
+    }
+  }
+
+  // layer_norm (Centre) or rms_norm over rows of NV registers, the last holding 1..width
+  // columns: one read and one write per element; the sums are the corrected two-pass ones
+  // of the streaming path, taken over registers. Short rows go two at a time (their
+  // horizontal sums share shuffles, and two independent chains overlap).
+  template <index NV, bool Centre>
+  static void norm_in_registers(const float* x, float* y, index rows, index cols, const float* gamma,
+                                const float* beta, float eps) {
+    constexpr index pair_max = std::is_base_of_v<xsimd::avx512f, Arch> ? 6 : 3;  // 4·NV registers
+    index r = 0;
+    if constexpr (NV <= pair_max)
+      for (; r + 2 <= rows; r += 2) norm_rows<NV, Centre, 2>(x + r * cols, y + r * cols, cols, gamma, beta, eps);
+    for (; r < rows; ++r) norm_rows<NV, Centre, 1>(x + r * cols, y + r * cols, cols, gamma, beta, eps);
+  }
+
+  // Rows x, x + cols, … (R of them) of NV registers each, normalized into y likewise.
+  template <index NV, bool Centre, index R>
+  [[gnu::always_inline]] static void norm_rows(const float* x, float* y, index cols, const float* gamma,
+                                               const float* beta, float eps) {
+    static_assert(width <= 16);
+    constexpr index last = (NV - 1) * width;
+    const index tail = cols - last;
+    alignas(64) static constexpr float lane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const auto in_row = F::load_aligned(lane) < F(static_cast<float>(tail));
+    const F inv_n(1.0f / static_cast<float>(cols));
+    auto load = [tail](const float* p, index j, float fill) {
+      return j + 1 < NV || tail == width ? F::load_unaligned(p + j * width) : load_partial(p + last, tail, fill);
+    };
+    // Every loop below has a compile-time trip count and is fully unrolled, so the arrays
+    // live in registers.
+    F v[R][NV], sq[R][NV], t[R], u[R], shift[R], var[R];
+#pragma GCC unroll 16
+    for (index q = 0; q < R; ++q)
+#pragma GCC unroll 16
+      for (index j = 0; j < NV; ++j) v[q][j] = load(x + q * cols, j, 0.0f);
+    if constexpr (Centre) {
+#pragma GCC unroll 16
+      for (index q = 0; q < R; ++q) t[q] = tree_sum<0, NV>(v[q]);
+      sum_rows<R>(t, u);
+#pragma GCC unroll 16
+      for (index q = 0; q < R; ++q) {
+        const F c = u[q] * inv_n;
+#pragma GCC unroll 16
+        for (index j = 0; j < NV; ++j) v[q][j] -= c;
+        v[q][NV - 1] = xsimd::select(in_row, v[q][NV - 1], F(0.0f));
+        t[q] = tree_sum<0, NV>(v[q]);
+      }
+      sum_rows<R>(t, u);
+#pragma GCC unroll 16
+      for (index q = 0; q < R; ++q) {
+        shift[q] = u[q] * inv_n;
+#pragma GCC unroll 16
+        for (index j = 0; j < NV; ++j) sq[q][j] = v[q][j] * v[q][j];
+        t[q] = tree_sum<0, NV>(sq[q]);
+      }
+      sum_rows<R>(t, u);
+#pragma GCC unroll 16
+      for (index q = 0; q < R; ++q) var[q] = xsimd::max(u[q] * inv_n - shift[q] * shift[q], F(0.0f));
+    } else {
+#pragma GCC unroll 16
+      for (index q = 0; q < R; ++q) {
+        shift[q] = F(0.0f);
+#pragma GCC unroll 16
+        for (index j = 0; j < NV; ++j) sq[q][j] = v[q][j] * v[q][j];
+        t[q] = tree_sum<0, NV>(sq[q]);
+      }
+      sum_rows<R>(t, u);
+#pragma GCC unroll 16
+      for (index q = 0; q < R; ++q) var[q] = u[q] * inv_n;
+    }
+#pragma GCC unroll 16
+    for (index q = 0; q < R; ++q) {
+      const F s = F(1.0f) / xsimd::sqrt(var[q] + F(eps));
+#pragma GCC unroll 16
+      for (index j = 0; j < NV; ++j) {
+        F w = Centre ? (v[q][j] - shift[q]) * s : v[q][j] * s;
+        if (gamma && beta)
+          w = xsimd::fma(w, load(gamma, j, 1.0f), load(beta, j, 0.0f));  // one rounding where y ≈ 0
+        else if (gamma)
+          w *= load(gamma, j, 1.0f);
+        else if (beta)
+          w += load(beta, j, 0.0f);
+        if (j + 1 < NV || tail == width)
+          w.store_unaligned(y + q * cols + j * width);
+        else
+          store_partial(y + q * cols + last, tail, w);
+      }
+    }
+  }
+
   static void softmax_row(const float* x, float* y, index n, float scale) {
     const float m = reduce_max(x, n);
     const F inv(1.0f / exp_shifted(x, y, n, m, scale, true));

@@ -18,6 +18,7 @@
 // exact splits use masking and Fast2Sum, never Dekker products.
 
 #include <cstdint>
+#include <utility>
 
 #include <xsimd/xsimd.hpp>
 
@@ -102,6 +103,55 @@ inline float reduce_max(const Floats<A>& v, xsimd::generic) {
 template <class A>
 inline float reduce_max(const Floats<A>& v, xsimd::avx512f) {
   return _mm512_reduce_max_ps(v);
+}
+#endif
+
+// Σ lanes of v, in every lane; sum_lanes2 does a and b at once (sharing the shuffles). The
+// order of the additions is a fixed tree; AVX and AVX-512 stay in registers (no store,
+// no scalar round trip), elsewhere xsimd's hadd.
+template <class A>
+inline Floats<A> sum_lanes(const Floats<A>& v, xsimd::generic) {
+  return Floats<A>(xsimd::hadd(v));
+}
+template <class A>
+inline std::pair<Floats<A>, Floats<A>> sum_lanes2(const Floats<A>& a, const Floats<A>& b, xsimd::generic) {
+  return {Floats<A>(xsimd::hadd(a)), Floats<A>(xsimd::hadd(b))};
+}
+#if XSIMD_WITH_AVX
+template <class A>
+inline __m256 sum_in_128_lanes(__m256 u) {  // each 128-bit lane: its 4 floats summed, in all 4
+  u = _mm256_add_ps(u, _mm256_permute_ps(u, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm256_add_ps(u, _mm256_permute_ps(u, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+template <class A>
+inline Floats<A> sum_lanes(const Floats<A>& v, xsimd::avx) {
+  return sum_in_128_lanes<A>(_mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 0x01)));
+}
+template <class A>
+inline std::pair<Floats<A>, Floats<A>> sum_lanes2(const Floats<A>& a, const Floats<A>& b, xsimd::avx) {
+  // [a.lo + a.hi | b.lo + b.hi], then within each half.
+  const __m256 u = sum_in_128_lanes<A>(_mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31)));
+  return {_mm256_permute2f128_ps(u, u, 0x00), _mm256_permute2f128_ps(u, u, 0x11)};
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <class A>
+inline __m512 sum_in_128_lanes512(__m512 u) {
+  u = _mm512_add_ps(u, _mm512_permute_ps(u, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm512_add_ps(u, _mm512_permute_ps(u, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+template <class A>
+inline Floats<A> sum_lanes(const Floats<A>& v, xsimd::avx512f) {
+  __m512 u = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  u = _mm512_add_ps(u, _mm512_shuffle_f32x4(u, u, _MM_SHUFFLE(2, 3, 0, 1)));
+  return sum_in_128_lanes512<A>(u);
+}
+template <class A>
+inline std::pair<Floats<A>, Floats<A>> sum_lanes2(const Floats<A>& a, const Floats<A>& b, xsimd::avx512f) {
+  // 128-bit blocks [a0 + a2, a1 + a3, b0 + b2, b1 + b3], then [A, A, B, B], then within blocks.
+  __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+  u = sum_in_128_lanes512<A>(_mm512_add_ps(u, _mm512_shuffle_f32x4(u, u, _MM_SHUFFLE(2, 3, 0, 1))));
+  return {_mm512_shuffle_f32x4(u, u, 0x00), _mm512_shuffle_f32x4(u, u, 0xAA)};
 }
 #endif
 

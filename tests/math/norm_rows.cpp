@@ -1,0 +1,147 @@
+// layer_norm and rms_norm at every row length from 1 to a few registers past
+// MathKernels<Arch>::register_row_cols, on every instruction set the build can run: each
+// length of the one-read register path (1..register_row_vectors registers, every tail
+// length, rows taken in pairs and singly) and the first lengths of the streaming path.
+// Against the same computation in double, with the bounds stated in kernels/math.hpp, on
+// rows with a large offset and little spread (1e4 + 0.01·noise) as well as centred ones;
+// gamma and beta each present or absent; unaligned rows; nothing written past the output;
+// in place gives the same bits.
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "math_support.hpp"
+
+namespace {
+
+using mmm::Index;
+using mmm::test::math::for_each_arch;
+
+constexpr double eps = 5.9604644775390625e-8;  // 2^-24
+constexpr float ln_eps = 1e-5f;
+constexpr float guard = 777.0f;
+
+struct Bounds {
+  double worst_ln = 0, worst_rms = 0;
+};
+
+// Checks rows × cols of layer_norm and rms_norm output against double, updating the worst
+// error/bound ratios.
+void check_rows(const float* x, const float* y_ln, const float* y_rms, Index rows, Index cols, const float* g,
+                const float* b, Bounds& worst) {
+  for (Index r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    double mean = 0, var = 0, ms = 0;
+    for (Index c = 0; c < cols; ++c) mean += xr[c];
+    mean /= static_cast<double>(cols);
+    for (Index c = 0; c < cols; ++c) {
+      var += (xr[c] - mean) * (xr[c] - mean);
+      ms += static_cast<double>(xr[c]) * xr[c];
+    }
+    var /= static_cast<double>(cols);
+    ms /= static_cast<double>(cols);
+    const double sd = std::sqrt(var + ln_eps), rms = std::sqrt(ms + ln_eps);
+    for (Index c = 0; c < cols; ++c) {
+      const double gc = g ? g[c] : 1.0, bc = b ? b[c] : 0.0;
+      const double want = (xr[c] - mean) / sd * gc + bc;
+      const double bound = 16 * eps * (1 + std::abs(xr[c] - mean) / sd) * std::abs(gc) + eps * std::abs(bc);
+      const double e = std::abs(y_ln[r * cols + c] - want);
+      worst.worst_ln = std::max(worst.worst_ln, e / bound);
+      INFO("layer_norm row " << r << " col " << c << " x " << xr[c] << " got " << y_ln[r * cols + c] << " want "
+                             << want);
+      if (!(e <= bound)) REQUIRE(e <= bound);
+      const double want_rms = xr[c] / rms * gc;
+      const double bound_rms = 16 * eps * (1 + std::abs(xr[c]) / rms) * std::abs(gc);
+      const double e_rms = std::abs(y_rms[r * cols + c] - want_rms);
+      worst.worst_rms = std::max(worst.worst_rms, e_rms / bound_rms);
+      INFO("rms_norm row " << r << " col " << c << " got " << y_rms[r * cols + c] << " want " << want_rms);
+      if (!(e_rms <= bound_rms)) REQUIRE(e_rms <= bound_rms);
+    }
+  }
+}
+
+bool same_bits(const std::vector<float>& a, const float* b) { return std::memcmp(a.data(), b, a.size() * sizeof(float)) == 0; }
+
+}  // namespace
+
+TEST_CASE("layer_norm and rms_norm: every row length of the register path and past it", "[math]") {
+  std::mt19937 rng(4711);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for_each_arch([&](auto arch) {
+    using K = mmm::kernels::MathKernels<decltype(arch)>;
+    const Index max_cols = K::register_row_cols + 2 * K::width + 3;
+    Bounds worst;
+    for (Index cols = 1; cols <= max_cols; ++cols) {
+      std::vector<float> gamma(cols), beta(cols);
+      for (auto& v : gamma) v = 1.0f + 0.5f * normal(rng);
+      for (auto& v : beta) v = normal(rng);
+      // 5 rows: two pairs and a single one where rows go in pairs; the data starts one
+      // float past an aligned boundary.
+      for (Index rows : {Index{1}, Index{5}}) {
+        const struct {
+          float offset, spread;
+        } sets[] = {{0.0f, 1.0f}, {1e4f, 0.01f}, {-1e4f, 3.0f}, {3.0f, 40.0f}};
+        for (const auto& set : sets) {
+          std::vector<float> xs(rows * cols + 1);
+          for (auto& v : xs) v = set.offset + set.spread * normal(rng);
+          const float* x = xs.data() + 1;
+          for (int variant = 0; variant < 4; ++variant) {
+            const float* g = variant & 1 ? nullptr : gamma.data();
+            const float* b = variant & 2 ? nullptr : beta.data();
+            INFO(decltype(arch)::name() << " cols " << cols << " rows " << rows << " offset " << set.offset
+                                        << " spread " << set.spread << " gamma " << (g != nullptr) << " beta "
+                                        << (b != nullptr));
+            const Index n = rows * cols;
+            std::vector<float> y_ln(n + 1 + 2 * K::width, guard), y_rms(n + 1 + 2 * K::width, guard);
+            K::layer_norm(x, y_ln.data() + 1, rows, cols, g, b, ln_eps);
+            K::rms_norm(x, y_rms.data() + 1, rows, cols, g, ln_eps);
+            check_rows(x, y_ln.data() + 1, y_rms.data() + 1, rows, cols, g, b, worst);
+            // Nothing written before or past the rows.
+            REQUIRE(y_ln[0] == guard);
+            REQUIRE(y_rms[0] == guard);
+            REQUIRE(std::all_of(y_ln.begin() + 1 + n, y_ln.end(), [](float v) { return v == guard; }));
+            REQUIRE(std::all_of(y_rms.begin() + 1 + n, y_rms.end(), [](float v) { return v == guard; }));
+            // In place: the same bits.
+            std::vector<float> inplace(x, x + n);
+            K::layer_norm(inplace.data(), inplace.data(), rows, cols, g, b, ln_eps);
+            REQUIRE(std::memcmp(inplace.data(), y_ln.data() + 1, n * sizeof(float)) == 0);
+            inplace.assign(x, x + n);
+            K::rms_norm(inplace.data(), inplace.data(), rows, cols, g, ln_eps);
+            REQUIRE(std::memcmp(inplace.data(), y_rms.data() + 1, n * sizeof(float)) == 0);
+          }
+        }
+      }
+    }
+    std::printf("%-10s register rows up to %4td cols: layer_norm worst %.2f, rms_norm worst %.2f of bound\n",
+                decltype(arch)::name(), K::register_row_cols, worst.worst_ln, worst.worst_rms);
+  });
+}
+
+TEST_CASE("layer_norm: a row's result does not depend on its neighbours or on pairing", "[math]") {
+  // Rows go two at a time in the register path: each row alone gives the same bits as the
+  // row inside a block of 5, including rows whose neighbours have wildly different scales.
+  std::mt19937 rng(88);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for_each_arch([&](auto arch) {
+    using K = mmm::kernels::MathKernels<decltype(arch)>;
+    for (Index cols : {Index{1}, Index{3}, K::width - 1, K::width, K::width + 1, 3 * K::width + 5,
+                       K::register_row_cols - 1, K::register_row_cols}) {
+      INFO(decltype(arch)::name() << " cols " << cols);
+      const Index rows = 5;
+      std::vector<float> x(rows * cols), y(rows * cols), z(rows * cols), one(cols);
+      for (Index r = 0; r < rows; ++r)
+        for (Index c = 0; c < cols; ++c) x[r * cols + c] = (r % 2 ? 1e4f : 0.0f) + std::pow(10.0f, static_cast<float>(r - 2)) * normal(rng);
+      K::layer_norm(x.data(), y.data(), rows, cols, nullptr, nullptr, ln_eps);
+      K::rms_norm(x.data(), z.data(), rows, cols, nullptr, ln_eps);
+      for (Index r = 0; r < rows; ++r) {
+        K::layer_norm(x.data() + r * cols, one.data(), 1, cols, nullptr, nullptr, ln_eps);
+        CHECK(same_bits(one, y.data() + r * cols));
+        K::rms_norm(x.data() + r * cols, one.data(), 1, cols, nullptr, ln_eps);
+        CHECK(same_bits(one, z.data() + r * cols));
+      }
+    }
+  });
+}
