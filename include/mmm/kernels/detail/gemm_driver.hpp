@@ -24,10 +24,11 @@ namespace mmm::kernels::detail {
 
 // Cache blocking, tuned on Zen 5 (48 KB L1d, 1 MB L2 per core) against oneDNN: a deep
 // KC amortises each tile's C read-modify-write (384 was ~4% slower than 512); the A panel
-// (MR·KC, 28 KB) stays in L1 and the B block (KC·NC, 1 MB) in L2. Mutable for tests.
+// (MR·KC, 28 KB) stays in L1 and the B block (KC·NC, 512 KB) in half of L2 — a block
+// that fills L2 (NC = 512) was 2–3% slower at 1024³–2048³. Mutable for tests.
 struct GemmBlocking {
   index kc = 512;  // at most KernelTraits::a_stride
-  index nc = 512;  // columns; rounded down to whole panels
+  index nc = 256;  // columns; rounded down to whole panels
 };
 // Up to this many row panels, the loop over them runs inside the loop over B panels.
 inline constexpr index few_row_panels = 4;
@@ -119,23 +120,28 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         b_block = b_buf;
         panel_stride = kc * NR;
       }
-      auto run_tile = [&](index rp, index p) {
+      auto run_tile = [&](index rp, index p, const float* next_a) {
         const index rows = base_rows + (rp < extra_rows ? 1 : 0);
         const index i0 = r0 + rp * base_rows + std::min(rp, extra_rows);
         const index col0 = p * NR;
         te.bias = ep.bias ? ep.bias + col0 : nullptr;
         te.residual = ep.residual ? ep.residual + i0 * ep.ld_residual + col0 : nullptr;
         tile<Arch>(rows, kc, a_buf + (i0 - r0) * AS, b_block + (p - pj) * panel_stride, c + i0 * ldc + col0, ldc,
-                   std::min(NR, n - col0), te);
+                   std::min(NR, n - col0), te, next_a);
       };
       if (row_panels <= few_row_panels) {
         // Few rows (a Linear layer on a short sequence): every row panel uses a B panel
         // while it is still in L1.
         for (index p = pj; p < pe; ++p)
-          for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p);
+          for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p, nullptr);
       } else {
-        for (index rp = 0; rp < row_panels; ++rp)
-          for (index p = pj; p < pe; ++p) run_tile(rp, p);
+        // The packed A slice of many rows outgrows L2: the last tile of each row panel
+        // prefetches the next one (the first of the next column block after the last).
+        for (index rp = 0; rp < row_panels; ++rp) {
+          const index next = rp + 1 < row_panels ? rp + 1 : (pe < p1 ? 0 : -1);
+          const float* next_a = next < 0 ? nullptr : a_buf + (next * base_rows + std::min(next, extra_rows)) * AS;
+          for (index p = pj; p < pe; ++p) run_tile(rp, p, p + 1 == pe ? next_a : nullptr);
+        }
       }
     }
   }

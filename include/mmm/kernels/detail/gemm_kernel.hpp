@@ -131,9 +131,12 @@ inline void merge_tile(index rows, index cols, const float* acc, index ld_acc, f
 // B panel (kc×NR, k-major).
 // Rows with small MR interleave several k-steps into separate accumulators so that
 // enough independent FMA chains hide the FMA latency.
+// next_a, when given, is the A panel the caller runs next: one column of its lines is
+// prefetched every 16 k-steps, so that the next row panel does not begin by waiting on L3
+// with MR streams at once.
 template <class Arch, int MR>
 inline void micro_kernel(index kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                         index ldc, const TileEpilogue& te) {
+                         index ldc, const TileEpilogue& te, const float* next_a = nullptr) {
   using S = Simd<Arch>;
   using V = typename S::V;
   constexpr int NV = KernelTraits<Arch>::nv;
@@ -173,6 +176,8 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
   }
 #pragma GCC unroll 2
   for (; k < kc; ++k) {
+    if (next_a && k % 16 == 0)
+      for (int i = 0; i < MR; ++i) __builtin_prefetch(next_a + i * AS + k, 0, 3);
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = S::load(b + k * NR + v * W);
@@ -216,28 +221,31 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
 // tiles go through a register-sized buffer so that the kernel never writes past C.
 template <class Arch, int MR>
 inline void tile_rows(index kc, const float* a, const float* b, float* c, index ldc, index cols,
-                      const TileEpilogue& te) {
+                      const TileEpilogue& te, const float* next_a) {
   constexpr int NR = KernelTraits<Arch>::nr;
   if (cols == NR) {
-    micro_kernel<Arch, MR>(kc, a, b, c, ldc, te);
+    micro_kernel<Arch, MR>(kc, a, b, c, ldc, te, next_a);
   } else {
     alignas(64) float tmp[MR * NR];
-    micro_kernel<Arch, MR>(kc, a, b, tmp, NR, TileEpilogue{1.0f, nullptr, nullptr, 0, Activation::none, true, false});
+    micro_kernel<Arch, MR>(kc, a, b, tmp, NR, TileEpilogue{1.0f, nullptr, nullptr, 0, Activation::none, true, false},
+                           next_a);
     merge_tile(MR, cols, tmp, NR, c, ldc, te);
   }
 }
 
 template <class Arch, int... Rows>
 inline void tile_dispatch(std::integer_sequence<int, Rows...>, index rows, index kc, const float* a, const float* b,
-                          float* c, index ldc, index cols, const TileEpilogue& te) {
+                          float* c, index ldc, index cols, const TileEpilogue& te, const float* next_a) {
   // rows is in [1, MR]; exactly one Rows+1 matches.
-  (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, b, c, ldc, cols, te), true) : false) || ...);
+  (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, b, c, ldc, cols, te, next_a), true) : false) || ...);
 }
 
+// next_a: the A panel to prefetch for the caller's next tile, or null.
 template <class Arch>
 inline void tile(index rows, index kc, const float* a, const float* b, float* c, index ldc, index cols,
-                 const TileEpilogue& te) {
-  tile_dispatch<Arch>(std::make_integer_sequence<int, KernelTraits<Arch>::mr>{}, rows, kc, a, b, c, ldc, cols, te);
+                 const TileEpilogue& te, const float* next_a = nullptr) {
+  tile_dispatch<Arch>(std::make_integer_sequence<int, KernelTraits<Arch>::mr>{}, rows, kc, a, b, c, ldc, cols, te,
+                      next_a);
 }
 
 // ---- packing ----------------------------------------------------------------------------
@@ -265,30 +273,34 @@ template <class Arch>
 inline void pack_b(bool trans, index kc, index cols, const float* b, index ldb, float* __restrict dst,
                    index panel_stride) {
   constexpr index NR = KernelTraits<Arch>::nr;
+  if (!trans) {
+    // Row by row: each source row is read once, front to back, into every panel (~1% at
+    // 256³ over panel by panel, where each row is a new stride for the prefetcher).
+    const index full = cols / NR, w = cols - full * NR;
+    for (index k = 0; k < kc; ++k) {
+      const float* src = b + k * ldb;
+      float* d = dst + k * NR;
+      for (index p = 0; p < full; ++p) std::memcpy(d + p * panel_stride, src + p * NR, NR * sizeof(float));
+      if (w > 0) {
+        std::memcpy(d + full * panel_stride, src + full * NR, static_cast<std::size_t>(w) * sizeof(float));
+        std::fill(d + full * panel_stride + w, d + full * panel_stride + NR, 0.0f);
+      }
+    }
+    return;
+  }
+  // Transposed: in strips of k so that the NR source rows stay in L1.
+  constexpr index strip = 16;
   for (index j0 = 0, p = 0; j0 < cols; j0 += NR, ++p) {
     const index w = std::min<index>(NR, cols - j0);
     float* d = dst + p * panel_stride;
-    if (!trans) {
-      if (w == NR) {
-        for (index k = 0; k < kc; ++k) std::memcpy(d + k * NR, b + k * ldb + j0, NR * sizeof(float));
-      } else {
-        for (index k = 0; k < kc; ++k) {
-          std::memcpy(d + k * NR, b + k * ldb + j0, static_cast<std::size_t>(w) * sizeof(float));
-          std::fill(d + k * NR + w, d + (k + 1) * NR, 0.0f);
-        }
+    for (index k0 = 0; k0 < kc; k0 += strip) {
+      const index k1 = std::min(kc, k0 + strip);
+      for (index j = 0; j < w; ++j) {
+        const float* src = b + (j0 + j) * ldb;
+        for (index k = k0; k < k1; ++k) d[k * NR + j] = src[k];
       }
-    } else {
-      // Transpose in strips of k so that the NR source rows stay in L1.
-      constexpr index strip = 16;
-      for (index k0 = 0; k0 < kc; k0 += strip) {
-        const index k1 = std::min(kc, k0 + strip);
-        for (index j = 0; j < w; ++j) {
-          const float* src = b + (j0 + j) * ldb;
-          for (index k = k0; k < k1; ++k) d[k * NR + j] = src[k];
-        }
-        for (index j = w; j < NR; ++j)
-          for (index k = k0; k < k1; ++k) d[k * NR + j] = 0.0f;
-      }
+      for (index j = w; j < NR; ++j)
+        for (index k = k0; k < k1; ++k) d[k * NR + j] = 0.0f;
     }
   }
 }
