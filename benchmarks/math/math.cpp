@@ -12,8 +12,6 @@
 
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
-#include <cmath>
 #include <random>
 #include <vector>
 

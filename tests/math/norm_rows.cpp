@@ -14,54 +14,18 @@
 #include <random>
 
 #include "math_support.hpp"
+#include "norm_check.hpp"
 
 namespace {
 
 using mmm::Index;
 using mmm::test::math::for_each_arch;
 
-constexpr double eps = 5.9604644775390625e-8;  // 2^-24
+using mmm::test::math::check_norms;
+using mmm::test::math::NormWorst;
+
 constexpr float ln_eps = 1e-5f;
 constexpr float guard = 777.0f;
-
-struct Bounds {
-  double worst_ln = 0, worst_rms = 0;
-};
-
-// Checks rows × cols of layer_norm and rms_norm output against double, updating the worst
-// error/bound ratios.
-void check_rows(const float* x, const float* y_ln, const float* y_rms, Index rows, Index cols, const float* g,
-                const float* b, Bounds& worst) {
-  for (Index r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    double mean = 0, var = 0, ms = 0;
-    for (Index c = 0; c < cols; ++c) mean += xr[c];
-    mean /= static_cast<double>(cols);
-    for (Index c = 0; c < cols; ++c) {
-      var += (xr[c] - mean) * (xr[c] - mean);
-      ms += static_cast<double>(xr[c]) * xr[c];
-    }
-    var /= static_cast<double>(cols);
-    ms /= static_cast<double>(cols);
-    const double sd = std::sqrt(var + ln_eps), rms = std::sqrt(ms + ln_eps);
-    for (Index c = 0; c < cols; ++c) {
-      const double gc = g ? g[c] : 1.0, bc = b ? b[c] : 0.0;
-      const double want = (xr[c] - mean) / sd * gc + bc;
-      const double bound = 16 * eps * (1 + std::abs(xr[c] - mean) / sd) * std::abs(gc) + eps * std::abs(bc);
-      const double e = std::abs(y_ln[r * cols + c] - want);
-      worst.worst_ln = std::max(worst.worst_ln, e / bound);
-      INFO("layer_norm row " << r << " col " << c << " x " << xr[c] << " got " << y_ln[r * cols + c] << " want "
-                             << want);
-      if (!(e <= bound)) REQUIRE(e <= bound);
-      const double want_rms = xr[c] / rms * gc;
-      const double bound_rms = 16 * eps * (1 + std::abs(xr[c]) / rms) * std::abs(gc);
-      const double e_rms = std::abs(y_rms[r * cols + c] - want_rms);
-      worst.worst_rms = std::max(worst.worst_rms, e_rms / bound_rms);
-      INFO("rms_norm row " << r << " col " << c << " got " << y_rms[r * cols + c] << " want " << want_rms);
-      if (!(e_rms <= bound_rms)) REQUIRE(e_rms <= bound_rms);
-    }
-  }
-}
 
 bool same_bits(const std::vector<float>& a, const float* b) { return std::memcmp(a.data(), b, a.size() * sizeof(float)) == 0; }
 
@@ -73,7 +37,7 @@ TEST_CASE("layer_norm and rms_norm: every row length of the register path and pa
   for_each_arch([&](auto arch) {
     using K = mmm::kernels::MathKernels<decltype(arch)>;
     const Index max_cols = K::register_row_cols + 2 * K::width + 3;
-    Bounds worst;
+    NormWorst worst;
     for (Index cols = 1; cols <= max_cols; ++cols) {
       std::vector<float> gamma(cols), beta(cols);
       for (auto& v : gamma) v = 1.0f + 0.5f * normal(rng);
@@ -98,7 +62,7 @@ TEST_CASE("layer_norm and rms_norm: every row length of the register path and pa
             std::vector<float> y_ln(n + 1 + 2 * K::width, guard), y_rms(n + 1 + 2 * K::width, guard);
             K::layer_norm(x, y_ln.data() + 1, rows, cols, g, b, ln_eps);
             K::rms_norm(x, y_rms.data() + 1, rows, cols, g, ln_eps);
-            check_rows(x, y_ln.data() + 1, y_rms.data() + 1, rows, cols, g, b, worst);
+            check_norms(x, y_ln.data() + 1, y_rms.data() + 1, rows, cols, g, b, ln_eps, worst);
             // Nothing written before or past the rows.
             REQUIRE(y_ln[0] == guard);
             REQUIRE(y_rms[0] == guard);
@@ -116,7 +80,7 @@ TEST_CASE("layer_norm and rms_norm: every row length of the register path and pa
       }
     }
     std::printf("%-10s register rows up to %4td cols: layer_norm worst %.2f, rms_norm worst %.2f of bound\n",
-                decltype(arch)::name(), K::register_row_cols, worst.worst_ln, worst.worst_rms);
+                decltype(arch)::name(), K::register_row_cols, worst.layer_norm, worst.rms_norm);
   });
 }
 

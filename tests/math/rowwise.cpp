@@ -8,10 +8,12 @@
 #include <random>
 
 #include "math_support.hpp"
+#include "norm_check.hpp"
 
 namespace {
 
 using mmm::Index;
+using mmm::test::math::check_norms;
 using mmm::test::math::error;
 using mmm::test::math::for_each_arch;
 
@@ -125,7 +127,7 @@ TEST_CASE("layer_norm and rms_norm: ≤ 16·ε·(1 + |x − mean|/σ)·|γ| + ε
   std::mt19937 rng(7);
   for_each_arch([&](auto arch) {
     using K = mmm::kernels::MathKernels<decltype(arch)>;
-    double worst_ln = 0, worst_rms = 0;
+    mmm::test::math::NormWorst worst;
     for (Index cols : col_sizes) {
       for (float vs : value_scales) {
         for (float offset : {0.0f, 5.0f, -100.0f, 3000.0f}) {
@@ -141,36 +143,8 @@ TEST_CASE("layer_norm and rms_norm: ≤ 16·ε·(1 + |x − mean|/σ)·|γ| + ε
             std::vector<float> y(rows * cols), z(rows * cols);
             K::layer_norm(in.x, y.data(), rows, cols, g, b, ln_eps);
             K::rms_norm(in.x, z.data(), rows, cols, g, ln_eps);
-            for (Index r = 0; r < rows; ++r) {
-              const float* xr = in.x + r * cols;
-              double mean = 0, var = 0, ms = 0;
-              for (Index c = 0; c < cols; ++c) mean += xr[c];
-              mean /= static_cast<double>(cols);
-              for (Index c = 0; c < cols; ++c) {
-                var += (xr[c] - mean) * (xr[c] - mean);
-                ms += static_cast<double>(xr[c]) * xr[c];
-              }
-              var /= static_cast<double>(cols);
-              ms /= static_cast<double>(cols);
-              const double sd = std::sqrt(var + ln_eps), rms = std::sqrt(ms + ln_eps);
-              for (Index c = 0; c < cols; ++c) {
-                const double gc = g ? g[c] : 1.0, bc = b ? b[c] : 0.0;
-                const double want = (xr[c] - mean) / sd * gc + bc;
-                const double bound =
-                    16 * eps * (1 + std::abs(xr[c] - mean) / sd) * std::abs(gc) + eps * std::abs(bc);
-                const double e = std::abs(y[r * cols + c] - want);
-                worst_ln = std::max(worst_ln, e / bound);
-                INFO("layer_norm cols " << cols << " scale " << vs << " offset " << offset << " variant " << variant
-                                        << " got " << y[r * cols + c] << " want " << want);
-                if (!(e <= bound)) REQUIRE(e <= bound);
-                const double want_rms = xr[c] / rms * gc;
-                const double bound_rms = 16 * eps * (1 + std::abs(xr[c]) / rms) * std::abs(gc);
-                const double e_rms = std::abs(z[r * cols + c] - want_rms);
-                worst_rms = std::max(worst_rms, e_rms / bound_rms);
-                INFO("rms_norm got " << z[r * cols + c] << " want " << want_rms);
-                if (!(e_rms <= bound_rms)) REQUIRE(e_rms <= bound_rms);
-              }
-            }
+            INFO("cols " << cols << " scale " << vs << " offset " << offset << " variant " << variant);
+            check_norms(in.x, y.data(), z.data(), rows, cols, g, b, ln_eps, worst);
             std::vector<float> inplace(in.x, in.x + rows * cols);
             K::layer_norm(inplace.data(), inplace.data(), rows, cols, g, b, ln_eps);
             REQUIRE(std::equal(inplace.begin(), inplace.end(), y.begin()));
@@ -178,8 +152,8 @@ TEST_CASE("layer_norm and rms_norm: ≤ 16·ε·(1 + |x − mean|/σ)·|γ| + ε
         }
       }
     }
-    report("layer_norm", decltype(arch)::name(), worst_ln);
-    report("rms_norm", decltype(arch)::name(), worst_rms);
+    report("layer_norm", decltype(arch)::name(), worst.layer_norm);
+    report("rms_norm", decltype(arch)::name(), worst.rms_norm);
   });
 }
 
