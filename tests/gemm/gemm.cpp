@@ -180,6 +180,39 @@ TEST_CASE("gemm: 1 and 2 threads give the same bits", "[gemm]") {
   }
 }
 
+// Two threads split the columns and pack A together, each row panel by whichever thread
+// gets to it first, one depth block at a time into one buffer: five depth blocks reuse it
+// four times.
+TEST_CASE("gemm: threads sharing packed A over many depth blocks give the same bits", "[gemm]") {
+  auto& blk = mmm::kernels::detail::gemm_blocking();
+  const auto saved = blk;
+  blk.kc = 64;
+  blk.nc = 96;
+  auto& r = rng();
+  for (bool ta : {false, true}) {
+    const Index m = 203, n = 171, k = 301;
+    Matrix a = ta ? Matrix(k, m, 3, r) : Matrix(m, k, 3, r), b(k, n, 1, r);
+    std::vector<float> bias(static_cast<std::size_t>(n), -0.5f), c1(static_cast<std::size_t>(m * n), 1.0f), c2(c1);
+    const Epilogue ep{0.5f, bias.data(), c1.data(), n, Activation::gelu};
+    const Epilogue ep2{0.5f, bias.data(), c2.data(), n, Activation::gelu};
+    const Trans t = ta ? Trans::yes : Trans::no;
+    {
+      ThreadCount one(1);
+      mmm::kernels::gemm(t, Trans::no, m, n, k, a.data(), a.ld, b.data(), b.ld, c1.data(), n, ep);
+    }
+    {
+      ThreadCount two(2);
+      mmm::kernels::gemm(t, Trans::no, m, n, k, a.data(), a.ld, b.data(), b.ld, c2.data(), n, ep2);
+    }
+    CHECK(c1 == c2);
+    std::vector<float> ones(c1.size(), 1.0f);
+    const Epilogue ref_ep{0.5f, bias.data(), ones.data(), n, Activation::gelu};
+    const auto expected = mmm::test::reference(ta, false, m, n, k, a, b, {}, n, ref_ep);
+    CHECK(mmm::test::worst_error(expected, c2.data(), m, n, n) < tolerance);
+  }
+  blk = saved;
+}
+
 TEST_CASE("gemm: called from inside a parallel region runs on the calling thread", "[gemm]") {
   auto& r = rng();
   const Index m = 65, n = 300, k = 129, calls = 8;

@@ -64,4 +64,41 @@ void parallel_for(index count, index grain, Body&& body) {
 #endif
 }
 
+// The threads of one parallel_team call: who this is, how many there are, and a barrier
+// that all of them must reach (for work in phases, such as packing a shared operand
+// before anyone reads it).
+class Team {
+ public:
+  Team(int rank, int size) : rank_(rank), size_(size) {}
+  int rank() const noexcept { return rank_; }
+  int size() const noexcept { return size_; }
+  void barrier() const {
+#if MMM_HAS_OPENMP
+    if (size_ > 1) {
+#pragma omp barrier
+    }
+#endif
+  }
+
+ private:
+  int rank_, size_;
+};
+
+// Calls body(team) once on each of up to `threads` threads (capped by num_threads()); the
+// team may be smaller than asked for, so the body splits its work by team.size().
+template <class Body>
+void parallel_team(int threads, Body&& body) {
+  threads = std::min(threads, num_threads());
+  if (threads <= 1) {
+    body(Team(0, 1));
+    return;
+  }
+#if MMM_HAS_OPENMP
+#pragma omp parallel num_threads(threads)
+  body(Team(omp_get_thread_num(), omp_get_num_threads()));
+#else
+  body(Team(0, 1));
+#endif
+}
+
 }  // namespace mmm

@@ -15,6 +15,8 @@
 // allocate nothing.
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 
 #include "mmm/core/tensor.hpp"
 #include "mmm/core/threading.hpp"
@@ -42,6 +44,17 @@ class GemmScratch {
  public:
   float* a(index count) { return grow(a_, a_cap_, count); }
   float* b(index count) { return grow(b_, b_cap_, count); }
+  // The packed A a team of threads shares (in the scratch of the thread that called gemm),
+  // and the state of each of its row panels, all zero.
+  float* shared_a(index count) { return grow(shared_a_, shared_a_cap_, count); }
+  std::atomic<int>* panel_states(index count) {
+    if (count > states_cap_) {
+      states_ = std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(count));
+      states_cap_ = count;
+    }
+    for (index i = 0; i < count; ++i) states_[static_cast<std::size_t>(i)].store(0, std::memory_order_relaxed);
+    return states_.get();
+  }
 
  private:
   static float* grow(AlignedArray<float>& buf, index& cap, index count) {
@@ -51,8 +64,9 @@ class GemmScratch {
     }
     return buf.get();
   }
-  AlignedArray<float> a_, b_;
-  index a_cap_ = 0, b_cap_ = 0;
+  AlignedArray<float> a_, b_, shared_a_;
+  std::unique_ptr<std::atomic<int>[]> states_;
+  index a_cap_ = 0, b_cap_ = 0, shared_a_cap_ = 0, states_cap_ = 0;
 };
 inline GemmScratch& gemm_scratch() {
   thread_local GemmScratch s;
@@ -76,10 +90,34 @@ struct ProductEpilogue {
   Activation activation = Activation::none;
 };
 
-// One thread's share: rows [r0, r1) × panels [p0, p1) of C.
+// A hint to the core that this thread is spinning on a flag.
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Threads that split C by columns all read every row of A. Packed once between them, A
+// costs each of T threads about 1/T of the packing instead of all of it. Each row panel is
+// packed by whichever thread needs it first (the others wait for it, briefly) and threads
+// start at different row panels, so they share the packing without waiting on each other
+// as a barrier would (the thread woken last starts a few µs late). Depth blocks after the
+// first begin with a barrier: nobody may overwrite the slot while another still reads it.
+// state[rp] counts the depth block: 2·block is "not yet packed", +1 packing, +2 ready.
+struct SharedA {
+  const Team* team = nullptr;
+  float* slot = nullptr;
+  std::atomic<int>* state = nullptr;  // one per row panel, 0 before the first block
+};
+
+// One thread's share: rows [r0, r1) × panels [p0, p1) of C. With `shared`, every member of
+// the team calls this with the same rows (and possibly no columns), and the members pack A
+// together.
 template <class Arch>
 void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta, const float* a, index lda,
-               const OperandB& bop, float* c, index ldc, const ProductEpilogue& ep) {
+               const OperandB& bop, float* c, index ldc, const ProductEpilogue& ep, const SharedA* shared = nullptr) {
   constexpr index MR = KernelTraits<Arch>::mr;
   constexpr index NR = KernelTraits<Arch>::nr;
   const GemmBlocking& blk = gemm_blocking();
@@ -93,17 +131,37 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
   const index base_rows = rows_total / row_panels, extra_rows = rows_total % row_panels;
 
   GemmScratch& scratch = gemm_scratch();
-  float* a_buf = scratch.a(row_panels * MR * AS);
-  float* b_buf = bop.packed ? nullptr : scratch.b(std::min(ncp, p1 - p0) * NR * kcb);
+  float* a_buf = shared ? shared->slot : scratch.a(row_panels * MR * AS);
+  float* b_buf = bop.packed || p0 >= p1 ? nullptr : scratch.b(std::min(ncp, p1 - p0) * NR * kcb);
+  // Team members walk the row panels from different starting points (see SharedA).
+  const index first_panel = shared ? row_panels * shared->team->rank() / shared->team->size() : 0;
 
-  for (index pc = 0; pc == 0 || pc < k; pc += kcb) {
+  for (index pc = 0, block = 0; pc == 0 || pc < k; pc += kcb, ++block) {
     const index kc = std::min(kcb, k - pc);
-    // The depth slice of this thread's rows of A, packed once and reused by every column
-    // block: the panel of rows i0.. sits at a_buf + (i0 - r0)·AS.
-    for (index rp = 0, i0 = r0; rp < row_panels; ++rp) {
+    // The depth slice of these rows of A, packed once and reused by every column block:
+    // the panel of rows i0.. sits at a_buf + (i0 - r0)·AS.
+    auto pack_panel = [&](index rp) {
+      const index i0 = r0 + rp * base_rows + std::min(rp, extra_rows);
       const index rows = base_rows + (rp < extra_rows ? 1 : 0);
       pack_a(ta, rows, kc, ta ? a + pc * lda + i0 : a + i0 * lda + pc, lda, a_buf + (i0 - r0) * AS, AS);
-      i0 += rows;
+    };
+    auto ensure_packed = [&](index rp) {
+      if (!shared) return;
+      std::atomic<int>& st = shared->state[rp];
+      const int before = static_cast<int>(2 * block), ready = before + 2;
+      int expected = before;
+      if (st.load(std::memory_order_acquire) == ready) return;
+      if (st.compare_exchange_strong(expected, before + 1, std::memory_order_acquire)) {
+        pack_panel(rp);
+        st.store(ready, std::memory_order_release);
+      } else {
+        while (st.load(std::memory_order_acquire) != ready) spin_pause();
+      }
+    };
+    if (shared) {
+      if (block > 0) shared->team->barrier();
+    } else {
+      for (index rp = 0; rp < row_panels; ++rp) pack_panel(rp);
     }
     TileEpilogue te{ep.alpha, nullptr, nullptr, ep.ld_residual, ep.activation, pc == 0, pc + kc >= k};
     for (index pj = p0; pj < p1; pj += ncp) {
@@ -132,14 +190,17 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
       if (row_panels <= few_row_panels) {
         // Few rows (a Linear layer on a short sequence): every row panel uses a B panel
         // while it is still in L1.
+        for (index rp = 0; rp < row_panels; ++rp) ensure_packed(rp);
         for (index p = pj; p < pe; ++p)
           for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p, nullptr);
       } else {
         // The packed A slice of many rows outgrows L2: the last tile of each row panel
         // prefetches the next one (the first of the next column block after the last).
-        for (index rp = 0; rp < row_panels; ++rp) {
-          const index next = rp + 1 < row_panels ? rp + 1 : (pe < p1 ? 0 : -1);
+        for (index t = 0; t < row_panels; ++t) {
+          const index rp = (first_panel + t) % row_panels;
+          const index next = t + 1 < row_panels ? (rp + 1) % row_panels : (pe < p1 ? first_panel : -1);
           const float* next_a = next < 0 ? nullptr : a_buf + (next * base_rows + std::min(next, extra_rows)) * AS;
+          ensure_packed(rp);
           for (index p = pj; p < pe; ++p) run_tile(rp, p, p + 1 == pe ? next_a : nullptr);
         }
       }
@@ -175,6 +236,18 @@ void gemm_run(index m, index n, index k, bool ta, const float* a, index lda, con
   } else if (panels < threads) {
     tn = panels;
     tm = threads / panels;
+  }
+  if (tm == 1 && row_panels > few_row_panels) {
+    // Columns split, many rows: the team packs A once, together.
+    GemmScratch& scratch = gemm_scratch();
+    float* slot = scratch.shared_a(row_panels * MR * KernelTraits<Arch>::a_stride);
+    std::atomic<int>* state = scratch.panel_states(row_panels);
+    parallel_team(static_cast<int>(tn), [&](const Team& team) {
+      const SharedA shared{&team, slot, state};
+      const index p0 = panels * team.rank() / team.size(), p1 = panels * (team.rank() + 1) / team.size();
+      gemm_part<Arch>(0, m, p0, p1, n, k, ta, a, lda, bop, c, ldc, ep, &shared);
+    });
+    return;
   }
   const index parts = tn * tm;
   parallel_for(parts, 1, [&](index begin, index end) {
