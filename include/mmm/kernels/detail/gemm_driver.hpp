@@ -112,6 +112,9 @@ struct SharedA {
   std::atomic<int>* state = nullptr;  // one per row panel, 0 before the first block
 };
 
+// Whether the kernel reads A where it is (see gemm_part).
+inline bool a_in_place(bool ta, index lda, index k) { return !ta && k > 0 && lda % 512 != 0; }
+
 // One thread's share: rows [r0, r1) × panels [p0, p1) of C. With `shared`, every member of
 // the team calls this with the same rows (and possibly no columns), and the members pack A
 // together.
@@ -130,8 +133,13 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
   const index row_panels = (rows_total + MR - 1) / MR;
   const index base_rows = rows_total / row_panels, extra_rows = rows_total % row_panels;
 
+  // A row-major A is read in place (packing it cost ~3.5% at 256³) unless its rows are a
+  // multiple of 2 KB apart: then a panel's MR rows crowd ≤ 2 sets of L1 (12 ways, B's
+  // lines too), 5–11% slower in the kernel, and packing them at AS pays.
+  const bool in_place = a_in_place(ta, lda, k) && !shared;
+  const index a_ld = in_place ? lda : AS;
   GemmScratch& scratch = gemm_scratch();
-  float* a_buf = shared ? shared->slot : scratch.a(row_panels * MR * AS);
+  float* a_buf = in_place ? nullptr : shared ? shared->slot : scratch.a(row_panels * MR * AS);
   float* b_buf = bop.packed || p0 >= p1 ? nullptr : scratch.b(std::min(ncp, p1 - p0) * NR * kcb);
   // Team members walk the row panels from different starting points (see SharedA).
   const index first_panel = shared ? row_panels * shared->team->rank() / shared->team->size() : 0;
@@ -145,6 +153,7 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
       const index rows = base_rows + (rp < extra_rows ? 1 : 0);
       pack_a(ta, rows, kc, ta ? a + pc * lda + i0 : a + i0 * lda + pc, lda, a_buf + (i0 - r0) * AS, AS);
     };
+    const float* a_panels = in_place ? a + r0 * lda + pc : a_buf;
     auto ensure_packed = [&](index rp) {
       if (!shared) return;
       std::atomic<int>& st = shared->state[rp];
@@ -160,7 +169,7 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
     };
     if (shared) {
       if (block > 0) shared->team->barrier();
-    } else {
+    } else if (!in_place) {
       for (index rp = 0; rp < row_panels; ++rp) pack_panel(rp);
     }
     TileEpilogue te{ep.alpha, nullptr, nullptr, ep.ld_residual, ep.activation, pc == 0, pc + kc >= k};
@@ -184,8 +193,8 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         const index col0 = p * NR;
         te.bias = ep.bias ? ep.bias + col0 : nullptr;
         te.residual = ep.residual ? ep.residual + i0 * ep.ld_residual + col0 : nullptr;
-        tile<Arch>(rows, kc, a_buf + (i0 - r0) * AS, b_block + (p - pj) * panel_stride, c + i0 * ldc + col0, ldc,
-                   std::min(NR, n - col0), te, next_a);
+        tile<Arch>(rows, kc, a_panels + (i0 - r0) * a_ld, a_ld, b_block + (p - pj) * panel_stride,
+                   c + i0 * ldc + col0, ldc, std::min(NR, n - col0), te, next_a);
       };
       if (row_panels <= few_row_panels) {
         // Few rows (a Linear layer on a short sequence): every row panel uses a B panel
@@ -199,7 +208,7 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         for (index t = 0; t < row_panels; ++t) {
           const index rp = (first_panel + t) % row_panels;
           const index next = t + 1 < row_panels ? (rp + 1) % row_panels : (pe < p1 ? first_panel : -1);
-          const float* next_a = next < 0 ? nullptr : a_buf + (next * base_rows + std::min(next, extra_rows)) * AS;
+          const float* next_a = next < 0 ? nullptr : a_panels + (next * base_rows + std::min(next, extra_rows)) * a_ld;
           ensure_packed(rp);
           for (index p = pj; p < pe; ++p) run_tile(rp, p, p + 1 == pe ? next_a : nullptr);
         }
@@ -237,7 +246,7 @@ void gemm_run(index m, index n, index k, bool ta, const float* a, index lda, con
     tn = panels;
     tm = threads / panels;
   }
-  if (tm == 1 && row_panels > few_row_panels) {
+  if (tm == 1 && row_panels > few_row_panels && !a_in_place(ta, lda, k)) {
     // Columns split, many rows: the team packs A once, together.
     GemmScratch& scratch = gemm_scratch();
     float* slot = scratch.shared_a(row_panels * MR * KernelTraits<Arch>::a_stride);

@@ -3,9 +3,9 @@
 //
 // The layout follows BLIS/MLAS: B is cut into column panels NR wide, stored k-major
 // (panel p holds B[k][p·NR + j] at [k·NR + j], zero-padded past n); A is cut into row
-// panels of at most MR rows, each row at a fixed stride (a_stride) so that packing a
-// row-major A is a memcpy per row and the kernel reaches every row from one pointer with
-// constant displacements. The micro-kernel keeps an MR×NR tile
+// panels of at most MR rows that the kernel reads row by row at a stride: a row-major A
+// in place, or packed (a memcpy per row) at a_stride when its own stride would crowd the
+// rows into too few cache sets. The micro-kernel keeps an MR×NR tile
 // of C in registers (MR·NV vector accumulators), and per k loads NV vectors of B and
 // broadcasts MR scalars of A. Everything is a template on the xsimd architecture so that
 // each path (AVX-512, AVX2+FMA, SSE2, NEON, plain scalar) can be instantiated and tested
@@ -86,8 +86,7 @@ struct KernelTraits {
   static constexpr int nv = TileShape<Arch>::nv;
   static constexpr int width = Simd<Arch>::width;
   static constexpr int nr = nv * width;
-  // Row stride of a packed A panel, and so the largest depth block: a compile-time stride
-  // lets the kernel address all MR rows from one pointer with constant displacements.
+  // Row stride of a packed A panel, and so the largest depth block.
   static constexpr index a_stride = 512;
 };
 
@@ -127,8 +126,8 @@ inline void merge_tile(index rows, index cols, const float* acc, index ld_acc, f
   }
 }
 
-// C tile (MR×NR) from a packed A panel (MR rows of kc, row stride a_stride) and a packed
-// B panel (kc×NR, k-major).
+// C tile (MR×NR) from an A panel (MR rows of kc, row stride lda) and a packed B panel
+// (kc×NR, k-major).
 // Rows with small MR interleave several k-steps into separate accumulators so that
 // enough independent FMA chains hide the FMA latency.
 // next_a, when given, is the A panel the caller runs next: one column of its lines is
@@ -136,13 +135,12 @@ inline void merge_tile(index rows, index cols, const float* acc, index ld_acc, f
 // with MR streams at once.
 template <class Arch, int MR>
 inline void micro_kernel(index kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                         index ldc, const TileEpilogue& te, const float* next_a = nullptr) {
+                         index ldc, const TileEpilogue& te, index lda, const float* next_a) {
   using S = Simd<Arch>;
   using V = typename S::V;
   constexpr int NV = KernelTraits<Arch>::nv;
   constexpr int W = S::width;
   constexpr int NR = NV * W;
-  constexpr index AS = KernelTraits<Arch>::a_stride;
   constexpr int sets = MR >= 4 ? 1 : (MR == 1 ? 4 : 2);
   V acc[sets][MR][NV];
 #pragma GCC unroll 4
@@ -167,7 +165,7 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
         for (int v = 0; v < NV; ++v) bv[v] = S::load(b + (k + s) * NR + v * W);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-          const V av = S::set1(a[i * AS + k + s]);
+          const V av = S::set1(a[i * lda + k + s]);
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v) acc[s][i][v] = S::fma(av, bv[v], acc[s][i][v]);
         }
@@ -177,13 +175,13 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
 #pragma GCC unroll 2
   for (; k < kc; ++k) {
     if (next_a && k % 16 == 0)
-      for (int i = 0; i < MR; ++i) __builtin_prefetch(next_a + i * AS + k, 0, 3);
+      for (int i = 0; i < MR; ++i) __builtin_prefetch(next_a + i * lda + k, 0, 3);
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = S::load(b + k * NR + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const V av = S::set1(a[i * AS + k]);
+      const V av = S::set1(a[i * lda + k]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[0][i][v] = S::fma(av, bv[v], acc[0][i][v]);
     }
@@ -220,31 +218,31 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
 // Runs the micro-kernel for a tile of `rows` ≤ MR rows and `cols` ≤ NR columns; partial
 // tiles go through a register-sized buffer so that the kernel never writes past C.
 template <class Arch, int MR>
-inline void tile_rows(index kc, const float* a, const float* b, float* c, index ldc, index cols,
+inline void tile_rows(index kc, const float* a, index lda, const float* b, float* c, index ldc, index cols,
                       const TileEpilogue& te, const float* next_a) {
   constexpr int NR = KernelTraits<Arch>::nr;
   if (cols == NR) {
-    micro_kernel<Arch, MR>(kc, a, b, c, ldc, te, next_a);
+    micro_kernel<Arch, MR>(kc, a, b, c, ldc, te, lda, next_a);
   } else {
     alignas(64) float tmp[MR * NR];
     micro_kernel<Arch, MR>(kc, a, b, tmp, NR, TileEpilogue{1.0f, nullptr, nullptr, 0, Activation::none, true, false},
-                           next_a);
+                           lda, next_a);
     merge_tile(MR, cols, tmp, NR, c, ldc, te);
   }
 }
 
 template <class Arch, int... Rows>
-inline void tile_dispatch(std::integer_sequence<int, Rows...>, index rows, index kc, const float* a, const float* b,
+inline void tile_dispatch(std::integer_sequence<int, Rows...>, index rows, index kc, const float* a, index lda, const float* b,
                           float* c, index ldc, index cols, const TileEpilogue& te, const float* next_a) {
   // rows is in [1, MR]; exactly one Rows+1 matches.
-  (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, b, c, ldc, cols, te, next_a), true) : false) || ...);
+  (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, lda, b, c, ldc, cols, te, next_a), true) : false) || ...);
 }
 
 // next_a: the A panel to prefetch for the caller's next tile, or null.
 template <class Arch>
-inline void tile(index rows, index kc, const float* a, const float* b, float* c, index ldc, index cols,
+inline void tile(index rows, index kc, const float* a, index lda, const float* b, float* c, index ldc, index cols,
                  const TileEpilogue& te, const float* next_a = nullptr) {
-  tile_dispatch<Arch>(std::make_integer_sequence<int, KernelTraits<Arch>::mr>{}, rows, kc, a, b, c, ldc, cols, te,
+  tile_dispatch<Arch>(std::make_integer_sequence<int, KernelTraits<Arch>::mr>{}, rows, kc, a, lda, b, c, ldc, cols, te,
                       next_a);
 }
 
