@@ -113,7 +113,9 @@ struct SharedA {
 };
 
 // Whether the kernel reads A where it is (see gemm_part).
-inline bool a_in_place(bool ta, index lda, index k) { return !ta && k > 0 && lda % 512 != 0; }
+inline bool a_in_place(bool ta, index lda, index k) {
+  return a_stride_at_run_time && !ta && k > 0 && lda % 512 != 0;
+}
 
 // One thread's share: rows [r0, r1) × panels [p0, p1) of C. With `shared`, every member of
 // the team calls this with the same rows (and possibly no columns), and the members pack A
@@ -187,21 +189,28 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         b_block = b_buf;
         panel_stride = kc * NR;
       }
-      auto run_tile = [&](index rp, index p, const float* next_a) {
+      auto run_tile = [&](index rp, index p, TilePrefetch next) {
         const index rows = base_rows + (rp < extra_rows ? 1 : 0);
         const index i0 = r0 + rp * base_rows + std::min(rp, extra_rows);
         const index col0 = p * NR;
         te.bias = ep.bias ? ep.bias + col0 : nullptr;
         te.residual = ep.residual ? ep.residual + i0 * ep.ld_residual + col0 : nullptr;
         tile<Arch>(rows, kc, a_panels + (i0 - r0) * a_ld, a_ld, b_block + (p - pj) * panel_stride,
-                   c + i0 * ldc + col0, ldc, std::min(NR, n - col0), te, next_a);
+                   c + i0 * ldc + col0, ldc, std::min(NR, n - col0), te, next);
+      };
+      // Weights packed ahead of time come from memory (or L3) on their first use in a call:
+      // the first tile of each B panel prefetches the next panel into L2.
+      auto next_b = [&](index p) -> const float* {
+        if (!bop.packed) return nullptr;
+        if (p + 1 < pe) return b_block + (p + 1 - pj) * panel_stride;
+        return pe < p1 ? bop.packed + pe * k * NR + pc * NR : nullptr;
       };
       if (row_panels <= few_row_panels) {
         // Few rows (a Linear layer on a short sequence): every row panel uses a B panel
         // while it is still in L1.
         for (index rp = 0; rp < row_panels; ++rp) ensure_packed(rp);
         for (index p = pj; p < pe; ++p)
-          for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p, nullptr);
+          for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p, {nullptr, rp == 0 ? next_b(p) : nullptr});
       } else {
         // The packed A slice of many rows outgrows L2: the last tile of each row panel
         // prefetches the next one (the first of the next column block after the last).
@@ -210,7 +219,8 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
           const index next = t + 1 < row_panels ? (rp + 1) % row_panels : (pe < p1 ? first_panel : -1);
           const float* next_a = next < 0 ? nullptr : a_panels + (next * base_rows + std::min(next, extra_rows)) * a_ld;
           ensure_packed(rp);
-          for (index p = pj; p < pe; ++p) run_tile(rp, p, p + 1 == pe ? next_a : nullptr);
+          for (index p = pj; p < pe; ++p)
+            run_tile(rp, p, {p + 1 == pe ? next_a : nullptr, t == 0 ? next_b(p) : nullptr});
         }
       }
     }

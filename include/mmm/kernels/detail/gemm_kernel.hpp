@@ -90,6 +90,20 @@ struct KernelTraits {
   static constexpr index a_stride = 512;
 };
 
+// Whether the kernel takes A's row stride at run time, and so can read a row-major A in
+// place. GCC addresses the MR rows at a run-time stride as well as at a constant one;
+// clang 14 keeps each row's offset in a register of its own and spills them (the kernel
+// runs at half speed), so under clang A is always packed, at the constant a_stride.
+// Clang 14 also compiles the loop with prefetch hints (TilePrefetch) into one 20–50%
+// slower than the plain loop, more than the hints gain, so it runs without them.
+#if defined(__clang__)
+inline constexpr bool a_stride_at_run_time = false;
+inline constexpr bool use_prefetch_hints = false;
+#else
+inline constexpr bool a_stride_at_run_time = true;
+inline constexpr bool use_prefetch_hints = true;
+#endif
+
 // What the micro-kernel does with its finished tile. The K dimension is split into
 // blocks; the first block writes C = alpha·acc + bias + residual, later blocks add
 // alpha·acc to C, and the last one also applies the activation. Since alpha distributes
@@ -130,17 +144,24 @@ inline void merge_tile(index rows, index cols, const float* acc, index ld_acc, f
 // (kc×NR, k-major).
 // Rows with small MR interleave several k-steps into separate accumulators so that
 // enough independent FMA chains hide the FMA latency.
-// next_a, when given, is the A panel the caller runs next: one column of its lines is
-// prefetched every 16 k-steps, so that the next row panel does not begin by waiting on L3
-// with MR streams at once.
+// Prefetch hints: what the caller reads next, fetched while this tile computes.
+// a: the next A panel (row stride lda), one column of its lines every 16 k-steps, so that
+//    the next row panel does not begin by waiting on L3 with MR streams at once;
+// b: the next B panel (kc×NR), into L2, a k-row per k-step, so that weights streaming
+//    from memory (a Linear layer on a few rows) arrive before they are needed.
+struct TilePrefetch {
+  const float* a = nullptr;
+  const float* b = nullptr;
+};
 template <class Arch, int MR>
 inline void micro_kernel(index kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                         index ldc, const TileEpilogue& te, index lda, const float* next_a) {
+                         index ldc, const TileEpilogue& te, index a_ld, TilePrefetch next) {
   using S = Simd<Arch>;
   using V = typename S::V;
   constexpr int NV = KernelTraits<Arch>::nv;
   constexpr int W = S::width;
   constexpr int NR = NV * W;
+  const index lda = a_stride_at_run_time ? a_ld : KernelTraits<Arch>::a_stride;
   constexpr int sets = MR >= 4 ? 1 : (MR == 1 ? 4 : 2);
   V acc[sets][MR][NV];
 #pragma GCC unroll 4
@@ -172,10 +193,7 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
       }
     }
   }
-#pragma GCC unroll 2
-  for (; k < kc; ++k) {
-    if (next_a && k % 16 == 0)
-      for (int i = 0; i < MR; ++i) __builtin_prefetch(next_a + i * lda + k, 0, 3);
+  auto step = [&](index k) __attribute__((always_inline)) {
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = S::load(b + k * NR + v * W);
@@ -185,6 +203,23 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[0][i][v] = S::fma(av, bv[v], acc[0][i][v]);
     }
+  };
+  if (use_prefetch_hints && (next.a || next.b)) {
+    // The hints cost load slots: only the tiles that have something to fetch pay them.
+    for (; k < kc; k += 16) {
+      if (next.a)
+        for (int i = 0; i < MR; ++i) __builtin_prefetch(next.a + i * lda + k, 0, 3);
+      const index strip_end = std::min(kc, k + 16);
+#pragma GCC unroll 2
+      for (index kk = k; kk < strip_end; ++kk) {
+        if (next.b)
+          for (int j = 0; j < NR; j += 16) __builtin_prefetch(next.b + kk * NR + j, 0, 1);
+        step(kk);
+      }
+    }
+  } else {
+#pragma GCC unroll 2
+    for (; k < kc; ++k) step(k);
   }
   if constexpr (sets > 1) {
 #pragma GCC unroll 4
@@ -219,31 +254,30 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
 // tiles go through a register-sized buffer so that the kernel never writes past C.
 template <class Arch, int MR>
 inline void tile_rows(index kc, const float* a, index lda, const float* b, float* c, index ldc, index cols,
-                      const TileEpilogue& te, const float* next_a) {
+                      const TileEpilogue& te, TilePrefetch next) {
   constexpr int NR = KernelTraits<Arch>::nr;
   if (cols == NR) {
-    micro_kernel<Arch, MR>(kc, a, b, c, ldc, te, lda, next_a);
+    micro_kernel<Arch, MR>(kc, a, b, c, ldc, te, lda, next);
   } else {
     alignas(64) float tmp[MR * NR];
     micro_kernel<Arch, MR>(kc, a, b, tmp, NR, TileEpilogue{1.0f, nullptr, nullptr, 0, Activation::none, true, false},
-                           lda, next_a);
+                           lda, next);
     merge_tile(MR, cols, tmp, NR, c, ldc, te);
   }
 }
 
 template <class Arch, int... Rows>
 inline void tile_dispatch(std::integer_sequence<int, Rows...>, index rows, index kc, const float* a, index lda, const float* b,
-                          float* c, index ldc, index cols, const TileEpilogue& te, const float* next_a) {
+                          float* c, index ldc, index cols, const TileEpilogue& te, TilePrefetch next) {
   // rows is in [1, MR]; exactly one Rows+1 matches.
-  (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, lda, b, c, ldc, cols, te, next_a), true) : false) || ...);
+  (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, lda, b, c, ldc, cols, te, next), true) : false) || ...);
 }
 
-// next_a: the A panel to prefetch for the caller's next tile, or null.
 template <class Arch>
 inline void tile(index rows, index kc, const float* a, index lda, const float* b, float* c, index ldc, index cols,
-                 const TileEpilogue& te, const float* next_a = nullptr) {
+                 const TileEpilogue& te, TilePrefetch next = {}) {
   tile_dispatch<Arch>(std::make_integer_sequence<int, KernelTraits<Arch>::mr>{}, rows, kc, a, lda, b, c, ldc, cols, te,
-                      next_a);
+                      next);
 }
 
 // ---- packing ----------------------------------------------------------------------------
