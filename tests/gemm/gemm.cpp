@@ -142,15 +142,17 @@ TEST_CASE("gemm: depth and columns split into several cache blocks", "[gemm]") {
   const auto saved = blk;
   blk.kc = 16;
   blk.nc = 64;
-  for (bool packed : {false, true})
-    for (auto residual : {Case::Residual::none, Case::Residual::separate, Case::Residual::alias})
-      for (Index k : {0, 15, 16, 17, 100}) {
-        Case t;
-        t.packed = packed, t.tb = !packed, t.residual = residual;
-        t.bias = true, t.alpha = true, t.activation = Activation::gelu;
-        t.m = 37, t.n = 150, t.k = k, t.pad = 1;
-        run_case(t);
-      }
+  // 37 rows take the loop for few row panels, 101 the one for many.
+  for (Index m : {37, 101})
+    for (bool packed : {false, true})
+      for (auto residual : {Case::Residual::none, Case::Residual::separate, Case::Residual::alias})
+        for (Index k : {0, 15, 16, 17, 100}) {
+          Case t;
+          t.packed = packed, t.tb = !packed, t.residual = residual;
+          t.bias = true, t.alpha = true, t.activation = Activation::gelu;
+          t.m = m, t.n = 150, t.k = k, t.pad = 1;
+          run_case(t);
+        }
   blk = saved;
 }
 
@@ -182,35 +184,49 @@ TEST_CASE("gemm: 1 and 2 threads give the same bits", "[gemm]") {
 
 // Two threads split the columns and pack A together, each row panel by whichever thread
 // gets to it first, one depth block at a time into one buffer: five depth blocks reuse it
-// four times.
+// four times, and each thread's columns span two column blocks.
 TEST_CASE("gemm: threads sharing packed A over many depth blocks give the same bits", "[gemm]") {
   auto& blk = mmm::kernels::detail::gemm_blocking();
   const auto saved = blk;
   blk.kc = 64;
-  blk.nc = 96;
+  blk.nc = 64;
   auto& r = rng();
-  for (bool ta : {false, true}) {
-    const Index m = 203, n = 171, k = 301;
-    // Rows 512 floats apart, which the kernel does not read in place.
-    Matrix a = ta ? Matrix(k, m, 3, r) : Matrix(m, k, 512 - k, r), b(k, n, 1, r);
-    std::vector<float> bias(static_cast<std::size_t>(n), -0.5f), c1(static_cast<std::size_t>(m * n), 1.0f), c2(c1);
-    const Epilogue ep{0.5f, bias.data(), c1.data(), n, Activation::gelu};
-    const Epilogue ep2{0.5f, bias.data(), c2.data(), n, Activation::gelu};
-    const Trans t = ta ? Trans::yes : Trans::no;
-    {
-      ThreadCount one(1);
-      mmm::kernels::gemm(t, Trans::no, m, n, k, a.data(), a.ld, b.data(), b.ld, c1.data(), n, ep);
-    }
-    {
-      ThreadCount two(2);
-      mmm::kernels::gemm(t, Trans::no, m, n, k, a.data(), a.ld, b.data(), b.ld, c2.data(), n, ep2);
-    }
-    CHECK(c1 == c2);
-    std::vector<float> ones(c1.size(), 1.0f);
-    const Epilogue ref_ep{0.5f, bias.data(), ones.data(), n, Activation::gelu};
-    const auto expected = mmm::test::reference(ta, false, m, n, k, a, b, {}, n, ref_ep);
-    CHECK(mmm::test::worst_error(expected, c2.data(), m, n, n) < tolerance);
-  }
+  constexpr Index MR = mmm::kernels::detail::KernelTraits<mmm::kernels::detail::kernel_arch>::mr;
+  for (bool ta : {false, true})
+    for (bool packed : {false, true})
+      for (Index k : {301, 0}) {
+        if (packed && ta) continue;  // the packed overload takes a row-major A
+        const Index m = 203, n = 171;
+        // Rows 512 floats apart, which the kernel does not read in place.
+        Matrix a = ta ? Matrix(k, m, 3, r) : Matrix(m, k, 512 - k, r), b(k, n, 1, r);
+        REQUIRE(!mmm::kernels::detail::a_in_place(ta, a.ld, k));
+        REQUIRE((m + MR - 1) / MR > mmm::kernels::detail::few_row_panels);
+        const PackedWeights pb = PackedWeights::from_kn(b.data(), k, n, b.ld);
+        std::vector<float> bias(static_cast<std::size_t>(n), -0.5f), c1(static_cast<std::size_t>(m * n), 1.0f),
+            c2(c1);
+        const Trans t = ta ? Trans::yes : Trans::no;
+        auto run = [&](std::vector<float>& c) {
+          const Epilogue ep{0.5f, bias.data(), c.data(), n, Activation::gelu};
+          if (packed) {
+            mmm::kernels::gemm(m, a.data(), a.ld, pb, c.data(), n, ep);
+          } else {
+            mmm::kernels::gemm(t, Trans::no, m, n, k, a.data(), a.ld, b.data(), b.ld, c.data(), n, ep);
+          }
+        };
+        {
+          ThreadCount one(1);
+          run(c1);
+        }
+        {
+          ThreadCount two(2);
+          run(c2);
+        }
+        CHECK(c1 == c2);
+        std::vector<float> ones(c1.size(), 1.0f);
+        const Epilogue ref_ep{0.5f, bias.data(), ones.data(), n, Activation::gelu};
+        const auto expected = mmm::test::reference(ta, false, m, n, k, a, b, {}, n, ref_ep);
+        CHECK(mmm::test::worst_error(expected, c2.data(), m, n, n) < tolerance);
+      }
   blk = saved;
 }
 

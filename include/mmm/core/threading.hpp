@@ -64,6 +64,19 @@ void parallel_for(index count, index grain, Body&& body) {
 #endif
 }
 
+// Spins until ready() holds: for waits of a few microseconds on another thread's flag,
+// shorter than a sleep and a wake-up would take.
+template <class Ready>
+void spin_until(Ready&& ready) {
+  while (!ready()) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+}
+
 // The threads of one parallel_team call: who this is, how many there are, and a barrier
 // that all of them must reach (for work in phases, such as packing a shared operand
 // before anyone reads it).

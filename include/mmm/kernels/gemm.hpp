@@ -22,7 +22,8 @@ namespace mmm::kernels {
 
 // What happens to each output element after the product, in this order:
 // scale by alpha, add bias[col], add residual[row·ld_residual + col], apply activation.
-// residual may alias C (with ld_residual == ldc): that is how to accumulate into C.
+// residual may alias C (with ld_residual == ldc): that is how to accumulate into C. A and
+// B must not overlap C: A may be read in place while C is written.
 struct Epilogue {
   float alpha = 1.0f;
   const float* bias = nullptr;

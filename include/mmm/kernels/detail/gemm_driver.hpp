@@ -2,17 +2,19 @@
 // The GEMM loop nest around the micro-kernel and its split over threads. Each thread owns
 // a block of C (a range of B's column panels, or of rows when B is narrow) and runs:
 //
-//   for each block of KC depth          this thread's rows of A are packed once (row-major
-//                                       panels of ≤MR rows, a memcpy per row)
+//   for each block of KC depth          A's rows: read in place (row-major, rows not too
+//                                       many 2 KB apart), or packed once per block in
+//                                       panels of ≤MR rows (a memcpy per row) — by this
+//                                       thread, or by a team that splits C by columns
 //     for each block of NC columns      B block KC×NC: packed here, or given packed
-//       for each row panel of ≤MR rows  the A panel MR×KC stays in L1...
+//       for each row panel of ≤MR rows  the A panel MR×KC is read from L1/L2...
 //         for each column panel of NR   ...while B's KC×NR panels stream past it
 //           micro-kernel → C tile, epilogue fused while the tile is hot
 //
 // (With only a few row panels — small M — the two inner loops swap, so each B panel is
 // used by every row panel while it is in L1.) Scratch (the packed A slice, the B block of
-// an unpacked B) lives in thread-local buffers that only ever grow, so steady-state calls
-// allocate nothing.
+// an unpacked B) lives in thread-local buffers that only ever grow (a team's A in the
+// calling thread's), so steady-state calls allocate nothing.
 
 #include <algorithm>
 #include <atomic>
@@ -46,9 +48,9 @@ class GemmScratch {
   float* a(index count) { return grow(a_, a_cap_, count); }
   float* b(index count) { return grow(b_, b_cap_, count); }
   // The packed A a team of threads shares (in the scratch of the thread that called gemm),
-  // and the state of each of its row panels, all zero.
+  // and the state of each of its row panels, reset to zero.
   float* shared_a(index count) { return grow(shared_a_, shared_a_cap_, count); }
-  std::atomic<int>* panel_states(index count) {
+  std::atomic<int>* reset_panel_states(index count) {
     if (count > states_cap_) {
       states_ = std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(count));
       states_cap_ = count;
@@ -91,15 +93,6 @@ struct ProductEpilogue {
   Activation activation = Activation::none;
 };
 
-// A hint to the core that this thread is spinning on a flag.
-inline void spin_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // Threads that split C by columns all read every row of A. Packed once between them, A
 // costs each of T threads about 1/T of the packing instead of all of it. Each row panel is
 // packed by whichever thread needs it first (the others wait for it, briefly) and threads
@@ -107,15 +100,22 @@ inline void spin_pause() {
 // as a barrier would (the thread woken last starts a few µs late). Depth blocks after the
 // first begin with a barrier: nobody may overwrite the slot while another still reads it.
 // state[rp] counts the depth block: 2·block is "not yet packed", +1 packing, +2 ready.
+// Teams are formed only for more than few_row_panels row panels, so only the loop over
+// many rows meets an unpacked panel.
 struct SharedA {
   const Team* team = nullptr;
   float* slot = nullptr;
   std::atomic<int>* state = nullptr;  // one per row panel, 0 before the first block
 };
 
-// Whether the kernel reads A where it is (see gemm_part).
+// Rows of A a multiple of this many floats (2 KB) apart put a panel's MR rows in at most
+// two sets of L1 (12 ways, B's lines too): the kernel ran 5–11% slower on them.
+inline constexpr index crowding_lda = 512;
+
+// Whether the kernel reads A where it is: a row-major A (packing it cost ~3.5% at 256³)
+// whose rows do not crowd L1 sets; everything else is packed at a_stride.
 inline bool a_in_place(bool ta, index lda, index k) {
-  return a_stride_at_run_time && !ta && k > 0 && lda % 512 != 0;
+  return a_stride_at_run_time && !ta && k > 0 && lda % crowding_lda != 0;
 }
 
 // One thread's share: rows [r0, r1) × panels [p0, p1) of C. With `shared`, every member of
@@ -135,10 +135,9 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
   const index rows_total = r1 - r0;
   const index row_panels = (rows_total + MR - 1) / MR;
   const index base_rows = rows_total / row_panels, extra_rows = rows_total % row_panels;
+  auto panel_offset = [&](index rp) { return rp * base_rows + std::min(rp, extra_rows); };  // from r0
+  auto panel_rows = [&](index rp) { return base_rows + (rp < extra_rows ? 1 : 0); };
 
-  // A row-major A is read in place (packing it cost ~3.5% at 256³) unless its rows are a
-  // multiple of 2 KB apart: then a panel's MR rows crowd ≤ 2 sets of L1 (12 ways, B's
-  // lines too), 5–11% slower in the kernel, and packing them at AS pays.
   const bool in_place = a_in_place(ta, lda, k) && !shared;
   const index a_ld = in_place ? lda : AS;
   GemmScratch& scratch = gemm_scratch();
@@ -152,9 +151,8 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
     // The depth slice of these rows of A, packed once and reused by every column block:
     // the panel of rows i0.. sits at a_buf + (i0 - r0)·AS.
     auto pack_panel = [&](index rp) {
-      const index i0 = r0 + rp * base_rows + std::min(rp, extra_rows);
-      const index rows = base_rows + (rp < extra_rows ? 1 : 0);
-      pack_a(ta, rows, kc, ta ? a + pc * lda + i0 : a + i0 * lda + pc, lda, a_buf + (i0 - r0) * AS, AS);
+      const index i0 = r0 + panel_offset(rp);
+      pack_a(ta, panel_rows(rp), kc, ta ? a + pc * lda + i0 : a + i0 * lda + pc, lda, a_buf + (i0 - r0) * AS, AS);
     };
     const float* a_panels = in_place ? a + r0 * lda + pc : a_buf;
     auto ensure_packed = [&](index rp) {
@@ -167,7 +165,7 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         pack_panel(rp);
         st.store(ready, std::memory_order_release);
       } else {
-        while (st.load(std::memory_order_acquire) != ready) spin_pause();
+        spin_until([&] { return st.load(std::memory_order_acquire) == ready; });
       }
     };
     if (shared) {
@@ -191,12 +189,11 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         panel_stride = kc * NR;
       }
       auto run_tile = [&](index rp, index p, TilePrefetch next) {
-        const index rows = base_rows + (rp < extra_rows ? 1 : 0);
-        const index i0 = r0 + rp * base_rows + std::min(rp, extra_rows);
+        const index i0 = r0 + panel_offset(rp);
         const index col0 = p * NR;
         te.bias = ep.bias ? ep.bias + col0 : nullptr;
         te.residual = ep.residual ? ep.residual + i0 * ep.ld_residual + col0 : nullptr;
-        tile<Arch>(rows, kc, a_panels + (i0 - r0) * a_ld, a_ld, b_block + (p - pj) * panel_stride,
+        tile<Arch>(panel_rows(rp), kc, a_panels + (i0 - r0) * a_ld, a_ld, b_block + (p - pj) * panel_stride,
                    c + i0 * ldc + col0, ldc, std::min(NR, n - col0), te, next);
       };
       // Weights packed ahead of time come from memory (or L3) on their first use in a call:
@@ -211,17 +208,17 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         // while it is still in L1.
         for (index rp = 0; rp < row_panels; ++rp) ensure_packed(rp);
         for (index p = pj; p < pe; ++p)
-          for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p, {nullptr, rp == 0 ? next_b(p) : nullptr});
+          for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p, {nullptr, 0, rp == 0 ? next_b(p) : nullptr});
       } else {
         // The packed A slice of many rows outgrows L2: the last tile of each row panel
         // prefetches the next one (the first of the next column block after the last).
         for (index t = 0; t < row_panels; ++t) {
           const index rp = (first_panel + t) % row_panels;
           const index next = t + 1 < row_panels ? (rp + 1) % row_panels : (pe < p1 ? first_panel : -1);
-          const float* next_a = next < 0 ? nullptr : a_panels + (next * base_rows + std::min(next, extra_rows)) * a_ld;
+          const TilePrefetch next_a{next < 0 ? nullptr : a_panels + panel_offset(next) * a_ld, next < 0 ? 0 : panel_rows(next)};
           ensure_packed(rp);
           for (index p = pj; p < pe; ++p)
-            run_tile(rp, p, {p + 1 == pe ? next_a : nullptr, t == 0 ? next_b(p) : nullptr});
+            run_tile(rp, p, {p + 1 == pe ? next_a.a : nullptr, next_a.a_rows, t == 0 ? next_b(p) : nullptr});
         }
       }
     }
@@ -261,7 +258,7 @@ void gemm_run(index m, index n, index k, bool ta, const float* a, index lda, con
     // Columns split, many rows: the team packs A once, together.
     GemmScratch& scratch = gemm_scratch();
     float* slot = scratch.shared_a(row_panels * MR * KernelTraits<Arch>::a_stride);
-    std::atomic<int>* state = scratch.panel_states(row_panels);
+    std::atomic<int>* state = scratch.reset_panel_states(row_panels);
     parallel_team(static_cast<int>(tn), [&](const Team& team) {
       const SharedA shared{&team, slot, state};
       const index p0 = panels * team.rank() / team.size(), p1 = panels * (team.rank() + 1) / team.size();
