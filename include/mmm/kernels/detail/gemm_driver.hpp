@@ -206,7 +206,6 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
       if (row_panels <= few_row_panels) {
         // Few rows (a Linear layer on a short sequence): every row panel uses a B panel
         // while it is still in L1.
-        for (index rp = 0; rp < row_panels; ++rp) ensure_packed(rp);
         for (index p = pj; p < pe; ++p)
           for (index rp = 0; rp < row_panels; ++rp) run_tile(rp, p, {nullptr, 0, rp == 0 ? next_b(p) : nullptr});
       } else {
@@ -215,10 +214,11 @@ void gemm_part(index r0, index r1, index p0, index p1, index n, index k, bool ta
         for (index t = 0; t < row_panels; ++t) {
           const index rp = (first_panel + t) % row_panels;
           const index next = t + 1 < row_panels ? (rp + 1) % row_panels : (pe < p1 ? first_panel : -1);
-          const TilePrefetch next_a{next < 0 ? nullptr : a_panels + panel_offset(next) * a_ld, next < 0 ? 0 : panel_rows(next)};
+          const float* next_a = next < 0 ? nullptr : a_panels + panel_offset(next) * a_ld;
+          const index next_rows = next < 0 ? 0 : panel_rows(next);
           ensure_packed(rp);
           for (index p = pj; p < pe; ++p)
-            run_tile(rp, p, {p + 1 == pe ? next_a.a : nullptr, next_a.a_rows, t == 0 ? next_b(p) : nullptr});
+            run_tile(rp, p, {p + 1 == pe ? next_a : nullptr, next_rows, t == 0 ? next_b(p) : nullptr});
         }
       }
     }

@@ -142,11 +142,7 @@ inline void merge_tile(index rows, index cols, const float* acc, index ld_acc, f
   }
 }
 
-// C tile (MR×NR) from an A panel (MR rows of kc, row stride lda) and a packed B panel
-// (kc×NR, k-major).
-// Rows with small MR interleave several k-steps into separate accumulators so that
-// enough independent FMA chains hide the FMA latency.
-// Prefetch hints: what the caller reads next, fetched while this tile computes.
+// Prefetch hints: what the caller reads next, fetched while a tile computes.
 // a: the next A panel (row stride lda), one column of its lines every 16 k-steps, so that
 //    the next row panel does not begin by waiting on L3 with MR streams at once;
 // b: the next B panel (kc×NR), into L2, a k-row per k-step, so that weights streaming
@@ -156,6 +152,14 @@ struct TilePrefetch {
   index a_rows = 0;  // rows of that panel
   const float* b = nullptr;
 };
+
+// Floats in a 64-byte cache line: the step of the prefetch loops.
+inline constexpr int line_floats = 16;
+
+// C tile (MR×NR) from an A panel (MR rows of kc, row stride lda) and a packed B panel
+// (kc×NR, k-major).
+// Rows with small MR interleave several k-steps into separate accumulators so that
+// enough independent FMA chains hide the FMA latency.
 template <class Arch, int MR>
 inline void micro_kernel(index kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
                          index ldc, const TileEpilogue& te, index a_ld, TilePrefetch next) {
@@ -192,7 +196,7 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
                          : next.b && k + ahead - kc + sets <= kc ? next.b + (k + ahead - kc) * NR
                                                                   : nullptr;
         if (p)
-          for (int j = 0; j < sets * NR; j += 16) __builtin_prefetch(p + j, 0, 3);
+          for (int j = 0; j < sets * NR; j += line_floats) __builtin_prefetch(p + j, 0, 3);
       }
 #pragma GCC unroll 4
       for (int s = 0; s < sets; ++s) {
@@ -221,14 +225,14 @@ inline void micro_kernel(index kc, const float* __restrict a, const float* __res
   };
   if (use_prefetch_hints && (next.a || next.b)) {
     // The hints cost load slots: only the tiles that have something to fetch pay them.
-    for (; k < kc; k += 16) {
+    for (; k < kc; k += line_floats) {
       if (next.a)
         for (index i = 0; i < next.a_rows; ++i) __builtin_prefetch(next.a + i * lda + k, 0, 3);
-      const index strip_end = std::min(kc, k + 16);
+      const index strip_end = std::min<index>(kc, k + line_floats);
 #pragma GCC unroll 2
       for (index kk = k; kk < strip_end; ++kk) {
         if (next.b)
-          for (int j = 0; j < NR; j += 16) __builtin_prefetch(next.b + kk * NR + j, 0, 1);
+          for (int j = 0; j < NR; j += line_floats) __builtin_prefetch(next.b + kk * NR + j, 0, 1);
         step(kk);
       }
     }
@@ -282,8 +286,8 @@ inline void tile_rows(index kc, const float* a, index lda, const float* b, float
 }
 
 template <class Arch, int... Rows>
-inline void tile_dispatch(std::integer_sequence<int, Rows...>, index rows, index kc, const float* a, index lda, const float* b,
-                          float* c, index ldc, index cols, const TileEpilogue& te, TilePrefetch next) {
+inline void tile_dispatch(std::integer_sequence<int, Rows...>, index rows, index kc, const float* a, index lda,
+                          const float* b, float* c, index ldc, index cols, const TileEpilogue& te, TilePrefetch next) {
   // rows is in [1, MR]; exactly one Rows+1 matches.
   (void)((rows == Rows + 1 ? (tile_rows<Arch, Rows + 1>(kc, a, lda, b, c, ldc, cols, te, next), true) : false) || ...);
 }
