@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "mmm/preprocess/image_decode.hpp"
-#include "mmm/preprocess/image_preset.hpp"
-#include "mmm/preprocess/resize.hpp"
+#include "mmm/preprocess/image/decode.hpp"
+#include "mmm/preprocess/image/preset.hpp"
+#include "mmm/preprocess/image/resize.hpp"
 
 #if defined(MMM_HAS_STB)
 #define STB_IMAGE_WRITE_STATIC

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "mmm/preprocess/bpe.hpp"
-#include "mmm/preprocess/sentencepiece.hpp"
+#include "mmm/preprocess/text/bpe.hpp"
+#include "mmm/preprocess/text/sentencepiece.hpp"
 
 namespace {
 

@@ -14,10 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "mmm/pipeline.hpp"
-#include "mmm/preprocess/image_decode.hpp"
-#include "mmm/preprocess/image_normalize.hpp"
-#include "mmm/preprocess/resize.hpp"
-#include "mmm/preprocess/vocabulary.hpp"
+#include "mmm/preprocess/image/decode.hpp"
+#include "mmm/preprocess/image/normalize.hpp"
+#include "mmm/preprocess/image/resize.hpp"
+#include "mmm/preprocess/text/vocabulary.hpp"
 
 namespace vqa {
 

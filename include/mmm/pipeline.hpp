@@ -26,5 +26,5 @@
 #include "mmm/io/safetensors.hpp"
 
 #include "mmm/preprocess/audio.hpp"
-#include "mmm/preprocess/images.hpp"
+#include "mmm/preprocess/image.hpp"
 #include "mmm/preprocess/text.hpp"

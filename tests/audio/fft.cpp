@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "mmm/preprocess/fft.hpp"
-#include "mmm/preprocess/fft_batch.hpp"
+#include "mmm/preprocess/audio/fft.hpp"
+#include "mmm/preprocess/audio/fft_batch.hpp"
 
 namespace {
 

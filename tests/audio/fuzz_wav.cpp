@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <span>
 
-#include "mmm/preprocess/wav.hpp"
+#include "mmm/preprocess/audio/wav.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   mmm::Audio audio;

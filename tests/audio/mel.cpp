@@ -12,8 +12,8 @@
 
 #include "audio_checks.hpp"
 #include "mmm/core/kinds.hpp"
-#include "mmm/preprocess/mel.hpp"
-#include "mmm/preprocess/mfcc.hpp"
+#include "mmm/preprocess/audio/mel.hpp"
+#include "mmm/preprocess/audio/mfcc.hpp"
 
 namespace {
 

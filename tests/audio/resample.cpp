@@ -5,7 +5,7 @@
 #include <string>
 
 #include "audio_checks.hpp"
-#include "mmm/preprocess/resample.hpp"
+#include "mmm/preprocess/audio/resample.hpp"
 
 TEST_CASE("resample matches torchaudio.functional.resample", "[audio][resample][parity]") {
   int cases = 0;

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "mmm/preprocess/stft.hpp"
+#include "mmm/preprocess/audio/stft.hpp"
 #include "audio_checks.hpp"
 
 namespace {

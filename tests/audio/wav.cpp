@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "mmm/preprocess/wav.hpp"
+#include "mmm/preprocess/audio/wav.hpp"
 
 using Catch::Matchers::Contains;
 

@@ -3,7 +3,7 @@
 // mmm::read_wav and compared with torchaudio.load's samples. Bound: 1e-6 absolute (both
 // decode the same integers; float64 files round to float32 the same way).
 #include "audio_checks.hpp"
-#include "mmm/preprocess/wav.hpp"
+#include "mmm/preprocess/audio/wav.hpp"
 
 TEST_CASE("read_wav decodes Python-written files like torchaudio.load", "[audio][wav][parity]") {
   int cases = 0;

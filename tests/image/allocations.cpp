@@ -3,11 +3,11 @@
 // (decoding itself mallocs inside stb, which is outside this count).
 #include <catch2/catch.hpp>
 
-#include "mmm/preprocess/image.hpp"
-#include "mmm/preprocess/image_crop.hpp"
-#include "mmm/preprocess/image_pad.hpp"
-#include "mmm/preprocess/image_preset.hpp"
-#include "mmm/preprocess/resize.hpp"
+#include "mmm/preprocess/image/image.hpp"
+#include "mmm/preprocess/image/crop.hpp"
+#include "mmm/preprocess/image/pad.hpp"
+#include "mmm/preprocess/image/preset.hpp"
+#include "mmm/preprocess/image/resize.hpp"
 
 #include "support/allocation_counter.hpp"
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <span>
 
-#include "mmm/preprocess/image_decode.hpp"
-#include "mmm/preprocess/resize.hpp"
+#include "mmm/preprocess/image/decode.hpp"
+#include "mmm/preprocess/image/resize.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> bytes(data, size);

@@ -25,13 +25,13 @@
 #include <string>
 #include <vector>
 
-#include "mmm/preprocess/image.hpp"
-#include "mmm/preprocess/image_crop.hpp"
-#include "mmm/preprocess/image_decode.hpp"
-#include "mmm/preprocess/image_normalize.hpp"
-#include "mmm/preprocess/image_pad.hpp"
-#include "mmm/preprocess/image_preset.hpp"
-#include "mmm/preprocess/resize.hpp"
+#include "mmm/preprocess/image/image.hpp"
+#include "mmm/preprocess/image/crop.hpp"
+#include "mmm/preprocess/image/decode.hpp"
+#include "mmm/preprocess/image/normalize.hpp"
+#include "mmm/preprocess/image/pad.hpp"
+#include "mmm/preprocess/image/preset.hpp"
+#include "mmm/preprocess/image/resize.hpp"
 #include "support/oracle.hpp"
 
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "mmm/preprocess/images.hpp"  // the umbrella: also checks that it is complete
+#include "mmm/preprocess/image.hpp"  // the umbrella: also checks that it is complete
 
 mmm::Image decode_in_second_tu(std::span<const std::uint8_t> bytes);
 std::string failure_in_second_tu(std::span<const std::uint8_t> bytes);

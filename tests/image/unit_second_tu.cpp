@@ -1,6 +1,6 @@
 // A second translation unit that includes the decoder: stb_image's implementation is compiled
 // into both, with internal linkage, and the test links them into one program.
-#include "mmm/preprocess/image_decode.hpp"
+#include "mmm/preprocess/image/decode.hpp"
 
 #include <type_traits>
 

@@ -2,7 +2,7 @@
 // transcription of GPT-2's encoder.py; ids, round trips and decodings compared exactly.
 #include <catch2/catch.hpp>
 
-#include "mmm/preprocess/bpe.hpp"
+#include "mmm/preprocess/text/bpe.hpp"
 #include "text_test_support.hpp"
 
 using mmm::ByteLevelBpe;

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mmm/preprocess/sentencepiece.hpp"
+#include "mmm/preprocess/text/sentencepiece.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "mmm/preprocess/bpe.hpp"
-#include "mmm/preprocess/vocabulary.hpp"
-#include "mmm/preprocess/wordpiece.hpp"
+#include "mmm/preprocess/text/bpe.hpp"
+#include "mmm/preprocess/text/vocabulary.hpp"
+#include "mmm/preprocess/text/wordpiece.hpp"
 
 namespace {
 constexpr std::string_view texts[] = {"Hello world's  big\n\nday 123!?", "Grüße, 世界 😀 \xff\xc3", "", "unaffable"};

@@ -1,4 +1,4 @@
-"""Generates include/mmm/preprocess/unicode_tables.hpp: the few Unicode properties the
+"""Generates include/mmm/preprocess/text/unicode_tables.hpp: the few Unicode properties the
 tokenizers need, as compact sorted tables.
 
   * category runs: for each code point a set of bits, stored as runs of equal bits
@@ -9,7 +9,7 @@ tokenizers need, as compact sorted tables.
     accent stripping); Hangul syllables are decomposed by formula in the header instead
 
 Run with Debian's python3 (it has python3-regex):
-    /usr/bin/python3 tests/text/gen_unicode_tables.py > include/mmm/preprocess/unicode_tables.hpp
+    /usr/bin/python3 tests/text/gen_unicode_tables.py > include/mmm/preprocess/text/unicode_tables.hpp
 """
 import sys
 import unicodedata

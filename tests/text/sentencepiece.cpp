@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "mmm/preprocess/sentencepiece.hpp"
+#include "mmm/preprocess/text/sentencepiece.hpp"
 #include "text_test_support.hpp"
 
 using mmm::SentencePiece;

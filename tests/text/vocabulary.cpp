@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "mmm/preprocess/vocabulary.hpp"
+#include "mmm/preprocess/text/vocabulary.hpp"
 
 using mmm::Vocabulary;
 

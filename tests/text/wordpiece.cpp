@@ -2,7 +2,7 @@
 // offsets for uncased and cased tokenization on corpus lines and random Unicode mixes.
 #include <catch2/catch.hpp>
 
-#include "mmm/preprocess/wordpiece.hpp"
+#include "mmm/preprocess/text/wordpiece.hpp"
 #include "text_test_support.hpp"
 
 using mmm::WordPiece;

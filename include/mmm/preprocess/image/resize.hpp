@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "mmm/core/errors.hpp"
-#include "mmm/preprocess/image.hpp"
+#include "mmm/preprocess/image/image.hpp"
 
 namespace mmm {
 

@@ -23,7 +23,7 @@
 
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
-#include "mmm/preprocess/wav.hpp"
+#include "mmm/preprocess/audio/wav.hpp"
 
 namespace mmm {
 

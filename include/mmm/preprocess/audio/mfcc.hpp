@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "mmm/preprocess/mel.hpp"
+#include "mmm/preprocess/audio/mel.hpp"
 
 namespace mmm {
 

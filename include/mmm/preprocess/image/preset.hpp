@@ -18,10 +18,10 @@
 
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
-#include "mmm/preprocess/image.hpp"
-#include "mmm/preprocess/image_crop.hpp"
-#include "mmm/preprocess/image_normalize.hpp"
-#include "mmm/preprocess/resize.hpp"
+#include "mmm/preprocess/image/image.hpp"
+#include "mmm/preprocess/image/crop.hpp"
+#include "mmm/preprocess/image/normalize.hpp"
+#include "mmm/preprocess/image/resize.hpp"
 
 namespace mmm {
 

@@ -15,7 +15,7 @@
 #include "mmm/core/errors.hpp"
 #include "mmm/core/kinds.hpp"
 #include "mmm/core/tensor.hpp"
-#include "mmm/preprocess/image.hpp"
+#include "mmm/preprocess/image/image.hpp"
 
 namespace mmm {
 

@@ -24,8 +24,8 @@
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/kernels/math.hpp"
-#include "mmm/preprocess/stft.hpp"
-#include "mmm/preprocess/wav.hpp"
+#include "mmm/preprocess/audio/stft.hpp"
+#include "mmm/preprocess/audio/wav.hpp"
 
 namespace mmm {
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "mmm/core/errors.hpp"
-#include "mmm/preprocess/image.hpp"
+#include "mmm/preprocess/image/image.hpp"
 
 namespace mmm {
 

@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "mmm/core/errors.hpp"
-#include "mmm/preprocess/image.hpp"
+#include "mmm/preprocess/image/image.hpp"
 
 #if defined(MMM_HAS_STB)
 // The C headers stb includes, at global scope first: their include guards then keep them

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <iterator>
 
-#include "mmm/preprocess/unicode_tables.hpp"
+#include "mmm/preprocess/text/unicode_tables.hpp"
 
 namespace mmm::unicode {
 

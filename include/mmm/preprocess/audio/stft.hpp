@@ -27,7 +27,7 @@
 
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
-#include "mmm/preprocess/fft_batch.hpp"
+#include "mmm/preprocess/audio/fft_batch.hpp"
 
 namespace mmm {
 

@@ -16,10 +16,10 @@
 
 #include "mmm/core/errors.hpp"
 #include "mmm/io/mapped_file.hpp"
-#include "mmm/preprocess/piece_table.hpp"
-#include "mmm/preprocess/token_batch.hpp"
-#include "mmm/preprocess/unicode.hpp"
-#include "mmm/preprocess/utf8.hpp"
+#include "mmm/preprocess/text/piece_table.hpp"
+#include "mmm/preprocess/text/token_batch.hpp"
+#include "mmm/preprocess/text/unicode.hpp"
+#include "mmm/preprocess/text/utf8.hpp"
 
 namespace mmm {
 
