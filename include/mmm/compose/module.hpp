@@ -10,6 +10,8 @@
 //   - a const forward that takes its scratch and output from the caller's Workspace:
 //                                          output<In> forward(const In&, Workspace&) const
 //   - optionally prepare(), called after loading (pack weights, fold norms).
+// Modules do not write these out one by one: compose/module_base.hpp derives them from a
+// signature (compose/signature.hpp) and one list of named parameters.
 //
 // Joins between modules are checked with these facts before any forward is instantiated,
 // so a mismatch is reported as one readable error instead of a cascade.
@@ -17,6 +19,7 @@
 #include <concepts>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -32,8 +35,10 @@ template <class... Ks>
 struct kinds {};
 
 // state_dict names: "" + "weight" = "weight", "0" + "weight" = "0.weight".
-inline std::string join_name(const std::string& prefix, const std::string& name) {
-  return prefix.empty() ? name : prefix + "." + name;
+inline std::string join_name(const std::string& prefix, std::string_view name) {
+  std::string full = prefix;
+  if (!full.empty()) full += '.';
+  return full += name;
 }
 
 // The visitor signature modules call: visit(full_name, tensor).
@@ -63,12 +68,6 @@ template <class M>
 void prepare_if_needed(M& m) {
   if constexpr (HasPrepare<M>) m.prepare();
 }
-
-// Modules without parameters share this visitor.
-struct NoParameters {
-  template <class V>
-  void visit_parameters(V&&, const std::string&) const {}
-};
 
 // Gives every module the two ways to call it directly:
 //   m(x, ws)  runs on the caller's Workspace (reset first); the result views into it.

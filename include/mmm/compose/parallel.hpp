@@ -17,7 +17,7 @@
 #include <tuple>
 #include <utility>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/compose/sequential.hpp"
 
 namespace mmm {
@@ -98,7 +98,7 @@ struct parallel_expects<Branches<Ks...>, Ms...> {
 }  // namespace detail
 
 template <class... Ms>
-class Parallel : public Callable<Parallel<Ms...>> {
+class Parallel : public ModuleBase<Parallel<Ms...>>, public Children<Ms...> {
   static_assert(sizeof...(Ms) > 0, "Parallel needs at least one branch");
   static_assert((Module<Ms> && ...), "Parallel<M...>: every branch must be a module");
 
@@ -113,24 +113,7 @@ class Parallel : public Callable<Parallel<Ms...>> {
 
   static std::string name() { return "Parallel<" + detail::list_names<Ms...>() + ">"; }
 
-  template <std::size_t I>
-  auto& get() noexcept { return std::get<I>(branches_); }
-  template <std::size_t I>
-  const auto& get() const noexcept { return std::get<I>(branches_); }
-  static constexpr std::size_t size() noexcept { return sizeof...(Ms); }
-
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) {
-    visit_branches(*this, visit, prefix, std::index_sequence_for<Ms...>{});
-  }
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) const {
-    visit_branches(*this, visit, prefix, std::index_sequence_for<Ms...>{});
-  }
-
-  void prepare() {
-    std::apply([](auto&... m) { (prepare_if_needed(m), ...); }, branches_);
-  }
+  static void parameters(auto& self, auto&& p) { numbered_children(self.children_, p); }
 
   template <class... Ks>
   auto forward(const Branches<Ks...>& in, Workspace& ws) const {
@@ -139,11 +122,6 @@ class Parallel : public Callable<Parallel<Ms...>> {
   }
 
  private:
-  template <class Self, class V, std::size_t... I>
-  static void visit_branches(Self& self, V& visit, const std::string& prefix, std::index_sequence<I...>) {
-    (std::get<I>(self.branches_).visit_parameters(visit, join_name(prefix, std::to_string(I))), ...);
-  }
-
   // One branch: its join_error when it does not take its input, else its output.
   template <std::size_t I, class K>
   auto branch(const K& x, Workspace& ws) const {
@@ -152,18 +130,19 @@ class Parallel : public Callable<Parallel<Ms...>> {
       (void)sizeof(join_error<M, mmm::expects<typename M::template expects<K>>, input_is<K>>);
       return x;
     } else {
-      return std::get<I>(branches_).forward(x, ws);
+      return this->template get<I>().forward(x, ws);
     }
   }
 
+  // The branches in order; after each, whatever it left besides its output is released,
+  // and every branch's output is kept for the join.
   template <class... Ks, std::size_t... I>
   auto run(const Branches<Ks...>& in, Workspace& ws, std::index_sequence<I...>) const {
-    // Braced initialization runs the branches in order, so their scratch is laid out
-    // branch by branch.
-    return Branches<decltype(branch<I>(std::get<I>(in.items), ws))...>{branch<I>(std::get<I>(in.items), ws)...};
+    const Workspace::Mark start = ws.mark();
+    Branches<decltype(branch<I>(std::get<I>(in.items), ws))...> out;
+    ((std::get<I>(out.items) = branch<I>(std::get<I>(in.items), ws), ws.release_except(start, out)), ...);
+    return out;
   }
-
-  std::tuple<Ms...> branches_;
 };
 
 }  // namespace mmm

@@ -4,13 +4,17 @@
 // instantiated (against the inputs its first module could take) and again for the actual
 // input of a call. A Linear (or any module with forward_fused) directly followed by an
 // element-wise activation runs as one GEMM with the activation in its epilogue.
+//
+// Memory: once a step has produced its output, everything the earlier steps allocated
+// that the output does not point into is released (core/workspace.hpp states the rule),
+// so a deep Sequential holds two activations and one step's scratch at a time.
 
 #include <cstddef>
 #include <string>
 #include <tuple>
 #include <utility>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/kernels/activation.hpp"
 
 namespace mmm {
@@ -33,7 +37,7 @@ std::string list_names() {
 }  // namespace detail
 
 template <class... Ms>
-class Sequential : public Callable<Sequential<Ms...>> {
+class Sequential : public ModuleBase<Sequential<Ms...>>, public Children<Ms...> {
   static_assert(sizeof...(Ms) > 0, "Sequential needs at least one module");
   using First = std::tuple_element_t<0, std::tuple<Ms...>>;
   using eager_check = detail::any_chain<typename First::candidate_inputs, Ms...>;
@@ -56,24 +60,7 @@ class Sequential : public Callable<Sequential<Ms...>> {
 
   static std::string name() { return "Sequential<" + detail::list_names<Ms...>() + ">"; }
 
-  template <std::size_t I>
-  auto& get() noexcept { return std::get<I>(children_); }
-  template <std::size_t I>
-  const auto& get() const noexcept { return std::get<I>(children_); }
-  static constexpr std::size_t size() noexcept { return sizeof...(Ms); }
-
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) {
-    visit_children(*this, visit, prefix, std::index_sequence_for<Ms...>{});
-  }
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) const {
-    visit_children(*this, visit, prefix, std::index_sequence_for<Ms...>{});
-  }
-
-  void prepare() {
-    std::apply([](auto&... m) { (prepare_if_needed(m), ...); }, children_);
-  }
+  static void parameters(auto& self, auto&& p) { numbered_children(self.children_, p); }
 
   template <class In>
   auto forward(const In& in, Workspace& ws) const {
@@ -82,36 +69,37 @@ class Sequential : public Callable<Sequential<Ms...>> {
       (void)sizeof(typename check::error);  // the readable error
       return in;
     } else {
-      return step<0>(in, ws);
+      return step<0>(in, ws, ws.mark());
     }
   }
 
  private:
-  template <class Self, class V, std::size_t... I>
-  static void visit_children(Self& self, V& visit, const std::string& prefix, std::index_sequence<I...>) {
-    (std::get<I>(self.children_).visit_parameters(visit, join_name(prefix, std::to_string(I))), ...);
+  template <std::size_t I>
+  using child_t = std::tuple_element_t<I, std::tuple<Ms...>>;
+
+  // Whether child I and the activation after it run as one fused call.
+  template <std::size_t I, class X>
+  static constexpr bool fuses_next() {
+    if constexpr (I + 1 < sizeof...(Ms))
+      return detail::FusableActivation<child_t<I + 1>> && detail::FusesActivation<child_t<I>, X>;
+    else
+      return false;
   }
 
   template <std::size_t I, class X>
-  auto step(const X& x, Workspace& ws) const {
+  auto step(const X& x, Workspace& ws, Workspace::Mark start) const {
     if constexpr (I == sizeof...(Ms)) {
       return x;
+    } else if constexpr (fuses_next<I, X>()) {
+      const auto y = this->template get<I>().forward_fused(x, ws, child_t<I + 1>::fused_activation);
+      ws.release_except(start, y);
+      return step<I + 2>(y, ws, start);
     } else {
-      using M = std::tuple_element_t<I, std::tuple<Ms...>>;
-      if constexpr (I + 1 < sizeof...(Ms)) {
-        using Next = std::tuple_element_t<I + 1, std::tuple<Ms...>>;
-        if constexpr (detail::FusableActivation<Next> && detail::FusesActivation<M, X>) {
-          return step<I + 2>(std::get<I>(children_).forward_fused(x, ws, Next::fused_activation), ws);
-        } else {
-          return step<I + 1>(std::get<I>(children_).forward(x, ws), ws);
-        }
-      } else {
-        return step<I + 1>(std::get<I>(children_).forward(x, ws), ws);
-      }
+      const auto y = this->template get<I>().forward(x, ws);
+      ws.release_except(start, y);
+      return step<I + 1>(y, ws, start);
     }
   }
-
-  std::tuple<Ms...> children_;
 };
 
 }  // namespace mmm

@@ -44,6 +44,14 @@ class RangeError : public Error {
   using Error::Error;
 };
 
+// Something would need more memory than is allowed or than the machine can give: a size
+// that overflows, a file field that asks for gigabytes, an allocation that failed. The
+// message says how much, who asked, and the limit.
+class ResourceError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Loading parameters found mismatches. One error lists all of them, so that a user fixes
 // an export in one go instead of one tensor per run.
 class ParameterError : public Error {

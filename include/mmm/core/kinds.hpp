@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <type_traits>
 
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
@@ -225,6 +226,33 @@ struct with_last_dim<K, N> {
 };
 template <class K, index N>
 using with_last_dim_t = typename with_last_dim<K, N>::type;
+
+// Calls f(pointer) for every buffer a kind views (data, ids, per-item lengths; every
+// element of Branches), so that a Workspace can tell which allocations are still read.
+template <index D, class F>
+void visit_buffers(const Feat<D>& k, F&& f) { f(k.data); }
+template <index D, class F>
+void visit_buffers(const Seq<D>& k, F&& f) { f(k.data), f(k.lengths); }
+template <index C, class F>
+void visit_buffers(const Map<C>& k, F&& f) { f(k.data); }
+template <class F>
+void visit_buffers(const Tokens& k, F&& f) { f(k.ids), f(k.lengths); }
+template <class... Ks, class F>
+void visit_buffers(const Branches<Ks...>& k, F&& f) {
+  std::apply([&](const auto&... item) { (visit_buffers(item, f), ...); }, k.items);
+}
+
+// The family of a kind with one static size, and that size: Seq<37> is of family Seq with
+// size 37, Map<3> of family Map with size 3. Modules that take "a Seq of any size" and give
+// a kind of the same size (MeanPool: Seq<D> → Feat<D>) are written with these.
+template <class K, template <index> class Family>
+struct kind_of_family : std::false_type {};
+template <template <index> class Family, index N>
+struct kind_of_family<Family<N>, Family> : std::true_type {
+  static constexpr index size = N;
+};
+template <class K, template <index> class Family>
+concept KindOfFamily = kind_of_family<K, Family>::value;
 
 // A kind that views `data` with the shape of `like` (same batch/length/size, same lengths).
 template <index D>

@@ -3,14 +3,34 @@
 // caller's Workspace instead of the heap, so that a model stays immutable (and shareable
 // between threads, each with its own Workspace) and a repeated forward allocates nothing.
 //
-// It is a bump arena. The first call with a given shape may spill into extra blocks; the
-// next reset() merges them into one block of the high-water size, and from then on calls
-// of the same (or smaller) shapes touch no allocator. Keeping the block alive matters on
-// machines where touching a fresh page is expensive.
+// The lifetime rule. Memory follows the widest point of a model, not its depth:
+//   - an allocation lives until it is released or until reset(), which starts a new call;
+//   - a module gives back its own scratch before it returns (mark() before taking it,
+//     release(mark) after), so only its output outlives it;
+//   - a composition frees what its steps allocated as soon as nothing reads it any more:
+//     after each step, release_except(mark, output) frees everything allocated since the
+//     composition began that the step's output does not point into. An output that is a
+//     view of an earlier buffer (Flatten) keeps that buffer alive; the composition's own
+//     input, allocated before its mark, is never its to free. So a Sequential holds two
+//     activations and one step's scratch at a time, a Residual keeps its input until the
+//     add, and a Parallel keeps each branch's output until the join.
+//
+// How it works. Allocations are placed first-fit in one virtual address range [0, high
+// water), in offsets that depend only on the sequence of requests. That range is served by
+// the newest (and largest) block: when a request ends past it, a larger block is added and
+// requests from then on go to the new block at the same offsets, while older blocks keep
+// the allocations already made in them until reset(). reset() then frees all but the
+// newest block, which covers every offset the call used, so the next call with the same
+// shapes finds the same offsets in one block and touches no allocator. Keeping the block
+// alive matters on machines where touching a fresh page is expensive.
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
+#include "mmm/core/checked.hpp"
+#include "mmm/core/kinds.hpp"
 #include "mmm/core/tensor.hpp"
 
 namespace mmm {
@@ -24,77 +44,103 @@ class Workspace {
   Workspace(Workspace&&) noexcept = default;
   Workspace& operator=(Workspace&&) noexcept = default;
 
-  // Uninitialized, 64-byte-aligned room for `count` elements, valid until reset().
+  // Uninitialized, 64-byte-aligned room for `count` elements, valid until it is released
+  // or reset(). count == 0 gives a valid pointer to no elements.
   template <class T>
   T* allocate(index count) {
     static_assert(std::is_trivially_copyable_v<T>);
-    if (count < 0) throw ShapeError("Workspace: cannot allocate a negative number of elements");
-    const std::size_t bytes = round_up(static_cast<std::size_t>(count) * sizeof(T));
-    if (blocks_.empty() || blocks_.back().used + bytes > blocks_.back().size) grow(bytes);
-    Block& b = blocks_.back();
-    std::byte* p = b.memory.get() + b.used;
-    b.used += bytes;
-    in_use_ += bytes;
-    high_water_ = std::max(high_water_, in_use_);
-    return reinterpret_cast<T*>(p);
+    const std::size_t bytes = checked_bytes(count, sizeof(T), tensor_alignment, "Workspace::allocate");
+    if (bytes == 0) return reinterpret_cast<T*>(empty_);
+    return reinterpret_cast<T*>(place(bytes));
   }
 
   // Start a new call: everything handed out before is free again (and its views invalid).
-  void reset() {
-    if (blocks_.size() > 1) {
-      blocks_.clear();
-      add_block(high_water_);
-    }
-    if (!blocks_.empty()) blocks_.back().used = 0;
+  void reset() noexcept {
+    if (blocks_.size() > 1) blocks_.erase(blocks_.begin(), blocks_.end() - 1);
+    live_.clear();
     in_use_ = 0;
   }
 
   // Make room for at least `bytes` without reallocating later. Frees what is handed out.
   void reserve(std::size_t bytes) {
-    if (capacity() >= bytes && blocks_.size() <= 1) return;
-    blocks_.clear();
-    add_block(round_up(bytes));
-    in_use_ = 0;
-  }
-
-  std::size_t capacity() const noexcept {
-    std::size_t c = 0;
-    for (const Block& b : blocks_) c += b.size;
-    return c;
-  }
-  std::size_t high_water() const noexcept { return high_water_; }
-
-  // Marks let a module return its own scratch (taken after the mark) once it is done.
-  // Only the most recent allocations can be given back, as on a stack.
-  struct Mark {
-    std::size_t block, used, in_use;
-  };
-  Mark mark() const noexcept {
-    return blocks_.empty() ? Mark{0, 0, in_use_} : Mark{blocks_.size() - 1, blocks_.back().used, in_use_};
-  }
-  void release(Mark m) noexcept {
-    // Blocks added after the mark stay (they merge at the next reset); only roll back the
-    // block the mark was taken in when it is still the current one.
-    if (!blocks_.empty() && m.block == blocks_.size() - 1) {
-      blocks_.back().used = m.used;
-      in_use_ = m.in_use;
+    reset();
+    if (bytes > max_allocation_bytes)
+      throw ResourceError("Workspace::reserve: " + std::to_string(bytes) + " bytes is more than any allocation may have");
+    if (capacity() < bytes) {
+      blocks_.clear();
+      add_block((bytes + tensor_alignment - 1) / tensor_alignment * tensor_alignment);
     }
+  }
+
+  // Bytes the newest block holds: what a call may use without allocating.
+  std::size_t capacity() const noexcept { return blocks_.empty() ? 0 : blocks_.back().size; }
+  // The largest extent any call has used so far (bytes from the start of the range).
+  std::size_t high_water() const noexcept { return high_water_; }
+  // Bytes handed out and not yet released.
+  std::size_t in_use() const noexcept { return in_use_; }
+
+  // Everything allocated after a mark can be given back at once, by release(mark), or all
+  // of it but what some views still point into, by release_except(mark, views...).
+  struct Mark {
+    std::uint64_t serial;
+  };
+  Mark mark() const noexcept { return {next_serial_}; }
+
+  void release(Mark m) noexcept {
+    std::erase_if(live_, [&](const Allocation& a) {
+      if (a.serial < m.serial) return false;
+      in_use_ -= a.bytes;
+      return true;
+    });
+  }
+
+  // Frees every allocation made since `m` that none of `keep` (tensor kinds, or Branches
+  // of them) points into: what a composition calls once a step's output exists.
+  template <class... Kinds>
+  void release_except(Mark m, const Kinds&... keep) noexcept {
+    std::erase_if(live_, [&](const Allocation& a) {
+      if (a.serial < m.serial) return false;
+      bool referenced = false;
+      auto check = [&](const void* p) {
+        const auto* b = static_cast<const std::byte*>(p);
+        referenced = referenced || (b >= a.memory && b < a.memory + a.bytes);
+      };
+      (visit_buffers(keep, check), ...);
+      if (referenced) return false;
+      in_use_ -= a.bytes;
+      return true;
+    });
   }
 
  private:
   struct Block {
     AlignedArray<std::byte> memory;
     std::size_t size = 0;
-    std::size_t used = 0;
+  };
+  struct Allocation {
+    std::size_t offset, bytes;
+    std::uint64_t serial;
+    std::byte* memory;
   };
 
-  static std::size_t round_up(std::size_t bytes) {
-    return (bytes + tensor_alignment - 1) / tensor_alignment * tensor_alignment;
-  }
-
-  void grow(std::size_t at_least) {
-    const std::size_t last = blocks_.empty() ? 0 : blocks_.back().size;
-    add_block(std::max({at_least, 2 * last, std::size_t{1} << 16}));
+  std::byte* place(std::size_t bytes) {
+    // First fit among the gaps between live allocations, which are kept by offset.
+    std::size_t offset = 0;
+    auto at = live_.begin();
+    for (; at != live_.end(); ++at) {
+      if (at->offset - offset >= bytes) break;
+      offset = at->offset + at->bytes;
+    }
+    const std::size_t end = offset + bytes;
+    if (blocks_.empty() || blocks_.back().size < end) {
+      const std::size_t last = capacity();
+      add_block(std::max({end, last + last / 2, std::size_t{1} << 16}));
+    }
+    std::byte* p = blocks_.back().memory.get() + offset;
+    live_.insert(at, Allocation{offset, bytes, next_serial_++, p});
+    in_use_ += bytes;
+    high_water_ = std::max(high_water_, end);
+    return p;
   }
 
   void add_block(std::size_t bytes) {
@@ -105,8 +151,11 @@ class Workspace {
   }
 
   std::vector<Block> blocks_;
+  std::vector<Allocation> live_;  // by offset
+  std::uint64_t next_serial_ = 0;
   std::size_t in_use_ = 0;
   std::size_t high_water_ = 0;
+  alignas(tensor_alignment) static inline std::byte empty_[tensor_alignment] = {};
 };
 
 }  // namespace mmm

@@ -6,26 +6,19 @@
 
 #include <string>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/kernels/math.hpp"
 
 namespace mmm {
 
 namespace detail {
+// The module of one kernels::Activation; its name is the torch.nn class's (kernels::name
+// spells it as the functional API does).
 template <class Derived, kernels::Activation A>
-struct ElementwiseActivation : NoParameters, Callable<Derived> {
+struct ElementwiseActivation : ModuleBase<Derived, AnyFloatKind> {
   static constexpr kernels::Activation fused_activation = A;
 
-  template <class K>
-  static constexpr bool accepts = FloatKind<K>;
-  template <class K>
-  using output = K;
-  template <class K>
-  using expects = any_float_kind;
-  using candidate_inputs = kinds<>;  // any: nothing to check before the real input is known
-
-  template <class K>
-    requires FloatKind<K>
+  template <FloatKind K>
   K forward(const K& x, Workspace& ws) const {
     float* y = ws.allocate<float>(x.numel());
     kernels::apply(A, x.data, y, x.numel());
@@ -58,18 +51,10 @@ struct Tanh : detail::ElementwiseActivation<Tanh, kernels::Activation::tanh> {
 };
 
 // nn.Softmax(dim=-1): over the last dimension of Feat or Seq, max-subtracted.
-struct Softmax : NoParameters, Callable<Softmax> {
-  template <class K>
-  static constexpr bool accepts = RowKind<K>;
-  template <class K>
-  using output = K;
-  template <class K>
-  using expects = any_row_kind;
-  using candidate_inputs = kinds<>;
+struct Softmax : ModuleBase<Softmax, AnyRowKind> {
   static std::string name() { return "Softmax"; }
 
-  template <class K>
-    requires RowKind<K>
+  template <RowKind K>
   K forward(const K& x, Workspace& ws) const {
     float* y = ws.allocate<float>(x.numel());
     kernels::softmax(x.data, y, x.rows(), kind_traits<K>::last_dim);

@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/kernels/gemm.hpp"
 #include "mmm/layers/gemm_weights.hpp"
@@ -29,7 +29,7 @@ struct Conv {
 };
 
 template <index In, index Out, Conv P = Conv{}, bool Bias = true>
-class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
+class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Out>>> {
   static_assert(In > 0 && Out > 0, "Conv2D<In, Out>: channel counts must be positive");
   static_assert(P.kernel > 0 && P.stride > 0 && P.pad >= 0 && P.dilation > 0,
                 "Conv2D: kernel, stride and dilation must be positive, padding not negative");
@@ -41,14 +41,6 @@ class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
   static constexpr index out_channels = Out;
   static constexpr Conv geometry = P;
 
-  template <class Kind>
-  static constexpr bool accepts = std::same_as<Kind, Map<In>>;
-  template <class Kind>
-  using output = Map<Out>;
-  template <class Kind>
-  using expects = Map<In>;
-  using candidate_inputs = kinds<Map<In>>;
-
   static std::string name() {
     return "Conv2D<" + std::to_string(In) + ", " + std::to_string(Out) + ", kernel " + std::to_string(P.kernel) +
            ", stride " + std::to_string(P.stride) + ", pad " + std::to_string(P.pad) +
@@ -57,17 +49,8 @@ class Conv2D : public Callable<Conv2D<In, Out, P, Bias>> {
 
   Conv2D() : params_(Shape{Out, In, K, K}) {}
 
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) {
-    GemmWeights<Bias>::visit(params_, visit, prefix);
-  }
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) const {
-    GemmWeights<Bias>::visit(params_, visit, prefix);
-  }
-
   // [Out, In, K, K] is already [Out × In·K·K] row-major: a Linear's weight over patches.
-  void prepare() { params_.prepare(); }
+  static void parameters(auto& self, auto&& p) { p(self.params_); }
 
   Tensor& weight() noexcept { return params_.weight; }
   const Tensor& weight() const noexcept { return params_.weight; }

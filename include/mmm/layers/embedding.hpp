@@ -10,39 +10,24 @@
 #include <cstring>
 #include <string>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 
 namespace mmm {
 
 template <index Vocab, index Dim>
-class Embedding : public Callable<Embedding<Vocab, Dim>> {
+class Embedding : public ModuleBase<Embedding<Vocab, Dim>, Takes<Tokens, Seq<Dim>>> {
   static_assert(Vocab > 0 && Dim > 0, "Embedding<Vocab, Dim>: sizes must be positive");
 
  public:
   static constexpr index vocab_size = Vocab;
   static constexpr index embedding_dim = Dim;
 
-  template <class K>
-  static constexpr bool accepts = std::same_as<K, Tokens>;
-  template <class K>
-  using output = Seq<Dim>;
-  template <class K>
-  using expects = Tokens;
-  using candidate_inputs = kinds<Tokens>;
-
   static std::string name() { return "Embedding<" + std::to_string(Vocab) + ", " + std::to_string(Dim) + ">"; }
 
   Embedding() : weight_(Shape{Vocab, Dim}) {}
 
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) {
-    visit(join_name(prefix, "weight"), weight_);
-  }
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) const {
-    visit(join_name(prefix, "weight"), weight_);
-  }
+  static void parameters(auto& self, auto&& p) { p("weight", self.weight_); }
 
   Tensor& weight() noexcept { return weight_; }
   const Tensor& weight() const noexcept { return weight_; }

@@ -6,23 +6,15 @@
 
 #include <string>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 
 namespace mmm {
 
 template <index C, index H, index W>
-struct Flatten : NoParameters, Callable<Flatten<C, H, W>> {
+struct Flatten : ModuleBase<Flatten<C, H, W>, Takes<Map<C>, Feat<C * H * W>>> {
   static_assert(C > 0 && H > 0 && W > 0, "Flatten<C, H, W>: sizes must be positive");
   static constexpr index features = C * H * W;
-
-  template <class K>
-  static constexpr bool accepts = std::same_as<K, Map<C>>;
-  template <class K>
-  using output = Feat<features>;
-  template <class K>
-  using expects = Map<C>;
-  using candidate_inputs = kinds<Map<C>>;
 
   static std::string name() {
     return "Flatten<" + std::to_string(C) + ", " + std::to_string(H) + ", " + std::to_string(W) + ">";

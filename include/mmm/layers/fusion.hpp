@@ -10,7 +10,7 @@
 #include <string>
 #include <tuple>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 
 namespace mmm {
@@ -52,7 +52,7 @@ struct concat_result<Branches<Ks...>> {
 };
 }  // namespace detail
 
-struct FusionConcat : NoParameters, Callable<FusionConcat> {
+struct FusionConcat : ModuleBase<FusionConcat> {
   template <class K>
   static constexpr bool accepts = detail::concat_fit<K>::ok;
   template <class K>

@@ -3,27 +3,27 @@
 // first dimension is the output size (so that it reads as W[out × rest] row-major), an
 // optional bias [out], and the weight packed for kernels::gemm. Linear and Conv2D (over
 // im2col patches) share it, and with it their state_dict names and the packing rule.
+// A module lists it as an unnamed child, p(self.params_): its names are the module's own.
 
 #include <string>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/kernels/gemm.hpp"
 
 namespace mmm {
 
 template <bool Bias>
-class GemmWeights {
+class GemmWeights : public Parameterized<GemmWeights<Bias>> {
  public:
   explicit GemmWeights(Shape weight_shape) : weight(weight_shape) {
     if constexpr (Bias) bias = Tensor(Shape{weight_shape[0]});
   }
 
-  // "weight" and, with a bias, "bias" under the module's prefix, as torch names them.
-  template <class Self, class V>
-  static void visit(Self& self, V& visit, const std::string& prefix) {
-    visit(join_name(prefix, "weight"), self.weight);
-    if constexpr (Bias) visit(join_name(prefix, "bias"), self.bias);
+  // "weight" and, with a bias, "bias", as torch names them.
+  static void parameters(auto& self, auto&& p) {
+    p("weight", self.weight);
+    if constexpr (Bias) p("bias", self.bias);
   }
 
   void prepare() {

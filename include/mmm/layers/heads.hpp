@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/kernels/math.hpp"
 #include "mmm/layers/linear.hpp"
@@ -23,40 +23,23 @@ struct ClassScore {
 };
 
 template <index In, index Classes>
-class SoftmaxHead : public Callable<SoftmaxHead<In, Classes>> {
+class SoftmaxHead : public ModuleBase<SoftmaxHead<In, Classes>, Rows<In, Classes>> {
   using Projection = Linear<In, Classes>;
 
  public:
   static constexpr index in_features = In;
   static constexpr index classes = Classes;
 
-  template <class K>
-  static constexpr bool accepts = Projection::template accepts<K>;
-  template <class K>
-  using output = typename Projection::template output<K>;
-  template <class K>
-  using expects = typename Projection::template expects<K>;
-  using candidate_inputs = typename Projection::candidate_inputs;
-
   static std::string name() { return "SoftmaxHead<" + std::to_string(In) + ", " + std::to_string(Classes) + ">"; }
 
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) {
-    projection_.visit_parameters(visit, prefix);
-  }
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) const {
-    projection_.visit_parameters(visit, prefix);
-  }
-  void prepare() { projection_.prepare(); }
+  static void parameters(auto& self, auto&& p) { p(self.projection_); }
 
   Tensor& weight() noexcept { return projection_.weight(); }
   Tensor& bias() noexcept { return projection_.bias(); }
 
-  template <class K>
-    requires accepts<K>
-  output<K> forward(const K& x, Workspace& ws) const {
-    const output<K> logits = projection_.forward(x, ws);
+  template <RowKindOf<In> K>
+  with_last_dim_t<K, Classes> forward(const K& x, Workspace& ws) const {
+    const with_last_dim_t<K, Classes> logits = projection_.forward(x, ws);
     // In place: the logits are this call's own scratch.
     float* p = const_cast<float*>(logits.data);
     kernels::softmax(p, p, logits.rows(), Classes);

@@ -5,26 +5,18 @@
 
 #include <string>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/layers/gemm_weights.hpp"
 
 namespace mmm {
 
 template <index In, index Out, bool Bias = true>
-class Linear : public Callable<Linear<In, Out, Bias>> {
+class Linear : public ModuleBase<Linear<In, Out, Bias>, Rows<In, Out>> {
   static_assert(In > 0 && Out > 0, "Linear<In, Out>: sizes must be positive");
 
  public:
   static constexpr index in_features = In;
   static constexpr index out_features = Out;
-
-  template <class K>
-  static constexpr bool accepts = RowKindOf<K, In>;
-  template <class K>
-  using output = with_last_dim_t<K, Out>;
-  template <class K>
-  using expects = with_last_dim_t<K, In>;
-  using candidate_inputs = kinds<Feat<In>, Seq<In>>;
 
   static std::string name() {
     return "Linear<" + std::to_string(In) + ", " + std::to_string(Out) + (Bias ? "" : ", false") + ">";
@@ -32,34 +24,22 @@ class Linear : public Callable<Linear<In, Out, Bias>> {
 
   Linear() : params_(Shape{Out, In}) {}
 
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) {
-    GemmWeights<Bias>::visit(params_, visit, prefix);
-  }
-  template <class V>
-  void visit_parameters(V&& visit, const std::string& prefix) const {
-    GemmWeights<Bias>::visit(params_, visit, prefix);
-  }
-
-  // Packs the weight for the GEMM; load() calls this, and so must code that sets weights.
-  void prepare() { params_.prepare(); }
+  static void parameters(auto& self, auto&& p) { p(self.params_); }
 
   Tensor& weight() noexcept { return params_.weight; }
   const Tensor& weight() const noexcept { return params_.weight; }
   Tensor& bias() noexcept requires Bias { return params_.bias; }
   const Tensor& bias() const noexcept requires Bias { return params_.bias; }
 
-  template <class K>
-    requires accepts<K>
-  output<K> forward(const K& x, Workspace& ws) const {
+  template <RowKindOf<In> K>
+  with_last_dim_t<K, Out> forward(const K& x, Workspace& ws) const {
     return forward_fused(x, ws, kernels::Activation::none);
   }
 
   // The same, with an activation applied in the GEMM's epilogue; Sequential uses this to
   // fuse Linear followed by an activation module.
-  template <class K>
-    requires accepts<K>
-  output<K> forward_fused(const K& x, Workspace& ws, kernels::Activation activation) const {
+  template <RowKindOf<In> K>
+  with_last_dim_t<K, Out> forward_fused(const K& x, Workspace& ws, kernels::Activation activation) const {
     const kernels::PackedWeights& w = params_.template packed<Linear>();
     const index rows = x.rows();
     float* y = ws.allocate<float>(rows * Out);

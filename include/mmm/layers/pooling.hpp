@@ -7,45 +7,15 @@
 
 #include <string>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 
 namespace mmm {
 
-// For messages: a module that takes Seq<D> of any D, or Map<C> of any C.
-struct any_seq_kind {};
-struct any_map_kind {};
-
 namespace detail {
-template <class K>
-struct seq_features {
-  static constexpr bool is_seq = false;
-};
-template <index D>
-struct seq_features<Seq<D>> {
-  static constexpr bool is_seq = true;
-  static constexpr index value = D;
-};
-template <class K>
-struct map_channels {
-  static constexpr bool is_map = false;
-};
-template <index C>
-struct map_channels<Map<C>> {
-  static constexpr bool is_map = true;
-  static constexpr index value = C;
-};
-
+// Seq<D> → Feat<D>, with the one check every pooler over time needs.
 template <class Derived>
-struct SeqToFeat : NoParameters, Callable<Derived> {
-  template <class K>
-  static constexpr bool accepts = seq_features<K>::is_seq;
-  template <class K>
-  using output = Feat<seq_features<K>::value>;
-  template <class K>
-  using expects = any_seq_kind;
-  using candidate_inputs = kinds<>;
-
+struct SeqToFeat : ModuleBase<Derived, AnySize<Seq, Feat>> {
  protected:
   template <index D>
   static index valid_steps(const Seq<D>& x, index item) {
@@ -92,14 +62,7 @@ struct LastStep : detail::SeqToFeat<LastStep> {
   }
 };
 
-struct GlobalAvgPool : NoParameters, Callable<GlobalAvgPool> {
-  template <class K>
-  static constexpr bool accepts = detail::map_channels<K>::is_map;
-  template <class K>
-  using output = Feat<detail::map_channels<K>::value>;
-  template <class K>
-  using expects = any_map_kind;
-  using candidate_inputs = kinds<>;
+struct GlobalAvgPool : ModuleBase<GlobalAvgPool, AnySize<Map, Feat>> {
   static std::string name() { return "GlobalAvgPool"; }
 
   template <index C>
