@@ -20,6 +20,7 @@
 #include "mmm/layers/fusion.hpp"
 #include "mmm/layers/heads.hpp"
 #include "mmm/layers/linear.hpp"
+#include "mmm/layers/norm.hpp"
 #include "mmm/layers/pooling.hpp"
 
 #include "mmm/io/load.hpp"

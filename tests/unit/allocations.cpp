@@ -47,3 +47,12 @@ TEST_CASE("a repeated MLP forward allocates nothing") {
     set_num_threads(0);
   }
 }
+
+TEST_CASE("a repeated forward through norms allocates nothing") {
+  using Block = Sequential<LayerNorm<96>, Linear<96, 96>, GELU, RMSNorm<96>, Linear<96, 10>, Softmax>;
+  static Block block;
+  test::fill_random(block, 5, 0.1f);
+  Tensor x(Shape{3, 17, 96}, 0.2f);
+  Workspace ws;
+  CHECK(allocations_in_repeated_calls(block, Seq<96>(x), ws) == 0);
+}
