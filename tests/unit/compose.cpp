@@ -106,3 +106,33 @@ TEST_CASE("load decodes half-precision weights") {
   CHECK(lin.bias()[3] == -2.0f);  // 0xc000 as bfloat16 is -2.0 as well
   std::remove(path.c_str());
 }
+
+namespace {
+// A module with a parameter and an entry torch saves that mmm reads nothing from.
+struct WithCounter : ModuleBase<WithCounter, Rows<2, 2>> {
+  static std::string name() { return "WithCounter"; }
+  WithCounter() : scale(Shape{2}) {}
+  static void parameters(auto& self, auto&& p) {
+    p("scale", self.scale);
+    p.unused("num_batches_tracked");
+  }
+  Tensor scale;
+};
+}  // namespace
+
+TEST_CASE("entries a module declares unused load when present, in any dtype, and are not asked for") {
+  const std::string with = temp_path("with_counter.safetensors"), without = temp_path("without_counter.safetensors");
+  Tensor scale(Shape{2}, 3.0f);
+  const std::int64_t count = 7;
+  save_safetensors(with, {{"bn.scale", scale}, {"bn.num_batches_tracked", DType::I64, Shape{}, &count}});
+  save_safetensors(without, {{"bn.scale", scale}});
+  for (const std::string& path : {with, without}) {
+    WithCounter m;
+    load(m, path, "bn");
+    CHECK(m.scale[1] == 3.0f);
+  }
+  WithCounter m;
+  CHECK(state_dict(m).size() == 1);  // not a parameter: nothing to list or save
+  std::remove(with.c_str());
+  std::remove(without.c_str());
+}

@@ -17,6 +17,9 @@
 //   p("out_proj", child)     a child module (or parameter group) whose names get the prefix
 //   p(child)                 a child whose names are this module's own (a parameter group
 //                            such as GemmWeights, or a wrapped module such as a head's Linear)
+//   p.unused("num_batches_tracked")
+//                            a state_dict entry torch saves that mmm does not need (any
+//                            dtype): load() accepts it when present and does not ask for it
 // A module with more to do after loading (packing, folding) defines prepare() itself and
 // calls prepare_children() first.
 
@@ -31,6 +34,11 @@
 #include "mmm/compose/signature.hpp"
 
 namespace mmm {
+
+// What a visitor is given for a p.unused(name) entry: a name the module knows but reads
+// nothing from. Visitors that do not take it (fill every tensor, list the parameters) never
+// see these entries.
+struct UnusedEntry {};
 
 namespace detail {
 
@@ -56,6 +64,9 @@ struct VisitSink {
   void operator()(Child& child) const {
     child.visit_parameters(visit, prefix);
   }
+  void unused(std::string_view name) const {
+    if constexpr (std::is_invocable_v<V&, const std::string&, UnusedEntry>) visit(join_name(prefix, name), UnusedEntry{});
+  }
 };
 
 // Prepares every child of a parameter list; tensors need nothing.
@@ -71,6 +82,7 @@ struct PrepareSink {
   void operator()(Child& child) const {
     prepare_if_needed(child);
   }
+  void unused(std::string_view) const {}
 };
 
 }  // namespace detail

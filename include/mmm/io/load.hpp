@@ -3,7 +3,8 @@
 //
 // load() checks everything before it changes anything: each parameter the model has must
 // be in the file with the same shape and a float dtype, and nothing else may be in the
-// file under the prefix. All problems are reported in one ParameterError, so that an
+// file under the prefix (entries a module declares unused, such as BatchNorm's
+// num_batches_tracked, may be there or not, in any dtype). All problems are reported in one ParameterError, so that an
 // export is fixed in one go. On success it copies the weights in and calls prepare().
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mmm/compose/module.hpp"
+#include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/io/safetensors.hpp"
 
@@ -33,24 +34,35 @@ void load(M& model, const SafeTensors& file, const std::string& prefix = "") {
   std::vector<std::pair<std::string, Tensor*>> bound;
   std::set<std::string> used;
 
-  model.visit_parameters(
-      [&](const std::string& name, Tensor& param) {
-        if (!file.contains(name)) {
-          missing.push_back(name + " " + param.shape().str());
-          return;
-        }
-        used.insert(name);
-        const TensorInfo& info = file.info(name);
-        std::string problem;
-        if (!is_loadable_float(info.dtype))
-          problem = "dtype " + std::string(mmm::name(info.dtype)) + " (a parameter needs F32, F16, BF16 or F64)";
-        if (!(info.shape == param.shape()))
-          problem += std::string(problem.empty() ? "" : "; ") + "shape " + info.shape.str() + " in the file, the model needs " +
-                     param.shape().str();
-        if (!problem.empty()) mismatched.push_back(name + ": " + problem);
-        else bound.emplace_back(name, &param);
-      },
-      prefix);
+  struct Binder {
+    const SafeTensors& file;
+    std::vector<std::string>& missing;
+    std::vector<std::string>& mismatched;
+    std::vector<std::pair<std::string, Tensor*>>& bound;
+    std::set<std::string>& used;
+
+    void operator()(const std::string& name, Tensor& param) const {
+      if (!file.contains(name)) {
+        missing.push_back(name + " " + param.shape().str());
+        return;
+      }
+      used.insert(name);
+      const TensorInfo& info = file.info(name);
+      std::string problem;
+      if (!is_loadable_float(info.dtype))
+        problem = "dtype " + std::string(mmm::name(info.dtype)) + " (a parameter needs F32, F16, BF16 or F64)";
+      if (!(info.shape == param.shape()))
+        problem += std::string(problem.empty() ? "" : "; ") + "shape " + info.shape.str() + " in the file, the model needs " +
+                   param.shape().str();
+      if (!problem.empty()) mismatched.push_back(name + ": " + problem);
+      else bound.emplace_back(name, &param);
+    }
+    // A name torch saves that the model reads nothing from (BatchNorm's num_batches_tracked).
+    void operator()(const std::string& name, UnusedEntry) const {
+      if (file.contains(name)) used.insert(name);
+    }
+  };
+  model.visit_parameters(Binder{file, missing, mismatched, bound, used}, prefix);
 
   std::vector<std::string> unexpected;
   const std::string scope = prefix.empty() ? "" : prefix + ".";
