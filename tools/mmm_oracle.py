@@ -65,6 +65,38 @@ def save_safetensors(path, tensors, metadata=None):
             f.write(b)
 
 
+def load_safetensors(path):
+    """Reads a safetensors file of float32/float16/bfloat16/float64/int tensors: ({name: tensor}, metadata)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop("__metadata__", {})
+    by_name = {v: k for k, v in _DTYPES.items()}
+    tensors = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        dtype = by_name[info["dtype"]]
+        raw = bytearray(data[begin:end])
+        if dtype == torch.bfloat16:
+            t = torch.frombuffer(raw, dtype=torch.int16).view(torch.bfloat16) if raw else torch.zeros(0, dtype=dtype)
+        else:
+            t = torch.frombuffer(raw, dtype=dtype) if raw else torch.zeros(0, dtype=dtype)
+        tensors[name] = t.reshape(info["shape"])
+    return tensors, meta
+
+
+def load_weights(model, path):
+    """Loads a safetensors state_dict written by save_safetensors into a torch module; only
+    BatchNorm's num_batches_tracked (which mmm's files leave out) may be missing."""
+    state, meta = load_safetensors(path)
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise KeyError(f"{path}: missing {missing}, unexpected {result.unexpected_keys}")
+    return meta
+
+
 class Oracle:
     """Parses the standard arguments, seeds torch and prints the seed, and saves cases."""
 

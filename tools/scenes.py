@@ -98,7 +98,7 @@ def render(objects, rng=None, clean=False):
     img = Image.fromarray(arr)
     draw = ImageDraw.Draw(img)
     for size, color, shape, (cx, cy) in objects:
-        side = (SIZES[size][0] + SIZES[size][1]) // 2 if clean else rng.randint(*SIZES[size])
+        side = SIZES[size][0] + 4 if clean else rng.randint(*SIZES[size])  # clean: three fit in a row
         box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
         fill = COLORS[color] if clean else tuple(max(0, min(255, c + rng.randint(-25, 25))) for c in COLORS[color])
         _draw(draw, shape, box, fill)
