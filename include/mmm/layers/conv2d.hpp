@@ -11,6 +11,7 @@
 //
 // (A first, simple Conv2D for the VQA example: no groups, no asymmetric kernels or strides.)
 
+#include <span>
 #include <string>
 
 #include "mmm/compose/module_base.hpp"
@@ -55,14 +56,24 @@ class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Ou
   Tensor& weight() noexcept { return params_.weight; }
   const Tensor& weight() const noexcept { return params_.weight; }
   Tensor& bias() noexcept requires Bias { return params_.bias; }
+  const Tensor& bias() const noexcept requires Bias { return params_.bias; }
+
+  // Folds a per-output-channel affine map that follows (an eval BatchNorm) into the weights
+  // and bias from the next prepare() on: out[o] = scale[o]·conv(x)[o] + shift[o].
+  void fold_affine(std::span<const float> scale, std::span<const float> shift) { params_.fold_affine(scale, shift); }
 
   // The output side for an input side, or ≤ 0 when the input is too small.
   static constexpr index output_size(index in) { return (in + 2 * P.pad - P.dilation * (K - 1) - 1) / P.stride + 1; }
 
+  // The shape forward(x) gives (what a residual added in the epilogue must have).
+  static Shape output_shape(const Map<In>& x) { return {x.batch, Out, output_size(x.height), output_size(x.width)}; }
+
   Map<Out> forward(const Map<In>& x, Workspace& ws) const { return forward_fused(x, ws, kernels::Activation::none); }
 
-  // With an activation in the GEMM's epilogue; Sequential uses this for Conv2D + ReLU.
-  Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation) const {
+  // With an activation in the GEMM's epilogue (Sequential uses this for Conv2D + ReLU), and
+  // optionally a residual (NCHW, the output's shape) added before the activation.
+  Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation,
+                         const float* residual = nullptr) const {
     const kernels::PackedWeights& w = params_.template packed<Conv2D>();
     const index oh = output_size(x.height), ow = output_size(x.width);
     if (x.height + 2 * P.pad < P.dilation * (K - 1) + 1 || x.width + 2 * P.pad < P.dilation * (K - 1) + 1 || oh <= 0 || ow <= 0)
@@ -75,11 +86,17 @@ class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Ou
     float* cols = ws.allocate<float>(rows * patch);
     float* by_position = ws.allocate<float>(rows * Out);
     im2col(x, oh, ow, cols);
-    kernels::gemm(rows, cols, patch, w, by_position, Out, params_.epilogue(activation));
+    // The residual is NCHW and the product rows-by-channel: it is added after the layout
+    // change, and the activation with it.
+    kernels::gemm(rows, cols, patch, w, by_position, Out, params_.epilogue(residual ? kernels::Activation::none : activation));
     // [N, OH·OW, Out] → [N, Out, OH·OW]
     for (index n = 0; n < x.batch; ++n)
       for (index p = 0; p < positions; ++p)
         for (index c = 0; c < Out; ++c) y[(n * Out + c) * positions + p] = by_position[(n * positions + p) * Out + c];
+    if (residual) {
+      kernels::add(y, residual, y, rows * Out);
+      kernels::apply(activation, y, y, rows * Out);
+    }
     ws.release(scratch);
     return {y, x.batch, oh, ow};
   }
