@@ -47,7 +47,7 @@ class GemmWeights : public Parameterized<GemmWeights<Bias>> {
 
   void prepare() {
     const index n = weight.dim(0), k = weight.numel() / n;
-    if (fold_scale_.numel() == 0) {
+    if (fold_scale_.data() == nullptr) {
       packed_ = kernels::PackedWeights::from_nk(weight.data(), n, k);
       folded_bias_ = Tensor();
       return;
@@ -73,7 +73,7 @@ class GemmWeights : public Parameterized<GemmWeights<Bias>> {
 
   kernels::Epilogue epilogue(kernels::Activation activation) const {
     kernels::Epilogue ep;
-    if (folded_bias_.numel() > 0)
+    if (folded_bias_.data() != nullptr)
       ep.bias = folded_bias_.data();
     else if constexpr (Bias)
       ep.bias = bias.data();
