@@ -13,10 +13,10 @@
 using namespace mmm;
 using test::check_resnet;
 
-TEST_CASE("ResNet-18 loads torchvision's state_dict and matches torchvision.models.resnet18", "[resnet18]") {
+TEST_CASE("ResNet-18 loads torchvision's state_dict and matches torchvision.models.resnet18", "[resnet][resnet18]") {
   check_resnet<ResNet18, ResNet18Pooled, ResNet18FeatureMap>("resnet18", {.logits = 1e-3, .map = 5e-3});
 }
 
-TEST_CASE("ResNet-34 loads torchvision's state_dict and matches torchvision.models.resnet34", "[resnet34]") {
+TEST_CASE("ResNet-34 loads torchvision's state_dict and matches torchvision.models.resnet34", "[resnet][resnet34]") {
   check_resnet<ResNet34, ResNet34Pooled, ResNet34FeatureMap>("resnet34", {.logits = 1e-3, .map = 5e-3});
 }

@@ -1,5 +1,6 @@
-"""Oracle for tests/vision/resnet.cpp: torchvision's resnet18, resnet34 and resnet50
-(weights=None, then random BatchNorm statistics and affine parameters), each on one 224×224
+"""Oracle for tests/vision/resnet.cpp and resnet50.cpp: torchvision's resnet18, resnet34 and
+resnet50, or those --nets names (weights=None, then random BatchNorm statistics and affine
+parameters), each on one 224×224
 image and one non-square image (177×263), in eval mode. Saves each net's full state_dict and,
 for both images, the logits, the pooled features (avgpool + flatten) and layer4's map.
 
@@ -13,6 +14,8 @@ The expected outputs are torch's float32 results: the float64 run that would be 
 ~20 s for the three nets, more than the test. Against it, torch's float32 results themselves
 are off by ~1e-4 (logits) and ~1e-3 (layer4's map) on the test's metric, near their zeros,
 which is why the C++ side (resnet.cpp) states its bounds per output."""
+import argparse
+
 import torch
 import torchvision
 from torch import nn
@@ -41,7 +44,9 @@ def randomize_batch_norms(model, generator_batch):
 
 
 with Oracle("vision.resnet") as o:
-    for name in ["resnet18", "resnet34", "resnet50"]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nets", nargs="+", default=["resnet18", "resnet34", "resnet50"])
+    for name in parser.parse_args(o.extra).nets:
         model = randomize_batch_norms(getattr(torchvision.models, name)(weights=None), torch.randn(2, 3, 96, 96))
         seen = {}
         model.layer4.register_forward_hook(lambda mod, inp, out: seen.__setitem__("map", out))

@@ -6,6 +6,6 @@
 using namespace mmm;
 using test::check_resnet;
 
-TEST_CASE("ResNet-50 loads torchvision's state_dict and matches torchvision.models.resnet50", "[resnet50]") {
+TEST_CASE("ResNet-50 loads torchvision's state_dict and matches torchvision.models.resnet50", "[resnet][resnet50]") {
   check_resnet<ResNet50, ResNet50Pooled, ResNet50FeatureMap>("resnet50", {.logits = 1e-3, .map = 5e-3});
 }

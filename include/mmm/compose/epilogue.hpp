@@ -5,7 +5,8 @@
 //
 // A residual is a tensor kind of the output's shape. A module that adds it takes a pointer
 // (forward_fused(x, ws, act, const float*), as Conv2D and BatchNorm2D do) and says its
-// output shape beforehand (output_shape(x)), so that a residual of another shape is a
+// output shape beforehand (output_shape(x), or a convolution's output_height(h) and
+// output_width(w)), so that a residual of another shape is a
 // ShapeError before anything is read; a composition takes the kind itself and checks at
 // its last step.
 
@@ -18,9 +19,27 @@
 
 namespace mmm::detail {
 
+// The shape m gives for x, said before running it: output_shape(x), or a convolution's
+// output_height/output_width.
 template <class M, class X>
-concept AddsResidualInEpilogue = requires(const M& m, const X& x, Workspace& ws, const float* r) {
+concept SaysOutputShape = requires(const M& m, const X& x) {
   { m.output_shape(x) } -> std::convertible_to<Shape>;
+} || requires(const X& x) {
+  { M::output_height(x.height) } -> std::convertible_to<index>;
+  { M::output_width(x.width) } -> std::convertible_to<index>;
+  M::out_channels;
+};
+
+template <class M, class X>
+Shape output_shape_of(const M& m, const X& x) {
+  if constexpr (requires { m.output_shape(x); })
+    return m.output_shape(x);
+  else
+    return {x.batch, M::out_channels, M::output_height(x.height), M::output_width(x.width)};
+}
+
+template <class M, class X>
+concept AddsResidualInEpilogue = SaysOutputShape<M, X> && requires(const M& m, const X& x, Workspace& ws, const float* r) {
   m.forward_fused(x, ws, kernels::Activation::relu, r);
 };
 
@@ -37,7 +56,7 @@ template <class M, class X, class R>
   requires FusesResidual<M, X, R>
 auto forward_with_residual(const M& m, const X& x, Workspace& ws, kernels::Activation activation, const R& residual) {
   if constexpr (AddsResidualInEpilogue<M, X>) {
-    const Shape out = m.output_shape(x);
+    const Shape out = output_shape_of(m, x);
     if (!(out == residual.shape()))
       throw ShapeError(M::name() + ": gives " + out.str() + ", and the residual to add to it is " + residual.shape().str());
     return m.forward_fused(x, ws, activation, residual.data);

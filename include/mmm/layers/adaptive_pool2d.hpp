@@ -15,7 +15,7 @@
 #include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/kernels/pool2d.hpp"
-#include "mmm/layers/size2.hpp"
+#include "mmm/layers/conv_options.hpp"
 
 namespace mmm {
 
@@ -35,7 +35,7 @@ class AdaptivePool2D : public ModuleBase<Derived, AnySize<Map, Map>> {
 
   static std::string name() {
     const char* kind = R == AdaptiveReduction::average ? "AdaptiveAvgPool2D" : "AdaptiveMaxPool2D";
-    return std::string(kind) + (runtime_size ? "<>" : "<" + Size2{OutH, OutW}.str() + ">");
+    return std::string(kind) + (runtime_size ? "<>" : "<" + detail::axes_text(Axes{OutH, OutW}) + ">");
   }
 
   void set_output_size(index out_h, index out_w) requires runtime_size {
@@ -44,7 +44,7 @@ class AdaptivePool2D : public ModuleBase<Derived, AnySize<Map, Map>> {
                        std::to_string(out_w));
     size_ = {out_h, out_w};
   }
-  Size2 output_size() const noexcept { return size_; }
+  Axes output_size() const noexcept { return size_; }
 
   template <index C>
   Map<C> forward(const Map<C>& x, Workspace& ws) const {
@@ -63,7 +63,7 @@ class AdaptivePool2D : public ModuleBase<Derived, AnySize<Map, Map>> {
   }
 
  private:
-  Size2 size_{OutH, OutW};
+  Axes size_{OutH, OutW};
 };
 
 }  // namespace detail

@@ -3,7 +3,7 @@
 //   MaxPool2D<Pool{...}>   torch.nn.MaxPool2d(kernel_size, stride, padding, dilation, ceil_mode)
 //   AvgPool2D<Pool{...}>   torch.nn.AvgPool2d(kernel_size, stride, padding, ceil_mode,
 //                                             count_include_pad, divisor_override)
-// Every size is per axis (Size2: 3 or {3, 5}); stride 0 means the kernel size (torch's
+// Every size is per axis (Axes, as for Conv2D: 3 or {3, 5}); stride 0 means the kernel size (torch's
 // stride=None). No parameters.
 //
 // Output side, torch's rule: ⌊(in + 2·pad − dilation·(kernel − 1) − 1)/stride⌋ + 1, rounded
@@ -19,21 +19,21 @@
 #include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/kernels/pool2d.hpp"
-#include "mmm/layers/size2.hpp"
+#include "mmm/layers/conv_options.hpp"
 
 namespace mmm {
 
 // The geometry of a pooling window, a template argument.
 struct Pool {
-  Size2 kernel = 1;
-  Size2 stride = 0;  // 0: the kernel size
-  Size2 padding = 0;
-  Size2 dilation = 1;  // MaxPool2D only
+  Axes kernel = 1;
+  Axes stride = 0;  // 0: the kernel size
+  Axes padding = 0;
+  Axes dilation = 1;  // MaxPool2D only
   bool ceil_mode = false;
   bool count_include_pad = true;  // AvgPool2D only
   index divisor_override = 0;     // AvgPool2D only; 0: none
 
-  constexpr Size2 effective_stride() const { return {stride.h > 0 ? stride.h : kernel.h, stride.w > 0 ? stride.w : kernel.w}; }
+  constexpr Axes effective_stride() const { return {stride.h > 0 ? stride.h : kernel.h, stride.w > 0 ? stride.w : kernel.w}; }
 };
 
 namespace detail {
@@ -48,7 +48,7 @@ constexpr index pooled_size(index in, index kernel, index stride, index pad, ind
 
 template <Pool P>
 struct PoolGeometry {
-  static constexpr Size2 stride = P.effective_stride();
+  static constexpr Axes stride = P.effective_stride();
   static_assert(P.kernel.h > 0 && P.kernel.w > 0, "Pool: the kernel must be positive on both axes");
   static_assert(stride.h > 0 && stride.w > 0, "Pool: the stride must be positive (or 0 for the kernel size)");
   static_assert(P.dilation.h > 0 && P.dilation.w > 0, "Pool: the dilation must be positive");
@@ -60,17 +60,17 @@ struct PoolGeometry {
                                               P.padding.h, P.padding.w, P.dilation.h, P.dilation.w};
 
   static std::string describe() {
-    std::string s = "kernel " + P.kernel.str();
-    if (!(stride == P.kernel)) s += ", stride " + stride.str();
-    if (!(P.padding == Size2{0})) s += ", padding " + P.padding.str();
-    if (!(P.dilation == Size2{1})) s += ", dilation " + P.dilation.str();
+    std::string s = "kernel " + detail::axes_text(P.kernel);
+    if (!(stride == P.kernel)) s += ", stride " + detail::axes_text(stride);
+    if (!(P.padding == Axes{0})) s += ", padding " + detail::axes_text(P.padding);
+    if (!(P.dilation == Axes{1})) s += ", dilation " + detail::axes_text(P.dilation);
     if (P.ceil_mode) s += ", ceil_mode";
     return s;
   }
 
   // The output side of each axis, or a ShapeError naming `module` when the map is too small.
   template <class Module, index C>
-  static Size2 output(const Map<C>& x) {
+  static Axes output(const Map<C>& x) {
     const index oh = pooled_size(x.height, P.kernel.h, stride.h, P.padding.h, P.dilation.h, P.ceil_mode);
     const index ow = pooled_size(x.width, P.kernel.w, stride.w, P.padding.w, P.dilation.w, P.ceil_mode);
     if (oh <= 0 || ow <= 0)
@@ -92,7 +92,7 @@ struct MaxPool2D : ModuleBase<MaxPool2D<P>, AnySize<Map, Map>> {
 
   template <index C>
   Map<C> forward(const Map<C>& x, Workspace& ws) const {
-    const Size2 out = geometry::template output<MaxPool2D>(x);
+    const Axes out = geometry::template output<MaxPool2D>(x);
     float* y = ws.allocate<float>(checked_mul(checked_mul(x.batch * C, out.h, "MaxPool2D"), out.w, "MaxPool2D"));
     kernels::max_pool2d(x.data, y, x.batch * C, x.height, x.width, out.h, out.w, geometry::window);
     return {y, x.batch, out.h, out.w};
@@ -102,7 +102,7 @@ struct MaxPool2D : ModuleBase<MaxPool2D<P>, AnySize<Map, Map>> {
 template <Pool P = Pool{}>
 struct AvgPool2D : ModuleBase<AvgPool2D<P>, AnySize<Map, Map>> {
   using geometry = detail::PoolGeometry<P>;
-  static_assert(P.dilation == Size2{1}, "AvgPool2D: torch's average pooling has no dilation");
+  static_assert(P.dilation == Axes{1}, "AvgPool2D: torch's average pooling has no dilation");
 
   static std::string name() {
     return "AvgPool2D<" + geometry::describe() + (P.count_include_pad ? "" : ", count_include_pad=False") +
@@ -111,7 +111,7 @@ struct AvgPool2D : ModuleBase<AvgPool2D<P>, AnySize<Map, Map>> {
 
   template <index C>
   Map<C> forward(const Map<C>& x, Workspace& ws) const {
-    const Size2 out = geometry::template output<AvgPool2D>(x);
+    const Axes out = geometry::template output<AvgPool2D>(x);
     float* y = ws.allocate<float>(checked_mul(checked_mul(x.batch * C, out.h, "AvgPool2D"), out.w, "AvgPool2D"));
     kernels::avg_pool2d(x.data, y, x.batch * C, x.height, x.width, out.h, out.w, geometry::window,
                         {P.count_include_pad, P.divisor_override});

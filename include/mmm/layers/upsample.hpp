@@ -19,7 +19,7 @@
 #include "mmm/compose/module_base.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/kernels/interpolate.hpp"
-#include "mmm/layers/size2.hpp"
+#include "mmm/layers/conv_options.hpp"
 
 namespace mmm {
 
@@ -37,7 +37,7 @@ struct Scale2 {
 // What Upsample does, a template argument: a mode and either the output size or the scale.
 struct Upsampling {
   UpsampleMode mode = UpsampleMode::nearest;
-  Size2 size = 0;
+  Axes size = 0;
   Scale2 scale = 0.0;
   bool align_corners = false;  // bilinear only
 };
@@ -102,7 +102,7 @@ struct Upsample : ModuleBase<Upsample<U>, AnySize<Map, Map>> {
   static std::string name() {
     std::string s = std::string("Upsample<") + detail::upsample_mode_name(U.mode) + ", ";
     if constexpr (by_size)
-      s += "size " + U.size.str();
+      s += "size " + detail::axes_text(U.size);
     else
       s += "scale " + (U.scale.h == U.scale.w ? std::to_string(U.scale.h)
                                               : std::to_string(U.scale.h) + "×" + std::to_string(U.scale.w));
