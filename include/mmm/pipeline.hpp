@@ -11,17 +11,27 @@
 
 #include "mmm/compose/module.hpp"
 #include "mmm/compose/parallel.hpp"
+#include "mmm/compose/residual.hpp"
 #include "mmm/compose/sequential.hpp"
 
 #include "mmm/layers/activation.hpp"
+#include "mmm/layers/adaptive_pool2d.hpp"
+#include "mmm/layers/batch_norm.hpp"
 #include "mmm/layers/conv2d.hpp"
 #include "mmm/layers/embedding.hpp"
 #include "mmm/layers/flatten.hpp"
 #include "mmm/layers/fusion.hpp"
+#include "mmm/layers/group_norm.hpp"
 #include "mmm/layers/heads.hpp"
+#include "mmm/layers/identity.hpp"
 #include "mmm/layers/linear.hpp"
 #include "mmm/layers/norm.hpp"
+#include "mmm/layers/pixel_shuffle.hpp"
+#include "mmm/layers/pool2d.hpp"
 #include "mmm/layers/pooling.hpp"
+#include "mmm/layers/upsample.hpp"
+
+#include "mmm/models/resnet.hpp"
 
 #include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"

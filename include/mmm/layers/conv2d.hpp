@@ -1,110 +1,202 @@
 #pragma once
-// Conv2D<InChannels, OutChannels, Conv{.kernel, .stride, .pad, .dilation}>: a square-kernel
-// 2-D convolution over NCHW maps, as torch.nn.Conv2d(in, out, kernel, stride, padding,
-// dilation) with zero padding and groups = 1. Parameters: weight [Out, In, K, K], bias [Out].
+// Conv2D<In, Out, Conv{...}, Bias>: a 2-D convolution over NCHW maps, Map<In> → Map<Out>,
+// as torch.nn.Conv2d(In, Out, kernel_size, stride, padding, dilation, groups, bias,
+// padding_mode). Options per axis, padding='same', groups (depthwise included) and the
+// four padding modes: see layers/conv_options.hpp.
+// Parameters: weight [Out, In/groups, kh, kw], bias [Out] (none with Bias = false).
 //
-// Through the one GEMM (im2col): each output position's receptive field is gathered into a
-// row of In·K·K values in the weight's (channel, ky, kx) order, so that
-//   rows[N·OH·OW × In·K·K] · Wᵀ = out[N·OH·OW × Out]   (bias and activation in the epilogue)
-// with the weight packed once, as a Linear's; the rows-by-channel result is then laid out
-// back as NCHW. All scratch comes from the Workspace.
+//   Map<Out> forward(const Map<In>& x, Workspace& ws) const;
+//   Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation act,
+//                          const float* residual = nullptr) const;
+//       act(conv(x) + bias + residual): residual is an NCHW tensor of the output's shape
+//       (a residual block's shortcut), added before the activation, all in the kernel's
+//       epilogue. Sequential calls forward_fused(x, ws, act) for a Conv2D followed by an
+//       activation module.
+//   void fold_affine(std::span<const float> scale, std::span<const float> shift);
+//       The per-channel affine y·scale[o] + shift[o] that follows this convolution (an
+//       eval-mode BatchNorm), folded into it: prepare() then packs weight·scale[o] and uses
+//       the bias bias[o]·scale[o] + shift[o] (shift[o] without a bias; that bias is internal,
+//       not a state_dict entry). The state_dict tensors are left as loaded, so saving writes
+//       them unchanged and a second fold_affine replaces the first rather than compounding
+//       it. Folding unprepares the module: call prepare() after it (forward throws until then).
+//   weight(), bias(): the state_dict tensors. in_channels, out_channels, geometry, params:
+//   compile-time facts; output_height(h), output_width(w) (and output_size(n) when both
+//   axes agree): the output size for an input size, ≤ 0 when the input is too small.
 //
-// (A first, simple Conv2D for the VQA example: no groups, no asymmetric kernels or strides.)
+// Algorithms (chosen by the geometry; weights re-laid once, in prepare()):
+//   - depthwise (groups = In): a stencil per channel (kernels/depthwise_conv.hpp);
+//   - everything else: an implicit-GEMM direct convolution (kernels/conv.hpp) whose tiles
+//     read the map in place (or a padded band of rows of it) and are stored straight into
+//     NCHW; a 1×1 stride-1 convolution is a plain GEMM on the map.
 
+#include <span>
 #include <string>
 
 #include "mmm/compose/module_base.hpp"
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
-#include "mmm/kernels/gemm.hpp"
-#include "mmm/layers/gemm_weights.hpp"
+#include "mmm/kernels/conv.hpp"
+#include "mmm/kernels/depthwise_conv.hpp"
+#include "mmm/layers/conv_options.hpp"
 
 namespace mmm {
 
-// The geometry of a convolution, a template argument: Conv2D<3, 32, Conv{.kernel = 3, .stride = 2, .pad = 1}>.
-struct Conv {
-  index kernel = 1;
-  index stride = 1;
-  index pad = 0;
-  index dilation = 1;
+namespace detail {
+
+// The per-channel affine folded into a convolution and what prepare() derives from it:
+// shared by Conv2D and Conv1D.
+class FoldedAffine {
+ public:
+  void set(std::span<const float> scale, std::span<const float> shift, index channels, const std::string& module) {
+    if (static_cast<index>(scale.size()) != channels || static_cast<index>(shift.size()) != channels)
+      throw ShapeError(module + ": fold_affine needs " + std::to_string(channels) + " scales and shifts, got " +
+                       std::to_string(scale.size()) + " and " + std::to_string(shift.size()));
+    scale_ = Tensor(Shape{channels});
+    shift_ = Tensor(Shape{channels});
+    std::copy(scale.begin(), scale.end(), scale_.data());
+    std::copy(shift.begin(), shift.end(), shift_.data());
+  }
+  bool active() const noexcept { return scale_.data() != nullptr; }
+  const float* scale() const noexcept { return active() ? scale_.data() : nullptr; }
+  // The bias the kernel adds: bias·scale + shift, or the bias itself, or none.
+  Tensor effective_bias(const Tensor* bias, index channels) const {
+    if (!active()) return bias ? *bias : Tensor();
+    Tensor b(Shape{channels});
+    for (index o = 0; o < channels; ++o) b[o] = (bias ? (*bias)[o] : 0.0f) * scale_[o] + shift_[o];
+    return b;
+  }
+
+ private:
+  Tensor scale_, shift_;
 };
+
+inline std::string map_size_text(index h, index w) { return std::to_string(h) + "×" + std::to_string(w); }
+
+// The checks every 2-D convolution makes of its input, with messages naming the module
+// (whose name is built only then: a forward must not allocate).
+template <class Module>
+void check_conv_input(const kernels::ConvParams& p, index h, index w) {
+  const index need_h = p.dilation_h * (p.kernel_h - 1) + 1, need_w = p.dilation_w * (p.kernel_w - 1) + 1;
+  const index padded_h = h + p.pad_top + p.pad_bottom, padded_w = w + p.pad_left + p.pad_right;
+  if (h <= 0 || w <= 0 || padded_h < need_h || padded_w < need_w)
+    throw ShapeError(Module::name() + ": a " + map_size_text(h, w) + " map is smaller than the (padded, dilated) kernel (" +
+                     map_size_text(padded_h, padded_w) + " padded, the kernel spans " + map_size_text(need_h, need_w) +
+                     "); the output would be " + map_size_text(p.out_h(h), p.out_w(w)));
+  if (p.padding_mode == PaddingMode::reflect &&
+      (std::max(p.pad_top, p.pad_bottom) >= h || std::max(p.pad_left, p.pad_right) >= w))
+    throw ShapeError(Module::name() + ": reflect padding needs each pad smaller than the map's side, got a " +
+                     map_size_text(h, w) + " map");
+  if (p.padding_mode == PaddingMode::circular &&
+      (std::max(p.pad_top, p.pad_bottom) > h || std::max(p.pad_left, p.pad_right) > w))
+    throw ShapeError(Module::name() + ": circular padding wraps around at most once: a " + map_size_text(h, w) +
+                     " map allows pads up to its sides");
+}
+
+}  // namespace detail
 
 template <index In, index Out, Conv P = Conv{}, bool Bias = true>
 class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Out>>> {
   static_assert(In > 0 && Out > 0, "Conv2D<In, Out>: channel counts must be positive");
-  static_assert(P.kernel > 0 && P.stride > 0 && P.pad >= 0 && P.dilation > 0,
-                "Conv2D: kernel, stride and dilation must be positive, padding not negative");
-  static constexpr index K = P.kernel;
-  static constexpr index patch = In * K * K;
+  static_assert(detail::conv_options_valid(P),
+                "Conv2D: kernel, stride, dilation and groups must be positive, padding not negative");
+  static_assert(In % P.groups == 0 && Out % P.groups == 0,
+                "Conv2D: groups must divide both the input and the output channel count (as torch.nn.Conv2d)");
+  static_assert(!P.pad.keeps_size || (P.stride.h == 1 && P.stride.w == 1),
+                "Conv2D: padding='same' (Pad::same) needs stride 1, as in torch.nn.Conv2d");
+  static_assert(P.output_padding == Axes{0}, "Conv2D: output_padding is an option of ConvTranspose2D");
 
  public:
   static constexpr index in_channels = In;
   static constexpr index out_channels = Out;
   static constexpr Conv geometry = P;
+  static constexpr kernels::ConvParams params = detail::conv_params(In, Out, P);
+  // Depthwise (and any convolution with one input channel per group) runs as a stencil.
+  static constexpr bool depthwise = In / P.groups == 1 && P.kernel.h <= 64;
 
   static std::string name() {
-    return "Conv2D<" + std::to_string(In) + ", " + std::to_string(Out) + ", kernel " + std::to_string(P.kernel) +
-           ", stride " + std::to_string(P.stride) + ", pad " + std::to_string(P.pad) +
-           (P.dilation != 1 ? ", dilation " + std::to_string(P.dilation) : std::string()) + (Bias ? "" : ", no bias") + ">";
+    return "Conv2D<" + std::to_string(In) + ", " + std::to_string(Out) + ", " + detail::conv_options_text(P) +
+           (Bias ? "" : ", no bias") + ">";
   }
 
-  Conv2D() : params_(Shape{Out, In, K, K}) {}
+  Conv2D() : weight_(Shape{Out, In / P.groups, P.kernel.h, P.kernel.w}) {
+    if constexpr (Bias) bias_ = Tensor(Shape{Out});
+  }
 
-  // [Out, In, K, K] is already [Out × In·K·K] row-major: a Linear's weight over patches.
-  static void parameters(auto& self, auto&& p) { p(self.params_); }
+  static void parameters(auto& self, auto&& p) {
+    p("weight", self.weight_);
+    if constexpr (Bias) p("bias", self.bias_);
+  }
 
-  Tensor& weight() noexcept { return params_.weight; }
-  const Tensor& weight() const noexcept { return params_.weight; }
-  Tensor& bias() noexcept requires Bias { return params_.bias; }
+  Tensor& weight() noexcept { return weight_; }
+  const Tensor& weight() const noexcept { return weight_; }
+  Tensor& bias() noexcept requires Bias { return bias_; }
+  const Tensor& bias() const noexcept requires Bias { return bias_; }
 
-  // The output side for an input side, or ≤ 0 when the input is too small.
-  static constexpr index output_size(index in) { return (in + 2 * P.pad - P.dilation * (K - 1) - 1) / P.stride + 1; }
+  static constexpr index output_height(index h) { return params.out_h(h); }
+  static constexpr index output_width(index w) { return params.out_w(w); }
+  static constexpr index output_size(index n)
+    requires(P.kernel.square() && P.stride.square() && P.dilation.square() && P.pad.h == P.pad.w)
+  {
+    return params.out_h(n);
+  }
+
+  void fold_affine(std::span<const float> scale, std::span<const float> shift) {
+    affine_.set(scale, shift, Out, name());
+    unprepare();
+  }
+  bool folded() const noexcept { return affine_.active(); }
+
+  void prepare() {
+    const float* scale = affine_.scale();
+    if constexpr (depthwise) {
+      packed_depthwise_ = weight_;
+      if (scale)
+        for (index o = 0; o < Out; ++o)
+          for (index t = 0; t < P.kernel.h * P.kernel.w; ++t) packed_depthwise_[o * P.kernel.h * P.kernel.w + t] *= scale[o];
+    } else {
+      packed_ = kernels::PackedConvWeights(weight_.data(), Out, P.groups, params.depth(), scale);
+    }
+    bias_used_ = affine_.effective_bias(Bias ? &bias_ : nullptr, Out);
+    prepared_ = true;
+  }
 
   Map<Out> forward(const Map<In>& x, Workspace& ws) const { return forward_fused(x, ws, kernels::Activation::none); }
 
-  // With an activation in the GEMM's epilogue; Sequential uses this for Conv2D + ReLU.
-  Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation) const {
-    const kernels::PackedWeights& w = params_.template packed<Conv2D>();
-    const index oh = output_size(x.height), ow = output_size(x.width);
-    if (x.height + 2 * P.pad < P.dilation * (K - 1) + 1 || x.width + 2 * P.pad < P.dilation * (K - 1) + 1 || oh <= 0 || ow <= 0)
-      throw ShapeError(name() + ": a " + std::to_string(x.height) + "×" + std::to_string(x.width) +
-                       " map is smaller than the (padded, dilated) kernel");
-    const index positions = oh * ow, rows = x.batch * positions;
-
-    float* y = ws.allocate<float>(rows * Out);  // the result, NCHW; before the scratch, which is given back
+  Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation,
+                         const float* residual = nullptr) const {
+    if (!prepared_)
+      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them or folding");
+    detail::check_conv_input<Conv2D>(params, x.height, x.width);
+    const index oh = params.out_h(x.height), ow = params.out_w(x.width);
+    float* y = ws.allocate<float>(checked_mul(checked_mul(x.batch, Out, "Conv2D"), checked_mul(oh, ow, "Conv2D"), "Conv2D"));
+    const kernels::ConvEpilogue ep{bias_used_.data(), residual, activation};
     const Workspace::Mark scratch = ws.mark();
-    float* cols = ws.allocate<float>(rows * patch);
-    float* by_position = ws.allocate<float>(rows * Out);
-    im2col(x, oh, ow, cols);
-    kernels::gemm(rows, cols, patch, w, by_position, Out, params_.epilogue(activation));
-    // [N, OH·OW, Out] → [N, Out, OH·OW]
-    for (index n = 0; n < x.batch; ++n)
-      for (index p = 0; p < positions; ++p)
-        for (index c = 0; c < Out; ++c) y[(n * Out + c) * positions + p] = by_position[(n * positions + p) * Out + c];
+    if constexpr (depthwise) {
+      float* ring = ws.allocate<float>(kernels::depthwise_scratch(params, x.batch, x.height, x.width));
+      kernels::depthwise_conv2d(params, x.data, x.batch, x.height, x.width, packed_depthwise_.data(), y, ep, ring);
+    } else {
+      const kernels::ConvScratchSize need = kernels::conv2d_scratch(params, x.batch, x.height, x.width);
+      std::int32_t* offsets = ws.allocate<std::int32_t>(need.offsets);
+      float* bands = ws.allocate<float>(need.floats);
+      kernels::conv2d(params, x.data, x.batch, x.height, x.width, packed_, y, ep, offsets, bands);
+    }
     ws.release(scratch);
     return {y, x.batch, oh, ow};
   }
 
  private:
-  static void im2col(const Map<In>& x, index oh, index ow, float* cols) {
-    const index h = x.height, w = x.width;
-    for (index n = 0; n < x.batch; ++n)
-      for (index oy = 0; oy < oh; ++oy)
-        for (index ox = 0; ox < ow; ++ox) {
-          float* row = cols + ((n * oh + oy) * ow + ox) * patch;
-          for (index c = 0; c < In; ++c) {
-            const float* plane = x.data + (n * In + c) * h * w;
-            for (index ky = 0; ky < K; ++ky) {
-              const index iy = oy * P.stride - P.pad + ky * P.dilation;
-              for (index kx = 0; kx < K; ++kx) {
-                const index ix = ox * P.stride - P.pad + kx * P.dilation;
-                *row++ = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? plane[iy * w + ix] : 0.0f;
-              }
-            }
-          }
-        }
+  void unprepare() {
+    prepared_ = false;
+    packed_ = {};
+    packed_depthwise_ = {};
   }
 
-  GemmWeights<Bias> params_;
+  Tensor weight_, bias_;
+  detail::FoldedAffine affine_;
+  kernels::PackedConvWeights packed_;
+  Tensor packed_depthwise_;
+  Tensor bias_used_;
+  bool prepared_ = false;
 };
 
 }  // namespace mmm

@@ -1,0 +1,281 @@
+#pragma once
+// The micro-kernel of the implicit-GEMM convolution, and the stores that put its tile
+// into the output.
+//
+// A tile is MR output positions × NR output channels (the GEMM's tile shape for the
+// architecture, gemm_kernel.hpp). Per depth step k = (input channel, ky, kx) it loads NR
+// packed weights and broadcasts the MR input values of that step straight from the input:
+// the value of position i at step k sits at origin + i·step + offsets[k], so nothing is
+// gathered or packed on the input side (no im2col). The accumulated tile goes to a small
+// buffer, and a store writes it out: transposed into channel planes (NCHW, where a
+// channel's positions are contiguous) or as rows (time-major sequences), with bias,
+// residual and activation applied on the way.
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "mmm/kernels/detail/gemm_kernel.hpp"
+#include "mmm/kernels/detail/math_simd.hpp"
+#include "mmm/kernels/math.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace mmm::kernels::detail {
+
+template <class Arch>
+struct ConvTraits {
+  static constexpr int mr = KernelTraits<Arch>::mr;
+  static constexpr int nv = KernelTraits<Arch>::nv;
+  static constexpr int width = KernelTraits<Arch>::width;
+  static constexpr int nr = KernelTraits<Arch>::nr;
+  // Rows of the tile buffer: enough for the transposing store's square blocks.
+  static constexpr int tile_rows = mr > width ? mr : width;
+};
+
+// Depth steps are summed in blocks of this many, each block's sum added to the tile in
+// memory: a float sum of K terms in one register drifts by ~ε·K (rms, in units of a term),
+// blocks of B by ~ε·√(B·K/2 + K²/2B), 3× less at K = 576 (a 3×3 over 64 channels). That
+// kept the parity tests' worst elements at torch's own float32 error, for ~1% of time.
+inline constexpr index conv_sum_block = 64;
+
+// The tile (MR rows of NR floats, row i = position i) for `kc` depth steps.
+// Step > 0: the position stride, known at compile time (the broadcasts then address
+// origin + constant); Step == 0: `step` at run time.
+template <class Arch, int MR, index Step>
+inline void conv_accumulate(index kc, const float* __restrict origin, index step,
+                            const std::int32_t* __restrict offsets, const float* __restrict panel,
+                            float* __restrict tile) {
+  using S = Simd<Arch>;
+  using V = typename S::V;
+  constexpr int NV = KernelTraits<Arch>::nv;
+  constexpr int W = S::width;
+  constexpr int NR = NV * W;
+  const index st = Step > 0 ? Step : step;
+  // Few rows do little per broadcast: interleaved depth steps keep enough FMA chains.
+  constexpr int sets = MR >= 4 ? 1 : (MR == 1 ? 4 : 2);
+  for (index kb = 0; kb < kc || kb == 0; kb += conv_sum_block) {
+    const index ke = std::min(kc, kb + conv_sum_block);
+    V acc[sets][MR][NV];
+#pragma GCC unroll 4
+    for (int s = 0; s < sets; ++s)
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[s][i][v] = S::zero();
+
+    index k = kb;
+    if constexpr (sets > 1) {
+      for (; k + sets <= ke; k += sets) {
+#pragma GCC unroll 4
+        for (int s = 0; s < sets; ++s) {
+          const float* p = origin + offsets[k + s];
+          V bv[NV];
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) bv[v] = S::load(panel + (k + s) * NR + v * W);
+#pragma GCC unroll 16
+          for (int i = 0; i < MR; ++i) {
+            const V av = S::set1(p[i * st]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[s][i][v] = S::fma(av, bv[v], acc[s][i][v]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (; k < ke; ++k) {
+      const float* p = origin + offsets[k];
+      V bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = S::load(panel + k * NR + v * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const V av = S::set1(p[i * st]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[0][i][v] = S::fma(av, bv[v], acc[0][i][v]);
+      }
+    }
+    if constexpr (sets > 1) {
+#pragma GCC unroll 4
+      for (int s = 1; s < sets; ++s)
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) acc[0][i][v] = acc[0][i][v] + acc[s][i][v];
+    }
+    if (kb == 0) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) S::store(tile + i * NR + v * W, acc[0][i][v]);
+    } else {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) S::store(tile + i * NR + v * W, S::load(tile + i * NR + v * W) + acc[0][i][v]);
+    }
+  }
+}
+
+// conv_accumulate for `rows` in [1, MR], chosen at run time.
+template <class Arch, index Step, int... Rows>
+inline void conv_accumulate_rows(std::integer_sequence<int, Rows...>, int rows, index kc, const float* origin,
+                                 index step, const std::int32_t* offsets, const float* panel, float* tile) {
+  (void)((rows == Rows + 1 ? (conv_accumulate<Arch, Rows + 1, Step>(kc, origin, step, offsets, panel, tile), true)
+                           : false) ||
+         ...);
+}
+
+template <class Arch>
+inline void conv_tile(int rows, index kc, const float* origin, index step, const std::int32_t* offsets,
+                      const float* panel, float* tile) {
+  constexpr auto all_rows = std::make_integer_sequence<int, KernelTraits<Arch>::mr>{};
+  if (step == 1)
+    conv_accumulate_rows<Arch, 1>(all_rows, rows, kc, origin, step, offsets, panel, tile);
+  else
+    conv_accumulate_rows<Arch, 0>(all_rows, rows, kc, origin, step, offsets, panel, tile);
+}
+
+// What a store adds to the tile before writing it: bias per channel, a residual laid out
+// as the output, then the activation.
+struct ConvTileEpilogue {
+  const float* bias = nullptr;      // at the tile's first channel
+  const float* residual = nullptr;  // at the tile's first element, same layout as the output
+  index ld_residual = 0;
+  Activation activation = Activation::none;
+};
+
+template <class Arch>
+inline constexpr bool has_vector_math = !std::is_same_v<Arch, scalar_arch>;
+
+template <class Arch>
+inline auto activate(Activation a, const xsimd::batch<float, Arch>& x) {
+  switch (a) {
+    case Activation::none: return x;
+    case Activation::relu: return simd::relu<Arch>(x);
+    case Activation::gelu: return simd::gelu<Arch>(x);
+    case Activation::gelu_tanh: return simd::gelu_tanh<Arch>(x);
+    case Activation::silu: return simd::silu<Arch>(x);
+    case Activation::sigmoid: return simd::sigmoid<Arch>(x);
+    case Activation::tanh: return simd::tanh<Arch>(x);
+  }
+  return x;
+}
+
+// Any architecture: element by element, then the activation over each written run.
+inline void store_tile_transposed_scalar(const float* tile, int nr, int rows, int cols, float* y, index ld,
+                                         const ConvTileEpilogue& ep) {
+  for (int j = 0; j < cols; ++j) {
+    float* out = y + j * ld;
+    const float* r = ep.residual ? ep.residual + j * ep.ld_residual : nullptr;
+    const float b = ep.bias ? ep.bias[j] : 0.0f;
+    for (int i = 0; i < rows; ++i) out[i] = tile[i * nr + j] + b + (r ? r[i] : 0.0f);
+    if (ep.activation != Activation::none) apply(ep.activation, out, out, rows);
+  }
+}
+
+#if defined(__AVX512F__) && XSIMD_WITH_AVX512F
+// r[c] = column c of the 16×16 block whose rows are r[0..15] (64 shuffles).
+inline void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j.
+  __m512 u[16];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  // Column 4L + j, lane M = u[4M + j] lane L: a 4×4 transposition of 128-bit lanes.
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+    const __m512 v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+    const __m512 v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+    r[j] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    r[4 + j] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    r[12 + j] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+}
+#endif
+
+// The tile (rows positions × cols channels, row stride nr) into channel planes:
+// y[j·ld + i] = act(tile[i][j] + bias[j] + residual[j·ld_residual + i]).
+template <class Arch>
+inline void store_tile_transposed(const float* tile, int rows, int cols, float* y, index ld,
+                                  const ConvTileEpilogue& ep) {
+  constexpr int NR = ConvTraits<Arch>::nr;
+#if defined(__AVX512F__) && XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    static_assert(ConvTraits<Arch>::width == 16 && ConvTraits<Arch>::mr <= 16);
+    using V = xsimd::batch<float, Arch>;
+    const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1u);
+    for (int c0 = 0; c0 < cols; c0 += 16) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_load_ps(tile + i * NR + c0) : _mm512_setzero_ps();
+      transpose_16x16(r);
+      const int n = cols - c0 < 16 ? cols - c0 : 16;
+      for (int j = 0; j < n; ++j) {
+        const int c = c0 + j;
+        __m512 x = r[j];
+        if (ep.bias) x = _mm512_add_ps(x, _mm512_set1_ps(ep.bias[c]));
+        if (ep.residual) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, ep.residual + c * ep.ld_residual));
+        if (ep.activation != Activation::none) x = activate<Arch>(ep.activation, V(x));
+        _mm512_mask_storeu_ps(y + c * ld, mask, x);
+      }
+    }
+    return;
+  }
+#endif
+  store_tile_transposed_scalar(tile, NR, rows, cols, y, ld, ep);
+}
+
+// The tile as rows: y[i·ld + j] = act(tile[i][j] + bias[j] + residual[i·ld_residual + j]).
+template <class Arch>
+inline void store_tile_rows(const float* tile, int rows, int cols, float* y, index ld, const ConvTileEpilogue& ep) {
+  constexpr int NR = ConvTraits<Arch>::nr;
+  if constexpr (has_vector_math<Arch>) {
+    using M = MathKernels<Arch>;
+    using V = typename M::F;
+    constexpr int W = ConvTraits<Arch>::width;
+    for (int i = 0; i < rows; ++i) {
+      float* out = y + i * ld;
+      const float* r = ep.residual ? ep.residual + i * ep.ld_residual : nullptr;
+      for (int c = 0; c < cols; c += W) {
+        const int n = cols - c < W ? cols - c : W;
+        V x = V::load_aligned(tile + i * NR + c);
+        if (n == W) {
+          if (ep.bias) x = x + V::load_unaligned(ep.bias + c);
+          if (r) x = x + V::load_unaligned(r + c);
+          if (ep.activation != Activation::none) x = activate<Arch>(ep.activation, x);
+          x.store_unaligned(out + c);
+        } else {
+          if (ep.bias) x = x + M::load_partial(ep.bias + c, n, 0.0f);
+          if (r) x = x + M::load_partial(r + c, n, 0.0f);
+          if (ep.activation != Activation::none) x = activate<Arch>(ep.activation, x);
+          M::store_partial(out + c, n, x);
+        }
+      }
+    }
+  } else {
+    for (int i = 0; i < rows; ++i) {
+      float* out = y + i * ld;
+      const float* r = ep.residual ? ep.residual + i * ep.ld_residual : nullptr;
+      for (int j = 0; j < cols; ++j) out[j] = tile[i * NR + j] + (ep.bias ? ep.bias[j] : 0.0f) + (r ? r[j] : 0.0f);
+      if (ep.activation != Activation::none) apply(ep.activation, out, out, cols);
+    }
+  }
+}
+
+}  // namespace mmm::kernels::detail

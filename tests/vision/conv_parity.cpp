@@ -1,0 +1,125 @@
+// Parity with PyTorch for Conv2D, Conv1D and ConvTranspose2D (oracle: conv_parity.py).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <span>
+
+#include "mmm/pipeline.hpp"
+#include "support/oracle.hpp"
+
+using namespace mmm;
+using test::OracleCase;
+using test::require_close;
+
+namespace {
+
+constexpr double bound = 1e-4;
+
+// Compares with torch in float64 (see conv_parity.py): within 1e-4, or within 3× torch's
+// own float32 error on the same case where that is larger. Float sums of this length miss
+// 1e-4 by the test's measure in torch too: over 16 runs (755 comparisons) torch's float32
+// worst was 2.9e-4 and mmm's 1.8e-4, their ratio 1.0 at the median and 2.75 at most.
+void check_output(const Tensor& actual, const OracleCase& c, const std::string& output, const std::string& what) {
+  const Tensor exact = c.output(output);
+  const double torch32 = test::compare(c.output(output + ".torch32"), exact).max_rel_error;
+  const double tolerance = std::max(bound, 3.0 * torch32);
+  std::printf("%-48s mmm %.2e  torch float32 %.2e  (vs float64)\n", what.c_str(),
+              test::compare(actual, exact).max_rel_error, torch32);
+  require_close(actual, exact, tolerance, what);
+}
+
+// y, ReLU(y) through Sequential's fused call, and ReLU(y + r) with the residual in the
+// epilogue.
+template <class C>
+void check_conv2d(const std::string& name) {
+  OracleCase c(name);
+  C conv;
+  c.load_model(conv);
+  Sequential<C, ReLU> conv_relu;
+  c.load_model(conv_relu.template get<0>());
+  const Tensor x = c.input("x"), r = c.input("r");
+  Workspace ws;
+  check_output(conv(Map<C::in_channels>(x), ws).to_tensor(), c, "y", name);
+  check_output(conv_relu(Map<C::in_channels>(x), ws).to_tensor(), c, "relu", name + " + ReLU");
+  ws.reset();
+  const Map<C::out_channels> y = conv.forward_fused(Map<C::in_channels>(x), ws, kernels::Activation::relu, r.data());
+  check_output(y.to_tensor(), c, "residual_relu", name + " + residual + ReLU");
+}
+
+}  // namespace
+
+TEST_CASE("Conv2D matches nn.Conv2d: kernel and stride per axis, dilation, groups, every padding mode") {
+  check_conv2d<Conv2D<3, 16, Conv{.kernel = {3, 5}, .stride = {2, 1}, .pad = {1, 2}, .dilation = 2}>>(
+      "conv_3_16_k3x5_s2x1_d2");
+  constexpr Conv grouped{.kernel = {3, 5}, .stride = {2, 1}, .pad = {2, 1}, .dilation = 2, .groups = 4};
+  check_conv2d<Conv2D<12, 20, grouped>>("conv_12_20_g4_zeros");
+  constexpr auto with_mode = [](Conv c, PaddingMode m) { return c.padding_mode = m, c; };
+  check_conv2d<Conv2D<12, 20, with_mode(grouped, PaddingMode::reflect)>>("conv_12_20_g4_reflect");
+  check_conv2d<Conv2D<12, 20, with_mode(grouped, PaddingMode::replicate)>>("conv_12_20_g4_replicate");
+  check_conv2d<Conv2D<12, 20, with_mode(grouped, PaddingMode::circular)>>("conv_12_20_g4_circular");
+}
+
+TEST_CASE("Conv2D matches nn.Conv2d with padding='same'") {
+  check_conv2d<Conv2D<5, 7, Conv{.kernel = {4, 3}, .pad = Pad::same, .dilation = {1, 2}}>>("conv_5_7_k4x3_same");
+  check_conv2d<Conv2D<6, 9, Conv{.kernel = 3, .pad = Pad::same, .padding_mode = PaddingMode::reflect}>>(
+      "conv_6_9_k3_same_reflect");
+}
+
+TEST_CASE("Conv2D matches nn.Conv2d depthwise (with a channel multiplier, strides, dilation, padding modes)") {
+  check_conv2d<Conv2D<24, 24, Conv{.kernel = 3, .pad = 1, .groups = 24}>>("depthwise_24_k3");
+  check_conv2d<Conv2D<8, 16, Conv{.kernel = 5, .stride = 2, .pad = 2, .groups = 8, .padding_mode = PaddingMode::replicate}>>(
+      "depthwise_8_16_k5s2_replicate");
+  check_conv2d<Conv2D<10, 10, Conv{.kernel = 3, .pad = 2, .dilation = 2, .groups = 10, .padding_mode = PaddingMode::circular}>>(
+      "depthwise_10_k3_d2_circular");
+  STATIC_REQUIRE(Conv2D<24, 24, Conv{.kernel = 3, .pad = 1, .groups = 24}>::depthwise);
+}
+
+TEST_CASE("Conv2D matches nn.Conv2d for 1×1, a 7×7 stride-2 stem, wide and strided kernels") {
+  check_conv2d<Conv2D<37, 29>>("pointwise_37_29");
+  check_conv2d<Conv2D<40, 70, Conv{.stride = 2}, false>>("pointwise_40_70_s2_nobias");
+  check_conv2d<Conv2D<3, 64, Conv{.kernel = 7, .stride = 2, .pad = 3}, false>>("stem_3_64_k7s2");
+  check_conv2d<Conv2D<64, 96, Conv{.kernel = 3, .pad = 1}>>("conv_64_96_k3");
+  check_conv2d<Conv2D<33, 65, Conv{.kernel = 2, .stride = 3}>>("conv_33_65_k2s3");
+}
+
+TEST_CASE("Conv2D with a BatchNorm folded in matches nn.BatchNorm2d(nn.Conv2d(x)) in eval mode") {
+  OracleCase c("conv_bn_fold");
+  Conv2D<16, 24, Conv{.kernel = 3, .pad = 1}, false> conv;
+  c.load_model(conv);
+  const Tensor scale = c.input("scale"), shift = c.input("shift"), x = c.input("x");
+  const Tensor loaded = conv.weight();
+  conv.fold_affine(scale.span(), shift.span());
+  Workspace ws;
+  REQUIRE_THROWS_WITH(conv(Map<16>(x), ws), Catch::Matchers::Contains("not prepared"));
+  conv.prepare();
+  check_output(conv(Map<16>(x), ws).to_tensor(), c, "y", "conv_bn_fold");
+  // The state_dict keeps the weights as loaded; folding again replaces the fold, and
+  // preparing again changes nothing.
+  CHECK(std::equal(loaded.span().begin(), loaded.span().end(), conv.weight().span().begin()));
+  conv.fold_affine(scale.span(), shift.span());
+  conv.prepare();
+  conv.prepare();
+  check_output(conv(Map<16>(x), ws).to_tensor(), c, "y", "conv_bn_fold, folded twice");
+  REQUIRE_THROWS_AS(conv.fold_affine(std::span(scale.data(), 23), shift.span()), ShapeError);
+}
+
+TEST_CASE("Conv2D propagates NaN inputs to the outputs whose window holds them, as torch") {
+  OracleCase a("conv_nan");
+  Conv2D<4, 6, Conv{.kernel = 3, .pad = 1}> conv;
+  a.load_model(conv);
+  Workspace ws;
+  const Tensor y = conv(Map<4>(a.input("x")), ws).to_tensor();
+  check_output(y, a, "y", "conv_nan");  // NaN exactly where torch has NaN
+  Index nans = 0;
+  for (Index i = 0; i < y.numel(); ++i) nans += std::isnan(y[i]) ? 1 : 0;
+  CHECK(nans == 6 * 9);  // every output channel, the 3×3 positions around the NaN
+
+  OracleCase b("depthwise_nan");
+  Conv2D<4, 4, Conv{.kernel = 3, .pad = 1, .groups = 4}> depthwise;
+  b.load_model(depthwise);
+  const Tensor z = depthwise(Map<4>(b.input("x")), ws).to_tensor();
+  check_output(z, b, "y", "depthwise_nan");
+  nans = 0;
+  for (Index i = 0; i < z.numel(); ++i) nans += std::isnan(z[i]) ? 1 : 0;
+  CHECK(nans == 9);  // its own channel only
+}

@@ -1,0 +1,197 @@
+// The convolution kernels against a plain reference over many random geometries (tiles,
+// bands, thread splits, groups, every padding mode), and Conv2D's contract: errors,
+// NaN propagation, fold_affine, allocation-free steady state.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mmm/pipeline.hpp"
+#include "support/allocation_counter.hpp"
+#include "support/random_model.hpp"
+#include "vision/conv_reference.hpp"
+
+using namespace mmm;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::vector<float> random_vector(std::mt19937& rng, Index n, float scale = 1.0f) {
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+struct Case {
+  kernels::ConvParams p;
+  Index batch, h, w;
+  bool residual;
+  kernels::Activation act;
+};
+
+std::string describe(const Case& c) {
+  const auto& p = c.p;
+  return std::to_string(c.batch) + "x" + std::to_string(p.in_channels) + "x" + std::to_string(c.h) + "x" +
+         std::to_string(c.w) + " -> " + std::to_string(p.out_channels) + " k" + std::to_string(p.kernel_h) + "x" +
+         std::to_string(p.kernel_w) + " s" + std::to_string(p.stride_h) + "x" + std::to_string(p.stride_w) + " d" +
+         std::to_string(p.dilation_h) + "x" + std::to_string(p.dilation_w) + " pad " + std::to_string(p.pad_top) + "," +
+         std::to_string(p.pad_bottom) + "," + std::to_string(p.pad_left) + "," + std::to_string(p.pad_right) + " g" +
+         std::to_string(p.groups) + " mode " + kernels::name(p.padding_mode) + (c.residual ? " +residual" : "") +
+         " act " + std::string(kernels::name(c.act));
+}
+
+// Runs the implicit-GEMM kernel (or the depthwise one) and the reference on one case.
+double run_case(const Case& c, std::mt19937& rng, bool depthwise) {
+  const auto& p = c.p;
+  const Index oh = p.out_h(c.h), ow = p.out_w(c.w);
+  const auto x = random_vector(rng, c.batch * p.in_channels * c.h * c.w);
+  const auto w = random_vector(rng, p.out_channels * p.depth(), 0.3f);
+  const auto b = random_vector(rng, p.out_channels);
+  const auto r = random_vector(rng, c.batch * p.out_channels * oh * ow);
+  std::vector<float> y(static_cast<std::size_t>(c.batch * p.out_channels * oh * ow), NAN);
+  const kernels::ConvEpilogue ep{b.data(), c.residual ? r.data() : nullptr, c.act};
+  if (depthwise) {
+    std::vector<float> ring(static_cast<std::size_t>(kernels::depthwise_scratch(p, c.batch, c.h, c.w)));
+    kernels::depthwise_conv2d(p, x.data(), c.batch, c.h, c.w, w.data(), y.data(), ep, ring.data());
+  } else {
+    const kernels::PackedConvWeights packed(w.data(), p.out_channels, p.groups, p.depth());
+    const auto need = kernels::conv2d_scratch(p, c.batch, c.h, c.w);
+    std::vector<std::int32_t> offsets(static_cast<std::size_t>(need.offsets));
+    std::vector<float> bands(static_cast<std::size_t>(need.floats));
+    kernels::conv2d(p, x.data(), c.batch, c.h, c.w, packed, y.data(), ep, offsets.data(), bands.data());
+  }
+  const auto e = test::reference_conv2d(p, x.data(), c.batch, c.h, c.w, w.data(), b.data(),
+                                        c.residual ? r.data() : nullptr, c.act);
+  return test::worst_error_ratio(y.data(), e);
+}
+
+Case random_case(std::mt19937& rng, bool depthwise) {
+  auto pick = [&](Index lo, Index hi) { return std::uniform_int_distribution<Index>(lo, hi)(rng); };
+  Case c{};
+  auto& p = c.p;
+  p.groups = depthwise ? pick(1, 9) : (pick(0, 2) == 0 ? pick(2, 4) : 1);
+  p.in_channels = depthwise ? p.groups : p.groups * pick(1, 11);
+  p.out_channels = depthwise ? p.groups * pick(1, 3) : p.groups * pick(1, 40);
+  p.kernel_h = pick(1, 5);
+  p.kernel_w = pick(1, 5);
+  p.stride_h = pick(1, 3);
+  p.stride_w = pick(1, 3);
+  p.dilation_h = pick(1, 2);
+  p.dilation_w = pick(1, 2);
+  p.padding_mode = static_cast<kernels::PaddingMode>(pick(0, 3));
+  c.batch = pick(1, 3);
+  c.h = pick(4, 23);
+  c.w = pick(4, 37);
+  const Index max_pad_h = std::min<Index>(3, c.h - 1), max_pad_w = std::min<Index>(3, c.w - 1);
+  p.pad_top = pick(0, max_pad_h);
+  p.pad_bottom = pick(0, 1) ? p.pad_top : pick(0, max_pad_h);
+  p.pad_left = pick(0, max_pad_w);
+  p.pad_right = pick(0, 1) ? p.pad_left : pick(0, max_pad_w);
+  if (pick(0, 3) == 0) p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 0;
+  c.residual = pick(0, 1) == 1;
+  c.act = static_cast<kernels::Activation>(pick(0, 6));
+  return c;
+}
+
+void check_random_cases(bool depthwise, int count) {
+  const unsigned seed = std::random_device{}();
+  std::printf("conv kernels (%s): seed %u\n", depthwise ? "depthwise" : "implicit GEMM", seed);
+  std::mt19937 rng(seed);
+  int run = 0;
+  while (run < count) {
+    const Case c = random_case(rng, depthwise);
+    if (c.p.out_h(c.h) <= 0 || c.p.out_w(c.w) <= 0) continue;
+    ++run;
+    INFO("seed " << seed << ", case " << run << ": " << describe(c));
+    CHECK(run_case(c, rng, depthwise) <= 1e-5);  // |error| ≤ 1e-5 · Σ|terms|
+  }
+}
+
+}  // namespace
+
+// Threads for a scope, every size of problem split between them, and optionally blocks
+// of fewer input bytes (more bands); restored afterwards.
+struct ConvSettings {
+  kernels::detail::ConvBlocking saved = kernels::detail::conv_blocking();
+  explicit ConvSettings(int threads, Index block_bytes = 0) {
+    set_num_threads(threads);
+    auto& blocking = kernels::detail::conv_blocking();
+    if (threads > 1) blocking.min_parallel_flops = 0;
+    if (block_bytes > 0) blocking.block_bytes = block_bytes;
+  }
+  ~ConvSettings() {
+    kernels::detail::conv_blocking() = saved;
+    set_num_threads(0);
+  }
+};
+
+TEST_CASE("the implicit-GEMM convolution matches a plain convolution over random geometries") {
+  SECTION("default blocking, 1 thread") {
+    const ConvSettings settings(1);
+    check_random_cases(false, 150);
+  }
+  SECTION("blocks of a few rows (bands refilled), 2 threads") {
+    const ConvSettings settings(2, 1024);
+    check_random_cases(false, 120);
+  }
+}
+
+TEST_CASE("the depthwise convolution matches a plain convolution over random geometries") {
+  {
+    const ConvSettings settings(1);
+    check_random_cases(true, 120);
+  }
+  const ConvSettings settings(2);
+  check_random_cases(true, 60);
+}
+
+TEST_CASE("Conv2D names its geometry and refuses maps too small for it, with the sizes") {
+  using C = Conv2D<12, 20, Conv{.kernel = {3, 5}, .stride = {2, 1}, .pad = {2, 1}, .dilation = 2, .groups = 4,
+                              .padding_mode = PaddingMode::reflect}>;
+  CHECK(C::name() == "Conv2D<12, 20, kernel 3×5, stride 2×1, pad 2×1, dilation 2, groups 4, reflect>");
+  CHECK(Conv2D<3, 8, Conv{.kernel = 3, .pad = Pad::same}, false>::name() == "Conv2D<3, 8, kernel 3, stride 1, pad same, no bias>");
+  STATIC_REQUIRE(C::output_height(37) == 19);  // (37 + 4 − 2·2 − 1)/2 + 1
+  STATIC_REQUIRE(C::output_width(53) == 47);   // 53 + 2 − 2·4 − 1 + 1
+  STATIC_REQUIRE(C::in_channels == 12 && C::out_channels == 20);
+  STATIC_REQUIRE(Conv2D<4, 4, Conv{.kernel = 3, .pad = 1}>::output_size(9) == 9);
+
+  C conv;
+  test::fill_random(conv, 1, 0.1f);
+  Workspace ws;
+  // The dilated kernel spans 5×9; padded, a 1×4 map is 5×6.
+  Tensor small(Shape{1, 12, 1, 4});
+  REQUIRE_THROWS_AS(conv(Map<12>(small), ws), ShapeError);
+  REQUIRE_THROWS_WITH(conv(Map<12>(small), ws), Contains(C::name()) && Contains("1×4 map") && Contains("5×9"));
+  // Reflect padding needs pads smaller than the sides: 2 rows of padding on a 2-row map.
+  Tensor thin(Shape{1, 12, 2, 40});
+  REQUIRE_THROWS_WITH(conv(Map<12>(thin), ws), Contains(C::name()) && Contains("reflect") && Contains("2×40"));
+  Tensor empty(Shape{1, 12, 0, 40});
+  REQUIRE_THROWS_AS(conv(Map<12>(empty), ws), ShapeError);
+  Tensor fits(Shape{2, 12, 3, 9});
+  const Map<20> y = conv(Map<12>(fits), ws);
+  CHECK((y.batch == 2 && y.height == 2 && y.width == 3));
+}
+
+TEST_CASE("Conv2D's forward allocates nothing once its Workspace is sized") {
+  using Block = Sequential<Conv2D<16, 32, Conv{.kernel = 3, .stride = 2, .pad = 1}>, ReLU,
+                           Conv2D<32, 32, Conv{.kernel = 3, .pad = 1, .groups = 32, .padding_mode = PaddingMode::reflect}>,
+                           Conv2D<32, 24>, SiLU, Conv2D<24, 8, Conv{.kernel = {1, 3}, .pad = {0, 1}, .groups = 2}>>;
+  static Block model;
+  test::fill_random(model, 5, 0.2f);
+  std::mt19937 rng(3);
+  const auto data = random_vector(rng, 2 * 16 * 37 * 53);
+  const Map<16> x(data.data(), 2, 37, 53);
+  Workspace ws;
+  set_num_threads(2);
+  for (int warm = 0; warm < 2; ++warm) (void)model(x, ws);
+  const long allocations = test::allocations_during([&] {
+    const Map<8> y = model(x, ws);
+    CHECK(y.height == 19);
+  }, 5);
+  CHECK(allocations == 0);
+  set_num_threads(0);
+}
