@@ -9,6 +9,7 @@
 #include "mmm/core/threading.hpp"
 #include "mmm/core/workspace.hpp"
 
+#include "mmm/compose/fork.hpp"
 #include "mmm/compose/module.hpp"
 #include "mmm/compose/parallel.hpp"
 #include "mmm/compose/sequential.hpp"
@@ -18,10 +19,12 @@
 #include "mmm/layers/embedding.hpp"
 #include "mmm/layers/flatten.hpp"
 #include "mmm/layers/fusion.hpp"
+#include "mmm/layers/gated_fusion.hpp"
 #include "mmm/layers/heads.hpp"
 #include "mmm/layers/linear.hpp"
 #include "mmm/layers/norm.hpp"
 #include "mmm/layers/pooling.hpp"
+#include "mmm/layers/sequence_join.hpp"
 
 #include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"
