@@ -1,6 +1,6 @@
 #pragma once
 // The one include a user needs: every module, the composition templates, weight loading,
-// and the preprocessing of every modality.
+// decoding (generate.hpp), and the preprocessing of every modality.
 // (Only includes; each concept lives in its own header.)
 
 #include "mmm/core/errors.hpp"
@@ -25,6 +25,8 @@
 #include "mmm/layers/norm.hpp"
 #include "mmm/layers/pooling.hpp"
 #include "mmm/layers/sequence_join.hpp"
+
+#include "mmm/generate.hpp"
 
 #include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"
