@@ -54,17 +54,23 @@ void check_hypotheses(const Hypotheses& h, const OracleCase& c, const std::strin
   test::require_close(actual_scores, scores, 1e-4, what + ": scores");
 }
 
-Tokens prompt_of(const IntTensor& ids, const IntTensor& lengths) { return Tokens(ids.view(), lengths.data()); }
+// A case over the torch decoder: its weights loaded, its prompt.
+struct DecoderCase {
+  explicit DecoderCase(const char* name) : c(name) { c.load_model(decoder); }
+  Tokens prompt() const { return Tokens(ids.view(), lengths.data()); }
+  OracleCase c;
+  Decoder decoder;
+  IntTensor ids = c.int_input("ids"), lengths = c.int_input("lengths");
+};
 
 }  // namespace
 
 TEST_CASE("greedy decoding matches the Python reference: batch of prompts, repetition penalty") {
   for (const char* name : {"greedy_batch", "greedy_penalty"}) {
-    OracleCase c(name);
-    Decoder decoder;
-    c.load_model(decoder);
-    const IntTensor ids = c.int_input("ids"), lengths = c.int_input("lengths");
-    const Tokens prompt = prompt_of(ids, lengths);
+    DecoderCase d(name);
+    const OracleCase& c = d.c;
+    const Decoder& decoder = d.decoder;
+    const Tokens prompt = d.prompt();
     const Index max_length = meta_int(c, "max_length");
     auto state = decoder.make_state(prompt.batch, prompt.length + max_length);
     Workspace ws;
@@ -78,11 +84,10 @@ TEST_CASE("greedy decoding matches the Python reference: batch of prompts, repet
 }
 
 TEST_CASE("greedy decoding stops at a stop string spanning two tokens, and streams every token") {
-  OracleCase c("greedy_stop");
-  Decoder decoder;
-  c.load_model(decoder);
-  const IntTensor ids = c.int_input("ids"), lengths = c.int_input("lengths");
-  const Tokens prompt = prompt_of(ids, lengths);
+  DecoderCase d("greedy_stop");
+  const OracleCase& c = d.c;
+  const Decoder& decoder = d.decoder;
+  const Tokens prompt = d.prompt();
   auto state = decoder.make_state(prompt.batch, prompt.length + 24);
   std::vector<std::string> texts(static_cast<std::size_t>(prompt.batch));
   std::vector<std::vector<std::int32_t>> streamed(static_cast<std::size_t>(prompt.batch));
@@ -104,11 +109,10 @@ TEST_CASE("greedy decoding stops at a stop string spanning two tokens, and strea
 
 TEST_CASE("beam search matches the Python reference: tokens, finishes and scores of the n best") {
   for (const char* name : {"beam_w3", "beam_w4_short", "beam_w2_no_eos", "beam_w5_long"}) {
-    OracleCase c(name);
-    Decoder decoder;
-    c.load_model(decoder);
-    const IntTensor ids = c.int_input("ids"), lengths = c.int_input("lengths");
-    const Tokens prompt = prompt_of(ids, lengths);
+    DecoderCase d(name);
+    const OracleCase& c = d.c;
+    const Decoder& decoder = d.decoder;
+    const Tokens prompt = d.prompt();
     const generate::BeamOptions options{.max_length = meta_int(c, "max_length"),
                                         .eos = static_cast<std::int32_t>(meta_int(c, "eos")),
                                         .width = meta_int(c, "width"),
@@ -122,11 +126,10 @@ TEST_CASE("beam search matches the Python reference: tokens, finishes and scores
 
 TEST_CASE("sampling with a seed reproduces the text recorded from the Python generator and sampler") {
   for (const char* name : {"sample_plain", "sample_top_k", "sample_top_p", "sample_all"}) {
-    OracleCase c(name);
-    Decoder decoder;
-    c.load_model(decoder);
-    const IntTensor ids = c.int_input("ids"), lengths = c.int_input("lengths");
-    const Tokens prompt = prompt_of(ids, lengths);
+    DecoderCase d(name);
+    const OracleCase& c = d.c;
+    const Decoder& decoder = d.decoder;
+    const Tokens prompt = d.prompt();
     const generate::SamplingOptions options{.max_length = meta_int(c, "max_length"),
                                             .eos = static_cast<std::int32_t>(meta_int(c, "eos")),
                                             .temperature = meta_float(c, "temperature"),

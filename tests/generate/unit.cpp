@@ -69,6 +69,12 @@ static_assert(!StepDecoder<Linear<3, 4>>);
 
 std::vector<std::int32_t> as_vector(std::span<const std::int32_t> s) { return {s.begin(), s.end()}; }
 
+std::vector<std::vector<std::int32_t>> best_of_each(const Hypotheses& h) {
+  std::vector<std::vector<std::int32_t>> out;
+  for (Index r = 0; r < h.items(); ++r) out.push_back(as_vector(h.tokens(r)));
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("Pcg32 gives pcg-c-basic's published output, and uniform draws in [0, 1)") {
@@ -275,17 +281,11 @@ TEST_CASE("sampling is reproducible, and its limits are greedy") {
   Workspace ws;
   auto run = [&](const SamplingOptions& o) {
     auto state = decoder.make_state(3, 64);
-    const Hypotheses h = sample(decoder, state, prompt, o, ws);
-    std::vector<std::vector<std::int32_t>> out;
-    for (Index r = 0; r < 3; ++r) out.push_back(as_vector(h.tokens(r)));
-    return out;
+    return best_of_each(sample(decoder, state, prompt, o, ws));
   };
   auto greedy_tokens = [&] {
     auto state = decoder.make_state(3, 64);
-    const Hypotheses h = greedy(decoder, state, prompt, {.max_length = 30}, ws);
-    std::vector<std::vector<std::int32_t>> out;
-    for (Index r = 0; r < 3; ++r) out.push_back(as_vector(h.tokens(r)));
-    return out;
+    return best_of_each(greedy(decoder, state, prompt, {.max_length = 30}, ws));
   };
   const auto a = run({.max_length = 30, .seed = 11});
   CHECK(run({.max_length = 30, .seed = 11}) == a);
