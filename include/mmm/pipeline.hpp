@@ -19,9 +19,12 @@
 #include "mmm/layers/flatten.hpp"
 #include "mmm/layers/fusion.hpp"
 #include "mmm/layers/heads.hpp"
+#include "mmm/layers/gru.hpp"
 #include "mmm/layers/linear.hpp"
+#include "mmm/layers/lstm.hpp"
 #include "mmm/layers/norm.hpp"
 #include "mmm/layers/pooling.hpp"
+#include "mmm/layers/rnn.hpp"
 
 #include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"
