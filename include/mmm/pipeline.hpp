@@ -21,9 +21,12 @@
 #include "mmm/layers/fusion.hpp"
 #include "mmm/layers/gated_fusion.hpp"
 #include "mmm/layers/heads.hpp"
+#include "mmm/layers/gru.hpp"
 #include "mmm/layers/linear.hpp"
+#include "mmm/layers/lstm.hpp"
 #include "mmm/layers/norm.hpp"
 #include "mmm/layers/pooling.hpp"
+#include "mmm/layers/rnn.hpp"
 #include "mmm/layers/sequence_join.hpp"
 
 #include "mmm/generate.hpp"
