@@ -6,6 +6,7 @@
 //   generate/beam_search.hpp   beam search: width, length penalty, EOS, n-best with scores
 //   generate/ctc.hpp           CTC greedy and prefix beam search (speech)
 //   streaming (a callback per token) and stop strings: StreamOptions in generate/token_loop.hpp
+//   generate/recurrent_decoder.hpp   an Embedding → LSTM/GRU/RNN → Linear decoder (captioners)
 // (Only includes.)
 
 #include "mmm/generate/beam_search.hpp"
@@ -14,6 +15,7 @@
 #include "mmm/generate/greedy.hpp"
 #include "mmm/generate/hypotheses.hpp"
 #include "mmm/generate/random.hpp"
+#include "mmm/generate/recurrent_decoder.hpp"
 #include "mmm/generate/sampling.hpp"
 #include "mmm/generate/stop_strings.hpp"
 #include "mmm/generate/token_loop.hpp"

@@ -119,3 +119,36 @@ TEST_CASE("CTC greedy and prefix beam search allocate nothing once warm") {
   (void)run();
   CHECK(test::allocations_during(run, 5) == 0);
 }
+
+TEST_CASE("an LSTM decoder (RecurrentDecoder) decodes without allocating per token") {
+  generate::RecurrentDecoder<61, 16, LSTM<16, 32, Rnn{.layers = 2}>> decoder;
+  test::fill_random(decoder, 23, 0.4f);
+  const std::vector<std::int32_t> ids{3, 4, 5, 6, 7, 8};
+  const std::vector<std::int32_t> lengths{3, 2};
+  const Tokens prompt(ids.data(), 2, 3, lengths.data());
+  Tensor image(Shape{2, 16});
+  for (Index i = 0; i < image.numel(); ++i) image[i] = 0.1f * static_cast<float>(i % 7);
+  Workspace ws;
+  auto greedy_state = decoder.make_state(2, 0);
+  auto beam_state = decoder.make_state(2 * 3, 0);
+  const auto [greedy_short, greedy_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        greedy_state.reset();
+        decoder.condition(greedy_state, Feat<16>(image), ws);
+        return greedy(decoder, greedy_state, prompt, {.max_length = n}, ws).tokens(0).size();
+      },
+      30, 60);
+  const auto [beam_short, beam_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        beam_state.reset();
+        decoder.condition(beam_state, Feat<16>(image), ws);
+        return beam_search(decoder, beam_state, prompt, {.max_length = n, .eos = 1, .width = 3}, ws).tokens(0).size();
+      },
+      30, 60);
+  CHECK(greedy_short == 0);
+  CHECK(greedy_long == 0);
+  CHECK(beam_short == 0);
+  CHECK(beam_long == 0);
+}

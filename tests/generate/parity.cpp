@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "generate/decoders.hpp"
+#include "generate/hypotheses_check.hpp"
 #include "mmm/pipeline.hpp"
 #include "support/oracle.hpp"
 
@@ -28,31 +29,6 @@ std::string token_text_of(std::int32_t i) {
 
 Index meta_int(const OracleCase& c, const std::string& key) { return std::stoll(c.meta(key)); }
 float meta_float(const OracleCase& c, const std::string& key) { return std::stof(c.meta(key)); }
-
-// Every hypothesis of `h` against the case's packed outputs (prefix "" or "beam_" …).
-void check_hypotheses(const Hypotheses& h, const OracleCase& c, const std::string& prefix, const std::string& what) {
-  const IntTensor tokens = c.int_output(prefix + "tokens"), lengths = c.int_output(prefix + "lengths");
-  const IntTensor finish = c.int_output(prefix + "finish"), counts = c.int_output(prefix + "counts");
-  const Tensor scores = c.output(prefix + "scores");
-  const Index items = counts.numel(), per_item = lengths.dim(1), stride = tokens.dim(2);
-  REQUIRE(h.items() == items);
-  Tensor actual_scores(scores.shape());
-  for (Index b = 0; b < items; ++b) {
-    INFO(what << ": item " << b);
-    REQUIRE(h.count(b) == counts[b]);
-    for (Index k = 0; k < counts[b]; ++k) {
-      INFO("hypothesis " << k);
-      const auto got = h.tokens(b, k);
-      std::vector<std::int32_t> expected(tokens.data() + (b * per_item + k) * stride,
-                                         tokens.data() + (b * per_item + k) * stride + lengths[b * per_item + k]);
-      CHECK(std::vector<std::int32_t>(got.begin(), got.end()) == expected);
-      CHECK(static_cast<int>(h.finish(b, k)) == finish[b * per_item + k]);
-      actual_scores[b * per_item + k] = h.score(b, k);
-    }
-    for (Index k = counts[b]; k < per_item; ++k) actual_scores[b * per_item + k] = scores[b * per_item + k];
-  }
-  test::require_close(actual_scores, scores, 1e-4, what + ": scores");
-}
 
 // A case over the torch decoder: its weights loaded, its prompt.
 struct DecoderCase {
@@ -79,7 +55,7 @@ TEST_CASE("greedy decoding matches the Python reference: batch of prompts, repet
                                            .eos = static_cast<std::int32_t>(meta_int(c, "eos")),
                                            .repetition_penalty = meta_float(c, "repetition_penalty")},
                                           ws);
-    check_hypotheses(h, c, "", name);
+    test::check_hypotheses(h, c, "", name);
   }
 }
 
@@ -99,7 +75,7 @@ TEST_CASE("greedy decoding stops at a stop string spanning two tokens, and strea
   options.stream.on_token = [&](Index row, std::int32_t id) { streamed[static_cast<std::size_t>(row)].push_back(id); };
   Workspace ws;
   const Hypotheses h = generate::greedy(decoder, state, prompt, options, ws);
-  check_hypotheses(h, c, "", "greedy_stop");
+  test::check_hypotheses(h, c, "", "greedy_stop");
   CHECK(h.finish(0) == generate::Finish::stop_string);
   for (Index r = 0; r < prompt.batch; ++r) {
     const auto t = h.tokens(r);
@@ -120,7 +96,7 @@ TEST_CASE("beam search matches the Python reference: tokens, finishes and scores
                                         .n_best = meta_int(c, "n_best")};
     auto state = decoder.make_state(prompt.batch * options.width, prompt.length + options.max_length);
     Workspace ws;
-    check_hypotheses(generate::beam_search(decoder, state, prompt, options, ws), c, "", name);
+    test::check_hypotheses(generate::beam_search(decoder, state, prompt, options, ws), c, "", name);
   }
 }
 
@@ -139,7 +115,7 @@ TEST_CASE("sampling with a seed reproduces the text recorded from the Python gen
                                             .seed = std::stoull(c.meta("seed"))};
     auto state = decoder.make_state(prompt.batch, prompt.length + options.max_length);
     Workspace ws;
-    check_hypotheses(generate::sample(decoder, state, prompt, options, ws), c, "", name);
+    test::check_hypotheses(generate::sample(decoder, state, prompt, options, ws), c, "", name);
   }
 }
 
@@ -151,9 +127,9 @@ TEST_CASE("CTC greedy and prefix beam search match the Python reference") {
     const Seq<7> log_probs(x, lengths.data());
     const Index blank = meta_int(c, "blank");
     Workspace ws;
-    check_hypotheses(generate::ctc_greedy(log_probs, blank, ws), c, "greedy_", std::string(name) + " greedy");
+    test::check_hypotheses(generate::ctc_greedy(log_probs, blank, ws), c, "greedy_", std::string(name) + " greedy");
     const Hypotheses beam = generate::ctc_beam_search(
         log_probs, {.width = meta_int(c, "width"), .blank = blank, .n_best = meta_int(c, "n_best")}, ws);
-    check_hypotheses(beam, c, "beam_", std::string(name) + " beam");
+    test::check_hypotheses(beam, c, "beam_", std::string(name) + " beam");
   }
 }

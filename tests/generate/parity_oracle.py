@@ -1,6 +1,7 @@
-"""Oracle for tests/generate/parity.cpp: greedy decoding, beam search and sampling by the
-reference procedures of tools/mmm_generate.py over a torch decoder (ElmanDecoder, the
-network of tests/generate/decoders.hpp), and CTC greedy / prefix beam search over random
+"""Oracle for tests/generate/parity.cpp and recurrent.cpp: greedy decoding, beam search and
+sampling by the reference procedures of tools/mmm_generate.py over torch decoders (ElmanDecoder,
+the network of tests/generate/decoders.hpp; tools/mmm_decoders.py's LstmDecoder and an LSTM
+captioner, which RecurrentDecoder loads), and CTC greedy / prefix beam search over random
 log-probabilities. Weights, prompts and seeds are fresh each run; sampled text is recorded
 from the Python generator and sampler, for the C++ side to reproduce token for token.
 
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import mmm_decoders as D
 import mmm_generate as G
 from mmm_oracle import Oracle
 
@@ -76,10 +78,10 @@ def prompts_tensor(prompts):
     return {"ids": ids, "lengths": torch.tensor([len(p) for p in prompts], dtype=torch.int32)}
 
 
-def draw_prompts(rows, longest):
+def draw_prompts(rows, longest, vocab=VOCAB):
     lengths = torch.randint(1, longest + 1, (rows,), generator=g).tolist()
     # Prompts avoid EOS, which would make them look finished to a reader.
-    return [[int(x) for x in torch.randint(2, VOCAB, (n,), generator=g)] for n in lengths]
+    return [[int(x) for x in torch.randint(2, vocab, (n,), generator=g)] for n in lengths]
 
 
 def robust(run, attempts=50, bound=1e-4):
@@ -192,3 +194,58 @@ with Oracle("generate.parity") as o, torch.no_grad():
         target = torch.tensor([h["tokens"]], dtype=torch.long) if h["tokens"] else torch.zeros(1, 0, dtype=torch.long)
         exact = -torch.nn.functional.ctc_loss(x[:, None, :], target, [5], [len(h["tokens"])], blank=0, reduction="sum")
         assert abs(float(exact) - h["score"]) < 1e-9, (h, float(exact))
+
+    # ---- recurrent.cpp: RecurrentDecoder over a 2-layer LSTM, and an LSTM captioner ----
+    lstm = D.LstmDecoder(41, 13, 29, layers=2)
+    lstm.head.weight.mul_(5.0)
+    lstm.head.bias[EOS] += 0.5
+    for case, rows, meta in [
+        ("lstm_greedy", 3, {"kind": "greedy", "max_length": 15}),
+        ("lstm_beam", 2, {"kind": "beam", "max_length": 12, "width": 3, "length_penalty": 1.0, "n_best": 3}),
+        ("lstm_sample", 2, {"kind": "sample", "max_length": 16, "temperature": 0.9, "top_k": 8, "top_p": 0.95}),
+    ]:
+        meta = dict(meta, eos=EOS)
+
+        def run(attempt):
+            prompts, margins = draw_prompts(rows, 5, 41), []
+            seed = base + attempt
+            if meta["kind"] == "greedy":
+                out = G.greedy(lstm, lstm.make_state(rows), prompts, meta["max_length"], EOS, margins=margins)
+            elif meta["kind"] == "beam":
+                out = G.beam_search(lstm, lstm.make_state(rows * meta["width"]), prompts, meta["max_length"], EOS,
+                                    meta["width"], meta["length_penalty"], meta["n_best"], margins=margins)
+            else:
+                out = G.sample(lstm, lstm.make_state(rows), prompts, meta["max_length"], EOS, meta["temperature"],
+                               meta["top_k"], meta["top_p"], seed=seed, margins=margins)
+            return (prompts, seed, out), margins
+
+        prompts, seed, out = robust(run)
+        o.save(case, lstm.state_dict(), inputs=prompts_tensor(prompts), outputs=pack(out, meta.get("n_best", 1)),
+               metadata={k: str(v) for k, v in dict(meta, seed=seed).items()})
+
+    # The captioner: Conv2d(3, 8, 3, stride 2, pad 1) + ReLU + global average pool + Linear(8, 13)
+    # encodes each image; its features are the LSTM's first input; then decoding from BOS = 0.
+    encoder = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
+                            nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(8, 13))
+    captioner = D.Captioner(encoder, D.LstmDecoder(37, 13, 31))
+    captioner.decoder.head.weight.mul_(5.0)
+    encoder[3].weight.mul_(4.0)  # images that make a difference to the captions
+    for case, meta in [("caption_greedy", {"kind": "greedy", "max_length": 14, "width": 1, "n_best": 1}),
+                       ("caption_beam", {"kind": "beam", "max_length": 14, "width": 4, "n_best": 2,
+                                         "length_penalty": 1.3})]:
+        def run(_):
+            images, margins = torch.randn(2, 3, 11, 9, generator=g), []
+            features = encoder(images)
+            dec = captioner.decoder
+            state = dec.condition(dec.make_state(2 * meta["width"]), features)
+            prompts = [[0], [0]]
+            if meta["kind"] == "greedy":
+                out = G.greedy(dec, state, prompts, meta["max_length"], EOS, margins=margins)
+            else:
+                out = G.beam_search(dec, state, prompts, meta["max_length"], EOS, meta["width"], meta["length_penalty"],
+                                    meta["n_best"], margins=margins)
+            return (images, out), margins
+
+        images, out = robust(run)
+        o.save(case, captioner.state_dict(), inputs={"image": images}, outputs=pack(out, meta["n_best"]),
+               metadata={k: str(v) for k, v in dict(meta, eos=EOS).items()})
