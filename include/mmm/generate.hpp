@@ -7,6 +7,7 @@
 //   generate/ctc.hpp           CTC greedy and prefix beam search (speech)
 //   streaming (a callback per token) and stop strings: StreamOptions in generate/token_loop.hpp
 //   generate/recurrent_decoder.hpp   an Embedding → LSTM/GRU/RNN → Linear decoder (captioners)
+//   generate/kv_cache.hpp            transformer decoders' keys and values (paged, copy-on-write)
 // (Only includes.)
 
 #include "mmm/generate/beam_search.hpp"
@@ -14,6 +15,7 @@
 #include "mmm/generate/decoder.hpp"
 #include "mmm/generate/greedy.hpp"
 #include "mmm/generate/hypotheses.hpp"
+#include "mmm/generate/kv_cache.hpp"
 #include "mmm/generate/random.hpp"
 #include "mmm/generate/recurrent_decoder.hpp"
 #include "mmm/generate/sampling.hpp"

@@ -15,8 +15,11 @@
 #include "mmm/compose/sequential.hpp"
 
 #include "mmm/layers/activation.hpp"
+#include "mmm/layers/attention.hpp"
 #include "mmm/layers/conv2d.hpp"
+#include "mmm/layers/decoder_block.hpp"
 #include "mmm/layers/embedding.hpp"
+#include "mmm/layers/feed_forward.hpp"
 #include "mmm/layers/flatten.hpp"
 #include "mmm/layers/fusion.hpp"
 #include "mmm/layers/gated_fusion.hpp"
@@ -25,11 +28,17 @@
 #include "mmm/layers/linear.hpp"
 #include "mmm/layers/lstm.hpp"
 #include "mmm/layers/norm.hpp"
+#include "mmm/layers/patch_embed.hpp"
 #include "mmm/layers/pooling.hpp"
+#include "mmm/layers/positional.hpp"
 #include "mmm/layers/rnn.hpp"
 #include "mmm/layers/sequence_join.hpp"
+#include "mmm/layers/transformer.hpp"
 
 #include "mmm/generate.hpp"
+
+#include "mmm/models/gpt2.hpp"
+#include "mmm/models/llama.hpp"
 
 #include "mmm/io/load.hpp"
 #include "mmm/io/safetensors.hpp"
