@@ -6,6 +6,7 @@ parameter names mmm loads). Each mirrors one mmm type:
     FusionConcat / FusionSum / FusionProduct             layers/fusion.hpp
     GatedFusion(out, *ins)        layers/gated_fusion.hpp
     SequenceJoin()                layers/sequence_join.hpp (image/audio tokens before text)
+    CrossAttentionFusion(dq, dkv, heads)   layers/cross_attention_fusion.hpp
     map_to_seq(x)                 layers/flatten.hpp, MapToSeq
 
 Branch values are tensors; a sequence with padding is a pair (x [N, T, D], lengths [N]).
@@ -131,3 +132,25 @@ class SequenceJoin(nn.Module):
             lengths[i] = at
         mask = torch.arange(total)[None, :] >= lengths[:, None]
         return y, lengths, mask
+
+
+class CrossAttentionFusion(nn.Module):
+    """norm(x + attn(x, m, m)): queries x [N, T, dq] (or [N, dq]) over a memory m [N, S, dkv]
+    (or a map [N, dkv, H, W]), (m, lengths) masking the memory's padding."""
+
+    def __init__(self, dq, dkv, heads):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dq, heads, kdim=dkv, vdim=dkv, batch_first=True)
+        self.norm = nn.LayerNorm(dq)
+
+    def forward(self, branches):
+        x, memory = _values(branches[0]), branches[1]
+        mask = None
+        if isinstance(memory, tuple):
+            memory, lengths = memory
+            mask = torch.arange(memory.shape[1])[None, :] >= lengths[:, None]
+        if memory.dim() == 4:
+            memory = map_to_seq(memory)
+        q = x[:, None, :] if x.dim() == 2 else x
+        y = self.norm(q + self.attn(q, memory, memory, key_padding_mask=mask, need_weights=False)[0])
+        return y[:, 0] if x.dim() == 2 else y

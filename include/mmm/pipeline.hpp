@@ -17,6 +17,7 @@
 #include "mmm/layers/activation.hpp"
 #include "mmm/layers/attention.hpp"
 #include "mmm/layers/conv2d.hpp"
+#include "mmm/layers/cross_attention_fusion.hpp"
 #include "mmm/layers/decoder_block.hpp"
 #include "mmm/layers/embedding.hpp"
 #include "mmm/layers/feed_forward.hpp"

@@ -165,3 +165,44 @@ TEST_CASE("SoftmaxHead gives logits, probabilities at a temperature, log-probabi
     for (Index j = 0; j < 3; ++j) CHECK(row[static_cast<std::size_t>(j)].label == best.label(r, j));
   }
 }
+
+TEST_CASE("CrossAttentionFusion matches norm(x + MultiheadAttention(x, m, m)) over frames, a map, a Feat query") {
+  Workspace ws;
+  {
+    OracleCase c("cross_attention_fusion");
+    CrossAttentionFusion<24, 20, 4> fusion;
+    c.load_model(fusion);
+    const Tensor q = c.input("q"), m = c.input("m"), image = c.input("image"), pooled = c.input("pooled");
+    const IntTensor q_lengths = c.int_input("q_lengths"), m_lengths = c.int_input("m_lengths");
+    const Seq<24> y = fusion(Seq<24>(q, q_lengths.data()), Seq<20>(m, m_lengths.data()), ws);
+    CHECK(y.lengths == q_lengths.data());
+    // Past an item's valid queries torch computes values too (attention of padding queries):
+    // compare everything, as torch keeps them.
+    require_close(y.to_tensor(), c.output("y"), 1e-4, "text queries over padded frames");
+    require_close(fusion(Seq<24>(q, q_lengths.data()), Map<20>(image), ws).to_tensor(), c.output("y_map"), 1e-4,
+                  "text queries over an image's positions");
+    const Feat<24> pooled_y = fusion(Feat<24>(pooled), Seq<20>(m, m_lengths.data()), ws);
+    require_close(pooled_y.to_tensor(), c.output("y_feat"), 1e-4, "one query per item");
+  }
+  {
+    OracleCase c("cross_attention_fusion_same");
+    CrossAttentionFusion<16, 16, 2> fusion;
+    c.load_model(fusion);
+    require_close(fusion(Seq<16>(c.input("q")), Seq<16>(c.input("m")), ws).to_tensor(), c.output("y"), 1e-4,
+                  "Dkv = Dq (in_proj_weight)");
+  }
+}
+
+TEST_CASE("a composed multimodal model — CNN image branch, LSTM text branch, cross-attention fusion, head — matches torch") {
+  OracleCase c("multimodal_model");
+  using Text = Sequential<Embedding<50, 20>, LSTM<20, 32>>;
+  using Image = Sequential<Conv2D<3, 16, Conv{.kernel = 3, .stride = 2, .pad = 1}>, ReLU,
+                           Conv2D<16, 24, Conv{.kernel = 3, .stride = 2, .pad = 1}>, ReLU>;
+  Sequential<Parallel<Text, Image>, CrossAttentionFusion<32, 24, 4>, MeanPool, SoftmaxHead<32, 7>> model;
+  c.load_model(model);
+  const IntTensor ids = c.int_input("ids"), lengths = c.int_input("lengths");
+  const Tensor image = c.input("image");
+  Workspace ws;
+  const Feat<7> y = model(Tokens(ids.view(), lengths.data()), Map<3>(image), ws);
+  require_close(y.to_tensor(), c.output("y"), 1e-4, "multimodal model");
+}

@@ -176,3 +176,23 @@ TEST_CASE("kernels::top_k and argmax: largest first, ties by position, NaN last"
   kernels::top_k(nan_first.data(), 3, 1, v, p);
   CHECK(p[0] == 1);
 }
+
+TEST_CASE("CrossAttentionFusion: torch's names, its join rules, and queries and memory of one batch") {
+  using X = CrossAttentionFusion<8, 6, 2>;
+  std::vector<std::string> names;
+  X fusion;
+  for (const auto& [name, t] : state_dict(fusion)) names.push_back(name + " " + t->shape().str());
+  CHECK(names == std::vector<std::string>{"attn.q_proj_weight [8, 8]", "attn.k_proj_weight [8, 6]",
+                                          "attn.v_proj_weight [8, 6]", "attn.in_proj_bias [24]",
+                                          "attn.out_proj.weight [8, 8]", "attn.out_proj.bias [8]", "norm.weight [8]",
+                                          "norm.bias [8]"});
+  STATIC_REQUIRE(std::is_same_v<X::output<Branches<Seq<8>, Map<6>>>, Seq<8>>);
+  STATIC_REQUIRE(std::is_same_v<X::output<Branches<Feat<8>, Seq<6>>>, Feat<8>>);
+  STATIC_REQUIRE(std::is_same_v<X::expects<Branches<Seq<8>, Seq<7>>>, in_branch<1, Seq<6>>>);
+  STATIC_REQUIRE(std::is_same_v<X::expects<Branches<Seq<9>, Seq<6>>>, in_branch<0, feat_or_seq<8>>>);
+  STATIC_REQUIRE_FALSE(X::accepts<Seq<8>>);
+  test::fill_random(fusion, 6, 0.3f);
+  Tensor q(Shape{2, 3, 8}), m(Shape{3, 4, 6});
+  Workspace ws;
+  REQUIRE_THROWS_WITH((fusion(Seq<8>(q), Seq<6>(m), ws)), Contains("CrossAttentionFusion<8, 6, 2>") && Contains("batch 3"));
+}

@@ -183,3 +183,54 @@ with Oracle("fusion.parity") as o, torch.no_grad():
                     "log_probs_t": torch.log_softmax(zs / t, -1), "top_values": top.values,
                     "top_classes": top.indices.int(), "top_probs": torch.topk(torch.softmax(z, -1), 3, -1).values,
                     "top_probs_classes": torch.topk(torch.softmax(z, -1), 3, -1).indices.int()})
+
+    # CrossAttentionFusion<24, 20, 4>: padded text queries over padded audio frames; over an
+    # image's positions (Map<20>); one Feat query per item; Dkv = Dq (torch's packed in_proj).
+    fusion = F.CrossAttentionFusion(24, 20, 4)
+    batch, t, s_len = randint(g, 1, 4), randint(g, 1, 7), randint(g, 1, 9)
+    q, q_lengths = torch.randn(batch, t, 24), valid_lengths(g, batch, t)
+    m, m_lengths = torch.randn(batch, s_len, 20), valid_lengths(g, batch, s_len)
+    image = torch.randn(batch, 20, randint(g, 1, 4), randint(g, 1, 5))
+    pooled = torch.randn(batch, 24)
+    o.save("cross_attention_fusion", fusion.state_dict(),
+           inputs={"q": q, "q_lengths": q_lengths.int(), "m": m, "m_lengths": m_lengths.int(), "image": image,
+                   "pooled": pooled},
+           outputs={"y": fusion(((q, q_lengths), (m, m_lengths))), "y_map": fusion(((q, q_lengths), image)),
+                    "y_feat": fusion((pooled, (m, m_lengths)))})
+    same = F.CrossAttentionFusion(16, 16, 2)
+    q, m = torch.randn(batch, t, 16), torch.randn(batch, s_len, 16)
+    o.save("cross_attention_fusion_same", same.state_dict(), inputs={"q": q, "m": m}, outputs={"y": same((q, m))})
+
+    # A composed multimodal model: an LSTM text branch's states attend over a CNN image
+    # branch's positions, then a pooled head:
+    #   Sequential<Parallel<Sequential<Embedding<50, 20>, LSTM<20, 32>>,
+    #                       Sequential<Conv2D<3, 16, k3 s2 p1>, ReLU, Conv2D<16, 24, k3 s2 p1>, ReLU>>,
+    #              CrossAttentionFusion<32, 24, 4>, MeanPool, SoftmaxHead<32, 7>>
+    class Text(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.add_module("0", nn.Embedding(50, 20))
+            self.add_module("1", nn.LSTM(20, 32, batch_first=True))
+
+        def forward(self, ids_lengths):
+            ids, lengths = ids_lengths
+            x = getattr(self, "0")(ids)
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            y, _ = getattr(self, "1")(packed)
+            y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=ids.shape[1])
+            return y, lengths
+
+    image_branch = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+                                 nn.Conv2d(16, 24, 3, stride=2, padding=1), nn.ReLU())
+    fusion = F.CrossAttentionFusion(32, 24, 4)
+    head = nn.Linear(32, 7)
+    model = nn.Sequential(F.Parallel([Text(), image_branch]), fusion, nn.Identity(), head)
+    batch, length = randint(g, 1, 4), randint(g, 2, 9)
+    ids = torch.randint(0, 50, (batch, length), generator=g)
+    lengths = valid_lengths(g, batch, length)
+    img = torch.randn(batch, 3, randint(g, 5, 13), randint(g, 5, 13))
+    text_states, _ = model[0][0]((ids, lengths))
+    fused = fusion(((text_states, lengths), image_branch(img)))
+    probs = torch.softmax(head(masked_mean(fused, lengths)), -1)
+    o.save("multimodal_model", model.state_dict(), inputs={"ids": ids.int(), "lengths": lengths.int(), "image": img},
+           outputs={"y": probs})
