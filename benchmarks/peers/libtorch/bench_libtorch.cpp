@@ -7,7 +7,10 @@
 //
 // A case with a native op (mm, linear, mlp) runs it directly with preallocated outputs:
 // at::mm_out, and at::addmm_out(y, bias, x, weight.t()), which is what
-// torch::nn::functional::linear does for a 2-D input, minus allocating y. Any other case runs
+// torch::nn::functional::linear does for a 2-D input, minus allocating y. gpt2_decode_step is
+// the per-token loop of a GPT-2 style decoder with a KV cache, as one writes it in libtorch:
+// key/value tensors for the whole capacity allocated once, each step writing its position in
+// place (narrow().copy_()) and attending over the cache. Any other case runs
 // its TorchScript trace through torch::jit. Either way under torch::NoGradGuard, on the
 // exported inputs and parameters, and the output is checked against torch's once before
 // timing.
@@ -20,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -137,8 +141,8 @@ class Workload {
     std::function<std::vector<torch::Tensor>()> outputs;
     const Json& native = entry_.at("libtorch");
     if (native.is_object()) {
-      build_native(native.at("op").get<std::string>(), name);
-      outputs = [this] { return std::vector<torch::Tensor>{out_}; };
+      build_native(native.at("op").get<std::string>(), name, native);
+      outputs = [this] { return native_outputs_.empty() ? std::vector<torch::Tensor>{out_} : native_outputs_; };
     } else {
       build_torchscript(name);
       outputs = [this] { return jit_outputs_; };
@@ -159,7 +163,8 @@ class Workload {
     if (!ok) throw std::runtime_error(name + ": " + what);
   }
 
-  void build_native(const std::string& op, const std::string& name) {
+  void build_native(const std::string& op, const std::string& name, const Json& native) {
+    if (op == "gpt2_decode_step") return build_decode_step(name, native);
     expect(inputs_.size() == (op == "mm" ? 2u : 1u), name, "wrong number of inputs for op " + op);
     if (op == "mm") {
       const auto& a = inputs_[0];
@@ -184,8 +189,42 @@ class Workload {
         }
       };
     } else {
-      throw std::runtime_error(name + ": unknown native op '" + op + "' (mm, linear, mlp)");
+      throw std::runtime_error(name + ": unknown native op '" + op + "' (mm, linear, mlp, gpt2_decode_step)");
     }
+  }
+
+  // Inputs x [1, 1, D], past_k and past_v [L, 1, H, T, D/H]; parameters in state_dict order
+  // (h.<l>.ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj: 12 per layer, then
+  // ln_f). Outputs: the token's output and the caches with its keys and values at position T.
+  void build_decode_step(const std::string& name, const Json& native) {
+    const int64_t layers = native.at("layers").get<int64_t>(), heads = native.at("heads").get<int64_t>();
+    expect(inputs_.size() == 3 && params_.size() == static_cast<size_t>(12 * layers + 2), name,
+           "gpt2_decode_step wants x, past_k, past_v and 12 parameters per layer plus ln_f");
+    const auto& past_k = inputs_[1];
+    const int64_t T = past_k.size(3), head_dim = past_k.size(4), D = heads * head_dim;
+    cache_k_ = torch::empty({layers, 1, heads, T + 1, head_dim});
+    cache_v_ = torch::empty({layers, 1, heads, T + 1, head_dim});
+    cache_k_.narrow(3, 0, T).copy_(past_k);
+    cache_v_.narrow(3, 0, T).copy_(inputs_[2]);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    run_ = [this, layers, heads, head_dim, T, D, scale] {
+      torch::Tensor h = inputs_[0];
+      for (int64_t l = 0; l < layers; ++l) {
+        const torch::Tensor* p = &params_[static_cast<size_t>(12 * l)];
+        const auto qkv = at::linear(at::layer_norm(h, {D}, p[0], p[1], 1e-5), p[2], p[3]).split(D, -1);
+        auto heads_of = [&](const torch::Tensor& t) { return t.view({1, 1, heads, head_dim}).transpose(1, 2); };
+        torch::Tensor k_cache = cache_k_[l], v_cache = cache_v_[l];
+        k_cache.narrow(2, T, 1).copy_(heads_of(qkv[1]));
+        v_cache.narrow(2, T, 1).copy_(heads_of(qkv[2]));
+        const auto weights = at::softmax(at::matmul(heads_of(qkv[0]), k_cache.transpose(-2, -1)) * scale, -1);
+        const auto attended = at::matmul(weights, v_cache).transpose(1, 2).reshape({1, 1, D});
+        h = h + at::linear(attended, p[4], p[5]);
+        const auto hidden = at::gelu(at::linear(at::layer_norm(h, {D}, p[6], p[7], 1e-5), p[8], p[9]), "tanh");
+        h = h + at::linear(hidden, p[10], p[11]);
+      }
+      const size_t f = static_cast<size_t>(12 * layers);
+      native_outputs_ = {at::layer_norm(h, {D}, params_[f], params_[f + 1], 1e-5), cache_k_, cache_v_};
+    };
   }
 
   // In the exporter's order: LSTM's (y, (h, c)) gives y, h, c.
@@ -216,8 +255,8 @@ class Workload {
 
   fs::path dir_;
   Json entry_;
-  std::vector<torch::Tensor> inputs_, params_, weights_t_, activations_, jit_outputs_;
-  torch::Tensor out_;
+  std::vector<torch::Tensor> inputs_, params_, weights_t_, activations_, jit_outputs_, native_outputs_;
+  torch::Tensor out_, cache_k_, cache_v_;
   torch::jit::script::Module module_;
   std::vector<torch::jit::IValue> jit_inputs_;
   std::function<void()> run_;

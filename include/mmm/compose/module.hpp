@@ -123,6 +123,11 @@ template <class Kind>
 struct previous_module_gives {};
 template <class Kind>
 struct input_is {};
+// Where in a composition of branches (Parallel, Fork, a fusion's input) a join failed:
+// in_branch<1, Embedding<11, 6>> is the module of branch 1, in_branch<1, Tokens> what
+// branch 1 needs. Branches count from 0.
+template <std::size_t Branch, class ModuleOrKind>
+struct in_branch {};
 
 template <class Module, class Expected, class Given>
 struct join_error {

@@ -8,23 +8,22 @@
 // side is any module whose branches are registered under those names — an nn.ModuleList,
 // or an nn.Module with add_module("0", ...) — e.g. "0.1.weight" is branch 0's child 1.
 //
-// Joins: Parallel<A, B> accepts Branches<KA, KB> when A accepts KA and B accepts KB. A call
-// with an input that one branch does not take is reported as that branch's join_error, with
-// the kind it was given.
+// Joins: Parallel<A, B> accepts Branches<KA, KB> when A accepts KA and B accepts KB. An
+// input that one branch does not take is reported with the branch's position: called
+// directly, join_error<in_branch<1, B>, expects<…>, input_is<KB>>; after another module in
+// a Sequential, join_error<Parallel<A, B>, expects<in_branch<1, …>>, previous_module_gives<…>>.
+// At run time every branch's input must have the same batch (ShapeError naming the branch).
 
 #include <cstddef>
 #include <string>
 #include <tuple>
 #include <utility>
 
+#include "mmm/compose/branches.hpp"
 #include "mmm/compose/module_base.hpp"
 #include "mmm/compose/sequential.hpp"
 
 namespace mmm {
-
-// For messages: a Parallel of N branches expects Branches of N kinds.
-template <std::size_t N>
-struct one_input_per_branch {};
 
 namespace detail {
 
@@ -89,10 +88,16 @@ template <class In, class... Ms>
 struct parallel_expects {
   using type = one_input_per_branch<sizeof...(Ms)>;
 };
+// The first branch that does not take its input, and what it needs.
 template <class... Ks, class... Ms>
   requires(sizeof...(Ks) == sizeof...(Ms))
 struct parallel_expects<Branches<Ks...>, Ms...> {
-  using type = Branches<typename Ms::template expects<Ks>...>;
+  static constexpr std::size_t bad = first_false<Ms::template accepts<Ks>...>();
+  using type = std::conditional_t<(bad < sizeof...(Ms)),
+                                  in_branch<(bad < sizeof...(Ms) ? bad : 0),
+                                            typename nth_t<(bad < sizeof...(Ms) ? bad : 0), Ms...>::template expects<
+                                                nth_t<(bad < sizeof...(Ms) ? bad : 0), Ks...>>>,
+                                  Branches<typename Ms::template expects<Ks>...>>;
 };
 
 }  // namespace detail
@@ -118,6 +123,7 @@ class Parallel : public ModuleBase<Parallel<Ms...>>, public Children<Ms...> {
   template <class... Ks>
   auto forward(const Branches<Ks...>& in, Workspace& ws) const {
     static_assert(sizeof...(Ks) == sizeof...(Ms), "Parallel: give exactly one input per branch");
+    detail::check_same_batch<Parallel>(in);
     return run(in, ws, std::index_sequence_for<Ms...>{});
   }
 
@@ -127,7 +133,7 @@ class Parallel : public ModuleBase<Parallel<Ms...>>, public Children<Ms...> {
   auto branch(const K& x, Workspace& ws) const {
     using M = std::tuple_element_t<I, std::tuple<Ms...>>;
     if constexpr (!M::template accepts<K>) {
-      (void)sizeof(join_error<M, mmm::expects<typename M::template expects<K>>, input_is<K>>);
+      (void)sizeof(join_error<in_branch<I, M>, mmm::expects<typename M::template expects<K>>, input_is<K>>);
       return x;
     } else {
       return this->template get<I>().forward(x, ws);

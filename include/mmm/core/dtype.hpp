@@ -87,4 +87,18 @@ inline float half_to_float(std::uint16_t h) {
 // bfloat16 is the top half of a float.
 inline float bfloat16_to_float(std::uint16_t b) { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
 
+// The nearest bfloat16 (ties to even), as torch's .bfloat16() rounds; NaN stays a quiet NaN
+// of the same sign, infinities and subnormals are kept.
+inline std::uint16_t float_to_bfloat16(float f) {
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x0040u);
+  const std::uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<std::uint16_t>((bits + rounding) >> 16);
+}
+
+// How a layer stores the weights its products read: float32, or bfloat16 (half the bytes
+// per step; products accumulate in float32 either way). Linear<In, Out, Bias, WeightType::bf16>,
+// LSTM<In, Hidden, Rnn{.weights = WeightType::bf16}>.
+enum class WeightType : std::uint8_t { f32, bf16 };
+
 }  // namespace mmm

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 #include "mmm/core/tensor.hpp"
 
@@ -77,6 +78,26 @@ void spin_until(Ready&& ready) {
   }
 }
 
+namespace detail {
+// Spins like spin_until, but after ~100 µs of spinning also yields the core at every turn:
+// on a machine with more busy threads than cores the thread being waited for may need
+// this core to get anywhere.
+template <class Ready>
+void spin_then_yield_until(Ready&& ready) {
+  for (int spins = 0; !ready(); ++spins) {
+    if (spins >= (1 << 14)) {
+      std::this_thread::yield();
+      continue;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+}
+}  // namespace detail
+
 // The threads of one parallel_team call: who this is, how many there are, and a barrier
 // that all of them must reach (for work in phases, such as packing a shared operand
 // before anyone reads it).
@@ -95,6 +116,29 @@ class Team {
 
  private:
   int rank_, size_;
+};
+
+// A barrier for the threads of one parallel_team that never sleeps, for work in many short
+// phases (a recurrent layer's steps, a few µs each): Team::barrier is OpenMP's, which under
+// OMP_WAIT_POLICY=passive puts waiting threads to sleep and costs a wake-up per phase.
+// Every member calls wait(team) at each phase boundary; it returns once all team.size()
+// members have arrived. Spins, then yields, so an oversubscribed machine still progresses.
+class SpinBarrier {
+ public:
+  void wait(const Team& team) {
+    if (team.size() <= 1) return;
+    const unsigned generation = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == team.size()) {
+      arrived_.store(0, std::memory_order_relaxed);  // nobody arrives again before the release below
+      generation_.store(generation + 1, std::memory_order_release);
+    } else {
+      detail::spin_then_yield_until([&] { return generation_.load(std::memory_order_acquire) != generation; });
+    }
+  }
+
+ private:
+  alignas(64) std::atomic<int> arrived_{0};          // own cache lines: the counter is written by
+  alignas(64) std::atomic<unsigned> generation_{0};  // every arrival, the generation read by every waiter
 };
 
 // Calls body(team) once on each of up to `threads` threads (capped by num_threads()); the

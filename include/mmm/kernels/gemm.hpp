@@ -58,6 +58,11 @@ class PackedWeights {
   index n() const noexcept { return panels_.n(); }
   index k() const noexcept { return panels_.k(); }
   bool empty() const noexcept { return panels_.empty(); }
+  // Whether the columns from `col` on can be used on their own (gemm_columns): `col` is on a
+  // boundary of the packed panels. Layers ask this instead of knowing the panel width.
+  bool splits_at(index col) const noexcept {
+    return col >= 0 && col <= n() && col % detail::PackedPanels<detail::kernel_arch>::nr == 0;
+  }
   // The packed panels (kernel layout, not W): for the kernel only.
   const float* data() const noexcept { return panels_.data(); }
 
@@ -77,6 +82,19 @@ inline void gemm(index m, const float* a, index lda, const PackedWeights& b, flo
   detail::OperandB bop;
   bop.packed = b.data();
   detail::gemm_run<detail::kernel_arch>(m, b.n(), b.k(), false, a, lda, bop, c, ldc, detail::product_epilogue(ep));
+}
+
+// C[m×n] (ldc) = epilogue(A · B[:, first, first + n)): some of the packed columns, e.g. the
+// key/value part of a fused query/key/value projection. b.splits_at(first) must hold and
+// first + n ≤ b.n(); bias (if any) is indexed from column `first`, i.e. pass bias + first.
+inline void gemm_columns(index m, const float* a, index lda, const PackedWeights& b, index first, index n, float* c,
+                         index ldc, const Epilogue& ep = {}) {
+  if (!b.splits_at(first) || n < 0 || first + n > b.n())
+    throw ShapeError("gemm_columns: columns [" + std::to_string(first) + ", " + std::to_string(first + n) +
+                     ") do not start on a panel boundary of weights with " + std::to_string(b.n()) + " columns");
+  detail::OperandB bop;
+  bop.packed = b.data() + first * b.k();  // panel first/NR starts first/NR·k·NR = first·k floats in
+  detail::gemm_run<detail::kernel_arch>(m, n, b.k(), false, a, lda, bop, c, ldc, detail::product_epilogue(ep));
 }
 
 // General product on unpacked operands: C = epilogue(op(A)·op(B)), op = transpose or not.

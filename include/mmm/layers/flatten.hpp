@@ -13,7 +13,12 @@
 //                     an activation or anything else that takes every size cannot say.
 // What cannot be known at compile time is H×W itself, so every form checks it when called:
 // a map of the wrong size is a ShapeError naming the module and the sizes.
+//
+// MapToSeq: Map<C> of any H×W → Seq<C> of H·W steps, one per position in row-major order,
+// as x.flatten(2).transpose(1, 2): a CNN's grid as image tokens for a sequence join or
+// cross-attention. Every item has all H·W steps (no lengths).
 
+#include <algorithm>
 #include <string>
 
 #include "mmm/compose/module_base.hpp"
@@ -113,6 +118,28 @@ struct Flatten<0, 0, 0> : ModuleBase<Flatten<0, 0, 0>> {
   using candidate_inputs = kinds<>;
 
   static std::string name() { return "Flatten<>"; }
+};
+
+struct MapToSeq : ModuleBase<MapToSeq, AnySize<Map, Seq>> {
+  static std::string name() { return "MapToSeq"; }
+
+  template <index C>
+  Seq<C> forward(const Map<C>& x, Workspace& ws) const {
+    const index steps = x.height * x.width;
+    float* y = ws.allocate<float>(x.numel());
+    // Blocks of positions keep both the planes read and the rows written in cache.
+    constexpr index block = 64;
+    for (index b = 0; b < x.batch; ++b) {
+      const float* in = x.data + b * C * steps;
+      float* out = y + b * steps * C;
+      for (index t0 = 0; t0 < steps; t0 += block) {
+        const index t1 = std::min(steps, t0 + block);
+        for (index c = 0; c < C; ++c)
+          for (index t = t0; t < t1; ++t) out[t * C + c] = in[c * steps + t];
+      }
+    }
+    return {y, x.batch, steps};
+  }
 };
 
 }  // namespace mmm

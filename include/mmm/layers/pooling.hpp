@@ -2,6 +2,8 @@
 // Pooling to one feature vector per batch item:
 //   MeanPool       Seq<D> → Feat<D>   mean over each item's valid steps (Seq::lengths)
 //   LastStep       Seq<D> → Feat<D>   each item's last valid step
+//   MaxOverTime    Seq<D> → Feat<D>   maximum over each item's valid steps, per feature
+//                                     (torch: x[b, :length].max(dim=0); NaN if any is NaN)
 //   GlobalAvgPool  Map<C> → Feat<C>   mean over H×W: nn.AdaptiveAvgPool2d(1) + flatten
 // None has parameters. An item with no valid steps has nothing to pool: RangeError.
 
@@ -57,6 +59,28 @@ struct LastStep : detail::SeqToFeat<LastStep> {
     for (index b = 0; b < x.batch; ++b) {
       const float* last = x.data + (b * x.length + valid_steps(x, b) - 1) * D;
       for (index d = 0; d < D; ++d) y[b * D + d] = last[d];
+    }
+    return {y, x.batch};
+  }
+};
+
+struct MaxOverTime : detail::SeqToFeat<MaxOverTime> {
+  static std::string name() { return "MaxOverTime"; }
+
+  template <index D>
+  Feat<D> forward(const Seq<D>& x, Workspace& ws) const {
+    float* y = ws.allocate<float>(x.batch * D);
+    for (index b = 0; b < x.batch; ++b) {
+      const index steps = valid_steps(x, b);
+      float* out = y + b * D;
+      const float* in = x.data + b * x.length * D;
+      for (index d = 0; d < D; ++d) out[d] = in[d];
+      for (index t = 1; t < steps; ++t)
+        for (index d = 0; d < D; ++d) {
+          const float v = in[t * D + d];
+          if (out[d] != out[d]) continue;  // a NaN stays, as in torch.max
+          if (v > out[d] || v != v) out[d] = v;
+        }
     }
     return {y, x.batch};
   }

@@ -1,0 +1,458 @@
+#pragma once
+// The kernels of LSTM, GRU and RNN layers: one layer (every direction) over a sequence, and
+// one frame of a stream. torch's equations, per step t and batch row:
+//
+//   LSTM  i, f, g, o = σ, σ, tanh, σ (x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)   (gate rows i|f|g|o)
+//         c' = f⊙c + i⊙g,  h' = o⊙tanh(c')   (with proj_size: h' = (o⊙tanh(c'))·W_hrᵀ)
+//   GRU   r, z = σ(x·W_irᵀ + b_ir + h·W_hrᵀ + b_hr), σ(… z …)                 (rows r|z|n)
+//         n = tanh(x·W_inᵀ + b_in + r⊙(h·W_hnᵀ + b_hn)),  h' = (1 − z)⊙n + z⊙h
+//   RNN   h' = tanh or relu (x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)
+//
+// How it is computed. The input part of every step of a layer is one GEMM before the
+// recurrence (x·W_ihᵀ + biases for all T·N rows: `gx`). Its columns, like the recurrent
+// weights', are in the *step layout*: a group of registers holds every gate of the same
+// units (an LSTM group is i, f, g, o of 16 units with AVX-512), so one tile of the
+// recurrent product ends with all the gates of its units in registers, and the gate math
+// and the state update run right there — no gate buffer, one pass over W_hh per step.
+// Each thread owns the same groups (the same slice of W_hh) at every step, so its slice
+// stays in its own caches; all threads live in one parallel region for the whole
+// sequence and meet at a spin barrier after each step (no wake-up per step, whether
+// OpenMP waits actively or passively). A batch row whose sequence has ended takes no more
+// steps (packed-sequence semantics: its state stays at its last step, the reverse
+// direction starts at its own last step).
+//
+// Streaming one frame of a small model (real-time audio: hidden 8–128, one sample at a
+// time) skips the GEMM call and the threads (`Frame`): the input part of each group is
+// summed right beside its recurrent tile, in the same order as the GEMM sums it for a
+// whole sequence, so both give the same bits.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "mmm/core/checked.hpp"
+#include "mmm/core/errors.hpp"
+#include "mmm/core/tensor.hpp"
+#include "mmm/core/threading.hpp"
+#include "mmm/core/workspace.hpp"
+#include "mmm/kernels/activation.hpp"
+#include "mmm/kernels/detail/grouped_tile.hpp"
+#include "mmm/kernels/gemm.hpp"
+#include "mmm/kernels/gemm_grouped.hpp"
+#include "mmm/kernels/grouped_weights.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace mmm::kernels {
+
+// Where one batch row's step reads and writes.
+struct StepRow {
+  const float* h = nullptr;   // h_{t-1}
+  const float* gx = nullptr;  // this step's input gates, step layout (null in a Frame)
+  float* c = nullptr;         // LSTM: the cell state, updated in place
+  float* out = nullptr;       // h_t (LSTM with a projection: o⊙tanh(c), before W_hr)
+};
+
+// ---- The cells: their step layout and their gate math, on one group of registers. ----
+// vectors: registers per group; unit(g, v, lane): the hidden unit of that column; gate(v):
+// which of torch's gate row blocks it is. finish() gets, per register, the input part gx
+// (biases folded in) and the recurrent product gh, and writes the row's new state.
+
+struct LstmCell {
+  static constexpr const char* name = "LSTM";
+  static constexpr int gates = 4, vectors = 4;
+  static constexpr bool has_cell = true;
+  static constexpr index group_units = GroupedWeights::lanes;
+  static constexpr index unit(index g, int, index lane) { return g * group_units + lane; }
+  static constexpr int gate(int v) { return v; }
+  static constexpr bool folds_recurrent_bias(int) { return true; }
+
+  template <class A>
+  [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
+                                            const StepRow& row, index g, index hidden, const float*) {
+    using F = detail::Floats<A>;
+    const index u0 = g * group_units, valid = hidden - u0;
+    const F i = simd::sigmoid<A>(gx[0] + gh[0]);
+    const F f = simd::sigmoid<A>(gx[1] + gh[1]);
+    const F n = simd::tanh<A>(gx[2] + gh[2]);
+    const F o = simd::sigmoid<A>(gx[3] + gh[3]);
+    const F c = f * detail::load_first<A>(row.c + u0, valid) + i * n;
+    detail::store_first<A>(row.c + u0, valid, c);
+    detail::store_first<A>(row.out + u0, valid, o * simd::tanh<A>(c));
+  }
+};
+
+struct GruCell {
+  static constexpr const char* name = "GRU";
+  static constexpr int gates = 3, vectors = 3;
+  static constexpr bool has_cell = false;
+  static constexpr index group_units = GroupedWeights::lanes;
+  static constexpr index unit(index g, int, index lane) { return g * group_units + lane; }
+  static constexpr int gate(int v) { return v; }
+  // b_hn stays inside r⊙(h·W_hnᵀ + b_hn); b_hr and b_hz fold into the input part.
+  static constexpr bool folds_recurrent_bias(int gate) { return gate < 2; }
+
+  template <class A>
+  [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[3], const detail::Floats<A> (&gh)[3],
+                                            const StepRow& row, index g, index hidden, const float* bias_hn) {
+    using F = detail::Floats<A>;
+    constexpr index W = GroupedWeights::lanes;
+    const index u0 = g * group_units, valid = hidden - u0;
+    const F r = simd::sigmoid<A>(gx[0] + gh[0]);
+    const F z = simd::sigmoid<A>(gx[1] + gh[1]);
+    const F n = simd::tanh<A>(gx[2] + r * (gh[2] + F::load_unaligned(bias_hn + g * 3 * W + 2 * W)));
+    const F h = detail::load_first<A>(row.h + u0, valid);
+    detail::store_first<A>(row.out + u0, valid, n + z * (h - n));
+  }
+};
+
+template <Activation Act>
+struct RnnCell {
+  static_assert(Act == Activation::tanh || Act == Activation::relu, "RNN's nonlinearity is tanh or relu");
+  static constexpr const char* name = "RNN";
+  static constexpr int gates = 1, vectors = 4;
+  static constexpr bool has_cell = false;
+  static constexpr index group_units = 4 * GroupedWeights::lanes;
+  static constexpr index unit(index g, int v, index lane) { return (g * 4 + v) * GroupedWeights::lanes + lane; }
+  static constexpr int gate(int) { return 0; }
+  static constexpr bool folds_recurrent_bias(int) { return true; }
+
+  template <class A>
+  [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
+                                            const StepRow& row, index g, index hidden, const float*) {
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      const index u0 = unit(g, v, 0);
+      if (u0 >= hidden) break;
+      const auto pre = gx[v] + gh[v];
+      detail::store_first<A>(row.out + u0, hidden - u0, Act == Activation::tanh ? simd::tanh<A>(pre) : simd::relu<A>(pre));
+    }
+  }
+};
+
+// ---- One direction of one layer, packed for the kernels. ----
+
+// torch's tensors of one layer and direction (row-major, as in its state_dict).
+struct RecurrentSource {
+  const float* w_ih = nullptr;  // [gates·hidden, in]
+  const float* w_hh = nullptr;  // [gates·hidden, state]
+  const float* b_ih = nullptr;  // [gates·hidden] or null (bias=False)
+  const float* b_hh = nullptr;
+  const float* w_hr = nullptr;  // LSTM proj_size: [state, hidden], else null
+};
+
+// Which of the tuning below applies: mutable for tests, which make small layers use threads.
+struct RecurrentTuning {
+  // A layer's step uses a team of threads only from this many multiply-adds per step: below,
+  // the barrier (~0.1–0.3 µs between two cores) costs more than the split saves.
+  index min_team_macs = index{1} << 17;
+};
+inline RecurrentTuning& recurrent_tuning() {
+  static RecurrentTuning t;
+  return t;
+}
+
+template <class Cell, WeightType Type>
+class RecurrentWeights {
+ public:
+  static constexpr int vectors = Cell::vectors;
+  static constexpr index lanes = GroupedWeights::lanes;
+
+  RecurrentWeights() = default;
+
+  // `state` is the size of h (hidden, or the LSTM's proj_size).
+  RecurrentWeights(index in, index hidden, index state, const RecurrentSource& s)
+      : in_(in), hidden_(hidden), state_(state) {
+    constexpr WeightType type = Type;
+    groups_ = (hidden + Cell::group_units - 1) / Cell::group_units;
+    width_ = groups_ * vectors * lanes;
+    auto row_of = [hidden](index g, int v, index l) -> index {
+      const index u = Cell::unit(g, v, l);
+      return u < hidden ? Cell::gate(v) * hidden + u : -1;
+    };
+    recurrent_ = GroupedWeights(type, s.w_hh, state, state, groups_, vectors, row_of);
+    input_ = GroupedWeights(type, s.w_ih, in, in, groups_, vectors, row_of);
+    bias_x_ = allocate_aligned<float>(width_);
+    bias_hn_ = allocate_aligned<float>(width_);
+    for (index col = 0; col < width_; ++col) {
+      const int v = static_cast<int>(col / lanes % vectors);
+      const index row = row_of(col / (vectors * lanes), v, col % lanes);
+      const float b_ih = row >= 0 && s.b_ih ? s.b_ih[row] : 0.0f;
+      const float b_hh = row >= 0 && s.b_hh ? s.b_hh[row] : 0.0f;
+      const bool folds = Cell::folds_recurrent_bias(Cell::gate(v));
+      bias_x_[col] = b_ih + (folds ? b_hh : 0.0f);
+      bias_hn_[col] = folds ? 0.0f : b_hh;
+    }
+    if (s.w_hr) projection_ = pack_grouped(type, s.w_hr, state, hidden, hidden);
+  }
+
+  static constexpr WeightType type() noexcept { return Type; }
+  index in() const noexcept { return in_; }
+  index hidden() const noexcept { return hidden_; }
+  index state() const noexcept { return state_; }
+  index groups() const noexcept { return groups_; }
+  // Columns of a row of input gates (gx): the step layout, padded to whole groups.
+  index width() const noexcept { return width_; }
+  bool has_projection() const noexcept { return !projection_.empty(); }
+
+  // gx[rows × width] = x[rows × in] (ldx) · W_ihᵀ + the folded biases: one GEMM for every
+  // step of a layer. gemm_grouped rather than kernels::gemm, whose order of summation
+  // depends on how many rows a tile has: a row's gates must not depend on how many rows
+  // were computed with it (one frame or the whole sequence).
+  void input_gates(index rows, const float* x, index ldx, float* gx) const {
+    detail::gemm_grouped_checked<detail::product_for(Type)>(rows, x, ldx, input_, width_, gx, width_, bias_x_.get(),
+                                                            Activation::none);
+  }
+
+  const GroupedWeights& recurrent() const noexcept { return recurrent_; }
+  const GroupedWeights& input() const noexcept { return input_; }
+  const GroupedWeights& projection() const noexcept { return projection_; }
+  const float* bias_x() const noexcept { return bias_x_.get(); }
+  const float* bias_hn() const noexcept { return bias_hn_.get(); }
+
+ private:
+  index in_ = 0, hidden_ = 0, state_ = 0, groups_ = 0, width_ = 0;
+  GroupedWeights input_, recurrent_, projection_;
+  AlignedArray<float> bias_x_, bias_hn_;
+};
+
+// ---- A layer over a whole sequence. ----
+
+template <class Cell, WeightType Type>
+struct RecurrentDirection {
+  const RecurrentWeights<Cell, Type>* weights = nullptr;
+  const float* gx = nullptr;   // input gates of row b, step t at gx + (b·steps + t)·width
+  float* out = nullptr;        // h_t of row b, step t at out + b·out_item + t·out_step
+  index out_item = 0, out_step = 0;
+  const float* h0 = nullptr;   // h_{-1} of row b at h0 + b·state; null: zeros
+  float* c = nullptr;          // LSTM: c of row b at c + b·hidden, updated in place from c_{-1}
+  bool reverse = false;
+};
+
+template <class Cell, WeightType Type>
+struct Recurrence {
+  index batch = 0, steps = 0;
+  const std::int32_t* lengths = nullptr;  // steps of each row, in [0, steps]; null: all
+  int directions = 1;
+  RecurrentDirection<Cell, Type> dir[2];
+};
+
+namespace detail {
+
+// The gate math of one row and group, out of line: it runs once per group and step, after
+// the whole depth, and inlining it into every tile shape would multiply the code.
+template <class A, class Cell>
+[[gnu::noinline]] void finish_row(const Floats<A>* gx, const Floats<A>* gh, const StepRow& row, index g, index hidden,
+                                  const float* bias_hn) {
+  constexpr int V = Cell::vectors;
+  Floats<A> x[V], h[V];
+  for (int v = 0; v < V; ++v) x[v] = gx[v], h[v] = gh[v];
+  Cell::template finish<A>(x, h, row, g, hidden, bias_hn);
+}
+
+template <class A, class Cell, WeightType Type>
+void run_recurrence_with(const Recurrence<Cell, Type>& rec, Workspace& ws) {
+  constexpr Product P = product_for(Type);
+  using Op = Operand<P>;
+  constexpr int V = Cell::vectors;
+  constexpr int PV = plain_group_vectors;
+  constexpr index W = GroupedWeights::lanes;
+  const RecurrentWeights<Cell, Type>& w0 = *rec.dir[0].weights;
+  const index batch = rec.batch, steps = rec.steps, hidden = w0.hidden(), state = w0.state();
+  const int dirs = rec.directions;
+  const bool proj = w0.has_projection();
+  const index groups = w0.groups();
+  const index proj_groups = proj ? w0.projection().groups() : 0;
+
+  const double macs = static_cast<double>(dirs) * static_cast<double>(batch) * static_cast<double>(w0.width()) *
+                      static_cast<double>(state + (proj ? hidden : 0));
+  int threads = macs >= static_cast<double>(recurrent_tuning().min_team_macs) ? num_threads() : 1;
+  threads = static_cast<int>(std::min<index>(threads, groups));
+
+  // Scratch, all taken before the parallel region: per thread and direction, the rows of a
+  // step, their operands (bfloat16 pairs of h, or pointers to h) and the projection's rows.
+  const index op_len = (operand_length(P, std::max(state, proj ? hidden : 0)) + 15) / 16 * 16;
+  const index slots = checked_mul(checked_mul(threads, dirs, "LSTM scratch"), batch, "LSTM scratch");
+  StepRow* rows_all = ws.allocate<StepRow>(slots);
+  const Op** ops_all = ws.allocate<const Op*>(slots);
+  float** proj_out_all = ws.allocate<float*>(slots);
+  std::uint32_t* pairs_all = P == Product::bf16_dot ? ws.allocate<std::uint32_t>(checked_mul(slots, op_len, "LSTM scratch")) : nullptr;
+  float* zeros = ws.allocate<float>(std::max<index>(state, 1));
+  std::fill_n(zeros, std::max<index>(state, 1), 0.0f);
+  float* m_all = proj ? ws.allocate<float>(checked_mul(checked_mul(dirs, batch, "LSTM scratch"), hidden, "LSTM scratch")) : nullptr;
+
+  SpinBarrier barrier;
+  parallel_team(threads, [&](const Team& team) {
+    const int rank = team.rank(), size = team.size();
+    const index g0 = groups * rank / size, g1 = groups * (rank + 1) / size;
+    const index p0 = proj_groups * rank / size, p1 = proj_groups * (rank + 1) / size;
+    index active[2] = {0, 0};
+    for (index s = 0; s < steps; ++s) {
+      for (int d = 0; d < dirs; ++d) {
+        const RecurrentDirection<Cell, Type>& dir = rec.dir[d];
+        const RecurrentWeights<Cell, Type>& w = *dir.weights;
+        const index slot = (static_cast<index>(rank) * dirs + d) * batch;
+        StepRow* rows = rows_all + slot;
+        const Op** ops = ops_all + slot;
+        float** proj_out = proj_out_all + slot;
+        index n = 0;
+        for (index b = 0; b < batch; ++b) {
+          const index len = rec.lengths ? rec.lengths[b] : steps;
+          if (s >= len) continue;
+          const index t = dir.reverse ? len - 1 - s : s;
+          StepRow& row = rows[n];
+          row.h = s == 0 ? (dir.h0 ? dir.h0 + b * state : zeros) : dir.out + b * dir.out_item + (dir.reverse ? t + 1 : t - 1) * dir.out_step;
+          row.gx = dir.gx + (b * steps + t) * w.width();
+          row.c = Cell::has_cell ? dir.c + b * hidden : nullptr;
+          float* h_out = dir.out + b * dir.out_item + t * dir.out_step;
+          row.out = proj ? m_all + (d * batch + b) * hidden : h_out;
+          proj_out[n] = h_out;
+          if constexpr (P == Product::bf16_dot) {
+            std::uint32_t* pairs = pairs_all + (slot + n) * op_len;
+            to_bf16_pairs(row.h, state, pairs);
+            ops[n] = pairs;
+          } else {
+            ops[n] = row.h;
+          }
+          ++n;
+        }
+        active[d] = n;
+        for_each_tile<A, P, V>(n, ops, w.recurrent(), g0, g1, [&](auto& tile, index i0, index g) {
+          using Tile = std::remove_cvref_t<decltype(tile)>;
+#pragma GCC unroll 8
+          for (int r = 0; r < Tile::rows; ++r)
+#pragma GCC unroll 4
+            for (int j = 0; j < Tile::groups; ++j) {
+              const StepRow& row = rows[i0 + r];
+              Floats<A> gx[V];
+#pragma GCC unroll 4
+              for (int v = 0; v < V; ++v) gx[v] = Floats<A>::load_unaligned(row.gx + ((g + j) * V + v) * W);
+              finish_row<A, Cell>(gx, tile.acc[r][j], row, g + j, hidden, w.bias_hn());
+            }
+        });
+      }
+      if (proj) {
+        // h_t = m_t·W_hrᵀ needs every unit of m_t: a second phase.
+        barrier.wait(team);
+        for (int d = 0; d < dirs; ++d) {
+          const RecurrentWeights<Cell, Type>& w = *rec.dir[d].weights;
+          const index slot = (static_cast<index>(rank) * dirs + d) * batch;
+          const StepRow* rows = rows_all + slot;
+          const Op** ops = ops_all + slot;
+          float** proj_out = proj_out_all + slot;
+          const index n = active[d];
+          if (p0 >= p1) continue;
+          for (index i = 0; i < n; ++i) {
+            if constexpr (P == Product::bf16_dot) {
+              std::uint32_t* pairs = pairs_all + (slot + i) * op_len;
+              to_bf16_pairs(rows[i].out, hidden, pairs);
+              ops[i] = pairs;
+            } else {
+              ops[i] = rows[i].out;
+            }
+          }
+          for_each_tile<A, P, PV>(n, ops, w.projection(), p0, p1, [&](auto& tile, index i0, index g) {
+            using Tile = std::remove_cvref_t<decltype(tile)>;
+#pragma GCC unroll 4
+            for (int j = 0; j < Tile::groups; ++j)
+#pragma GCC unroll 4
+              for (int v = 0; v < PV; ++v) {
+                const index col = ((g + j) * PV + v) * W;
+                if (col >= state) break;
+#pragma GCC unroll 8
+                for (int r = 0; r < Tile::rows; ++r) store_first<A>(proj_out[i0 + r] + col, state - col, tile.acc[r][j][v]);
+              }
+          });
+        }
+      }
+      if (s + 1 < steps) barrier.wait(team);
+    }
+  });
+}
+
+}  // namespace detail
+
+// Runs one layer over a sequence: rec.dir[d].out gets h_t of every valid step, c is left
+// at each row's last step. Rows past their length are not written (the caller zeroes
+// them). Scratch comes from ws (and is left allocated: release it with a mark).
+template <class Cell, WeightType Type>
+void run_recurrence(const Recurrence<Cell, Type>& rec, Workspace& ws) {
+  if (rec.batch <= 0 || rec.steps <= 0) return;
+  detail::run_recurrence_with<detail::step_arch>(rec, ws);
+}
+
+// ---- One frame of a stream: no GEMM, no threads (for small layers). ----
+
+struct Frame {
+  index batch = 0;
+  const float* x = nullptr;  // row b at x + b·x_stride (in floats)
+  index x_stride = 0;
+  const float* h = nullptr;  // h_{t-1}, row b at h + b·state
+  float* c = nullptr;        // LSTM: row b at c + b·hidden, in place
+  float* out = nullptr;      // h_t, row b at out + b·state (not h)
+};
+
+namespace detail {
+
+template <class A, class Cell, WeightType Type>
+void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, Workspace& ws) {
+  constexpr Product P = product_for(Type);
+  using Op = Operand<P>;
+  constexpr int V = Cell::vectors;
+  constexpr index W = GroupedWeights::lanes;
+  const index hidden = w.hidden(), state = w.state(), in = w.in();
+  const Workspace::Mark m = ws.mark();
+  std::uint32_t* pairs = P == Product::bf16_dot ? ws.allocate<std::uint32_t>(operand_length(P, in) + operand_length(P, state)) : nullptr;
+  for (index b = 0; b < f.batch; ++b) {
+    StepRow row;
+    row.h = f.h + b * state;
+    row.c = Cell::has_cell ? f.c + b * hidden : nullptr;
+    row.out = f.out + b * state;
+    const float* x = f.x + b * f.x_stride;
+    const Op* x_op;
+    const Op* h_op;
+    if constexpr (P == Product::bf16_dot) {
+      to_bf16_pairs(x, in, pairs);
+      to_bf16_pairs(row.h, state, pairs + operand_length(P, in));
+      x_op = pairs;
+      h_op = pairs + operand_length(P, in);
+    } else {
+      x_op = x;
+      h_op = row.h;
+    }
+    // The recurrent product over several groups at once, then per group its input part
+    // (in the order gemm_grouped sums it for a whole sequence) and the gate math.
+    for_each_tile<A, P, V>(1, &h_op, w.recurrent(), 0, w.groups(), [&](auto& tile, index, index g) {
+      using Tile = std::remove_cvref_t<decltype(tile)>;
+#pragma GCC unroll 4
+      for (int j = 0; j < Tile::groups; ++j) {
+        GroupTile<A, P, 1, 1, V> input;
+        input.multiply(&x_op, w.input(), g + j);
+        Floats<A> gx[V];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) gx[v] = input.acc[0][0][v] + Floats<A>::load_unaligned(w.bias_x() + ((g + j) * V + v) * W);
+        Cell::template finish<A>(gx, tile.acc[0][j], row, g + j, hidden, w.bias_hn());
+      }
+    });
+  }
+  ws.release(m);
+}
+
+}  // namespace detail
+
+// h_t of one frame from x_t and h_{t-1} (and c, in place), for every row of the frame.
+template <class Cell, WeightType Type>
+void run_frame(const RecurrentWeights<Cell, Type>& w, const Frame& f, Workspace& ws) {
+  detail::run_frame_with<detail::step_arch>(w, f, ws);
+}
+
+}  // namespace mmm::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,18 @@
+// Must not compile: inside a Sequential, the Parallel's text branch takes Tokens and the
+// call gives it a Feat<6>; the error names the Parallel, the branch and what it needs.
+// Only the headers it needs: a compile-fail test pays for every header it parses.
+#include "mmm/compose/fork.hpp"
+#include "mmm/compose/parallel.hpp"
+#include "mmm/layers/activation.hpp"
+#include "mmm/layers/embedding.hpp"
+#include "mmm/layers/flatten.hpp"
+#include "mmm/layers/fusion.hpp"
+#include "mmm/layers/gated_fusion.hpp"
+#include "mmm/layers/linear.hpp"
+#include "mmm/layers/pooling.hpp"
+
+using Bad = mmm::Sequential<mmm::Parallel<mmm::Linear<4, 6>, mmm::Embedding<11, 6>>, mmm::FusionConcat>;
+void call(const Bad& model, const mmm::Feat<4>& a, const mmm::Feat<6>& b) {
+  mmm::Workspace ws;
+  (void)model(a, b, ws);
+}

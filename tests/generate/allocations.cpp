@@ -1,0 +1,154 @@
+// A generated token allocates nothing: greedy (with the repetition penalty, a callback per
+// token and stop strings), sampling (temperature, top-k, top-p, penalty), beam search and
+// CTC decoding. Every operator new is counted; once a Workspace has seen a request, the same
+// request again allocates nothing at all, and a request for twice the tokens no more.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "generate/decoders.hpp"
+#include "mmm/pipeline.hpp"
+#include "support/allocation_counter.hpp"
+#include "support/random_model.hpp"
+
+using namespace mmm;
+using namespace mmm::generate;
+
+namespace {
+using Decoder = test::ElmanDecoder<53, 9, 17>;
+
+// Allocations of a warm call, and of a warm call with twice the new tokens.
+template <class Run>
+std::pair<long, long> warm_allocations(Run&& run, Index short_length, Index long_length) {
+  (void)run(long_length);
+  (void)run(long_length);
+  const long a = test::allocations_during([&] { (void)run(short_length); }, 3);
+  const long b = test::allocations_during([&] { (void)run(long_length); }, 3);
+  return {a, b};
+}
+}  // namespace
+
+TEST_CASE("greedy, sampling and beam search allocate nothing per generated token") {
+  Decoder decoder;
+  test::fill_random(decoder, 21, 0.7f);
+  const std::vector<std::int32_t> ids{3, 4, 5, 6, 7, 8, 9, 10, 11};
+  const std::vector<std::int32_t> lengths{3, 1, 2};
+  const Tokens prompt(ids.data(), 3, 3, lengths.data());
+  Workspace ws;
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 53; ++i) pieces.push_back(std::string(1, static_cast<char>('a' + i % 26)));
+  long streamed = 0;
+  StreamOptions stream;
+  stream.on_token = [&](Index, std::int32_t) { ++streamed; };
+  stream.stop_strings = {"zyx", "qqq"};
+  stream.token_text = [&](std::int32_t id) { return std::string_view(pieces[static_cast<std::size_t>(id)]); };
+
+  auto greedy_state = decoder.make_state(3, 256);
+  auto sample_state = decoder.make_state(3, 256);
+  auto beam_state = decoder.make_state(3 * 4, 256);
+  // Options built once: copying stop strings and callbacks is the caller's allocation.
+  GreedyOptions greedy_options{.repetition_penalty = 1.3f, .stream = stream};
+  const auto [greedy_short, greedy_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        greedy_state.reset();
+        greedy_options.max_length = n;
+        return greedy(decoder, greedy_state, prompt, greedy_options, ws).tokens(0).size();
+      },
+      40, 80);
+  SamplingOptions sampling{.max_length = 0, .eos = 1, .temperature = 0.8f, .top_k = 20, .top_p = 0.9f,
+                           .repetition_penalty = 1.1f, .seed = 5, .stream = stream};
+  const auto [sample_short, sample_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        sample_state.reset();
+        sampling.max_length = n;
+        return sample(decoder, sample_state, prompt, sampling, ws).tokens(0).size();
+      },
+      40, 80);
+  SamplingOptions nucleus{.top_p = 0.7f, .seed = 9};
+  const auto [nucleus_short, nucleus_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        sample_state.reset();
+        nucleus.max_length = n;
+        return sample(decoder, sample_state, prompt, nucleus, ws).tokens(0).size();
+      },
+      40, 80);
+  const auto [beam_short, beam_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        beam_state.reset();
+        return beam_search(decoder, beam_state, prompt, {.max_length = n, .eos = 1, .width = 4, .n_best = 3}, ws)
+            .tokens(0)
+            .size();
+      },
+      40, 80);
+  CHECK(greedy_short == 0);
+  CHECK(greedy_long == 0);
+  CHECK(sample_short == 0);
+  CHECK(sample_long == 0);
+  CHECK(nucleus_short == 0);
+  CHECK(nucleus_long == 0);
+  CHECK(beam_short == 0);
+  CHECK(beam_long == 0);
+  CHECK(streamed > 0);
+
+  // The counter does see allocations: a fresh Workspace allocates.
+  const long start = test::allocations();
+  Workspace fresh;
+  greedy_state.reset();
+  (void)greedy(decoder, greedy_state, prompt, {.max_length = 10}, fresh);
+  CHECK(test::allocations() > start);
+}
+
+TEST_CASE("CTC greedy and prefix beam search allocate nothing once warm") {
+  Tensor lp(Shape{4, 60, 29});
+  for (Index i = 0; i < lp.numel(); ++i) lp[i] = -static_cast<float>((i * 7919) % 113) / 17.0f;
+  const std::vector<std::int32_t> lengths{60, 1, 33, 0};
+  const Seq<29> x(lp, lengths.data());
+  Workspace ws;
+  auto run = [&] {
+    ws.reset();
+    const Hypotheses g = ctc_greedy(x, 0, ws);
+    const Hypotheses b = ctc_beam_search(x, {.width = 8, .n_best = 3}, ws);
+    return g.tokens(0).size() + b.tokens(0).size();
+  };
+  (void)run();
+  (void)run();
+  CHECK(test::allocations_during(run, 5) == 0);
+}
+
+TEST_CASE("an LSTM decoder (RecurrentDecoder) decodes without allocating per token") {
+  generate::RecurrentDecoder<61, 16, LSTM<16, 32, Rnn{.layers = 2}>> decoder;
+  test::fill_random(decoder, 23, 0.4f);
+  const std::vector<std::int32_t> ids{3, 4, 5, 6, 7, 8};
+  const std::vector<std::int32_t> lengths{3, 2};
+  const Tokens prompt(ids.data(), 2, 3, lengths.data());
+  Tensor image(Shape{2, 16});
+  for (Index i = 0; i < image.numel(); ++i) image[i] = 0.1f * static_cast<float>(i % 7);
+  Workspace ws;
+  auto greedy_state = decoder.make_state(2, 0);
+  auto beam_state = decoder.make_state(2 * 3, 0);
+  const auto [greedy_short, greedy_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        greedy_state.reset();
+        decoder.condition(greedy_state, Feat<16>(image), ws);
+        return greedy(decoder, greedy_state, prompt, {.max_length = n}, ws).tokens(0).size();
+      },
+      30, 60);
+  const auto [beam_short, beam_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        beam_state.reset();
+        decoder.condition(beam_state, Feat<16>(image), ws);
+        return beam_search(decoder, beam_state, prompt, {.max_length = n, .eos = 1, .width = 3}, ws).tokens(0).size();
+      },
+      30, 60);
+  CHECK(greedy_short == 0);
+  CHECK(greedy_long == 0);
+  CHECK(beam_short == 0);
+  CHECK(beam_long == 0);
+}

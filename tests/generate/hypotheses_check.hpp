@@ -1,0 +1,40 @@
+#pragma once
+// Decoded hypotheses against an oracle case's packed outputs (tests/generate/parity_oracle.py,
+// pack()): the same counts, tokens and finishes, and scores within 1e-4.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "mmm/generate/hypotheses.hpp"
+#include "support/oracle.hpp"
+
+namespace mmm::test {
+
+// Every hypothesis of `h` against the case's packed outputs (prefix "" or "beam_" …).
+inline void check_hypotheses(const generate::Hypotheses& h, const OracleCase& c, const std::string& prefix, const std::string& what) {
+  const IntTensor tokens = c.int_output(prefix + "tokens"), lengths = c.int_output(prefix + "lengths");
+  const IntTensor finish = c.int_output(prefix + "finish"), counts = c.int_output(prefix + "counts");
+  const Tensor scores = c.output(prefix + "scores");
+  const Index items = counts.numel(), per_item = lengths.dim(1), stride = tokens.dim(2);
+  REQUIRE(h.items() == items);
+  Tensor actual_scores(scores.shape());
+  for (Index b = 0; b < items; ++b) {
+    INFO(what << ": item " << b);
+    REQUIRE(h.count(b) == counts[b]);
+    for (Index k = 0; k < counts[b]; ++k) {
+      INFO("hypothesis " << k);
+      const auto got = h.tokens(b, k);
+      std::vector<std::int32_t> expected(tokens.data() + (b * per_item + k) * stride,
+                                         tokens.data() + (b * per_item + k) * stride + lengths[b * per_item + k]);
+      CHECK(std::vector<std::int32_t>(got.begin(), got.end()) == expected);
+      CHECK(static_cast<int>(h.finish(b, k)) == finish[b * per_item + k]);
+      actual_scores[b * per_item + k] = h.score(b, k);
+    }
+    for (Index k = counts[b]; k < per_item; ++k) actual_scores[b * per_item + k] = scores[b * per_item + k];
+  }
+  require_close(actual_scores, scores, 1e-4, what + ": scores");
+}
+
+}  // namespace mmm::test
