@@ -1,19 +1,25 @@
 #pragma once
-// GPT-2 style byte-level BPE: `vocab.json` + `merges.txt`, or a `tokenizer.json` whose
-// model.type is "BPE". Text is split by GPT-2's pre-tokenizer pattern
-//     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// (hand-written here, no regex engine), then each piece's bytes are merged by rank.
+// GPT-2 style byte-level BPE: `vocab.json` + `merges.txt`, or a `tokenizer.json` holding
+// exactly GPT-2's pipeline (a BPE model, the ByteLevel pre-tokenizer without a prefix space,
+// no normalizer; anything else is refused — HfTokenizer reads every pipeline). Text is
+// split by GPT-2's pre-tokenizer pattern (split_pattern.hpp, SplitPattern::gpt2), then each
+// piece's bytes are merged by rank.
+//
+// Special tokens (<|endoftext|>, a tokenizer.json's added tokens) are plain text unless the
+// call allows them (AllowedSpecial), as tiktoken's allowed_special; allowed, they become
+// their ids wherever they occur and the text between them is encoded on its own.
 //
 // Vocabulary strings are stored in GPT-2's printable byte alphabet (bytes_to_unicode);
 // at load they are mapped back to raw bytes, so encoding works on the input bytes
 // directly and merges are looked up by id pair, not by string. Invalid UTF-8 is encoded
 // byte for byte (the pre-tokenizer classes an invalid byte like a symbol) and decoding
 // replaces invalid sequences as Python's bytes.decode("utf-8", "replace") does.
-// Not supported: added-token splitting before BPE, dropout, subword prefixes/suffixes.
+// Not supported: dropout, subword prefixes/suffixes.
 
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -22,11 +28,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/io/mapped_file.hpp"
+#include "mmm/preprocess/text/json_fields.hpp"
 #include "mmm/preprocess/text/piece_table.hpp"
+#include "mmm/preprocess/text/special_tokens.hpp"
+#include "mmm/preprocess/text/split_pattern.hpp"
 #include "mmm/preprocess/text/token_batch.hpp"
-#include "mmm/preprocess/text/unicode.hpp"
 #include "mmm/preprocess/text/utf8.hpp"
 
 namespace mmm {
@@ -34,8 +43,10 @@ namespace mmm {
 class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
  public:
   // GPT-2's files: vocab.json (token → id) and merges.txt (one "left right" per line,
-  // an optional "#version" first line).
-  static ByteLevelBpe load(const std::string& vocab_json_path, const std::string& merges_path) {
+  // an optional "#version" first line). The special tokens are GPT-2's <|endoftext|> when
+  // the vocabulary has it, or the given ones (each must be in the vocabulary).
+  static ByteLevelBpe load(const std::string& vocab_json_path, const std::string& merges_path,
+                           std::optional<std::vector<std::string>> special_tokens = std::nullopt) {
     ByteLevelBpe bpe;
     bpe.read_vocab(parse_json(read_file(vocab_json_path), vocab_json_path), vocab_json_path);
     const std::string merges = read_file(merges_path);
@@ -56,6 +67,12 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
       pairs.emplace_back(std::string(line.substr(0, space)), std::string(line.substr(space + 1)));
     }
     bpe.read_merges(pairs, merges_path, "line ");
+    const std::vector<std::string> specials = special_tokens.value_or(std::vector<std::string>{"<|endoftext|>"});
+    for (const std::string& t : specials) {
+      const std::int32_t id = bpe.token_to_id_raw(t);
+      if (id >= 0) bpe.specials_.add(t, id);
+      else if (special_tokens) throw FormatError(vocab_json_path + ": the special token '" + t + "' is not in the vocabulary");
+    }
     return bpe;
   }
 
@@ -64,19 +81,22 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     return from_tokenizer_json(read_file(path), path);
   }
   static ByteLevelBpe from_tokenizer_json(std::string_view text, const std::string& name = "tokenizer.json") {
-    const nlohmann::json j = parse_json(text, name);
+    namespace jf = detail::json_fields;
+    const nlohmann::json j = jf::parse(text, name);
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
       throw FormatError(name + ": no \"model\" object");
     const auto& model = j["model"];
     if (!model.contains("type") || model["type"] != "BPE")
       throw FormatError(name + ": model.type is " + (model.contains("type") ? model["type"].dump() : "missing") +
                         ", expected \"BPE\"");
+    check_gpt2_pipeline(j, name);
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
       if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty())
         throw FormatError(name + ": model." + key + " is not supported by the byte-level BPE reader");
     if (!model.contains("vocab")) throw FormatError(name + ": model.vocab is missing");
     ByteLevelBpe bpe;
     bpe.read_vocab(model["vocab"], name + ": model.vocab");
+    bpe.ignore_merges_ = jf::boolean(model, "ignore_merges", false, name + ": model");
     std::vector<std::pair<std::string, std::string>> pairs;
     if (model.contains("merges")) {
       const auto& merges = model["merges"];
@@ -98,57 +118,68 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
       }
     }
     bpe.read_merges(pairs, name, "model.merges[");
-    if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
-      for (const auto& t : j["added_tokens"]) {
-        if (!t.is_object() || !t.contains("id") || !t.contains("content") || !t["id"].is_number_integer() ||
-            !t["content"].is_string())
-          throw FormatError(name + ": an added_tokens entry lacks an integer id or a string content");
-        const auto id = t["id"].get<std::int64_t>();
-        if (id < 0 || id > INT32_MAX) throw FormatError(name + ": added token id " + std::to_string(id) + " is out of range");
-        if (static_cast<std::size_t>(id) >= bpe.token_bytes_.size()) bpe.token_bytes_.resize(static_cast<std::size_t>(id) + 1);
-        if (bpe.token_bytes_[static_cast<std::size_t>(id)].empty())
-          bpe.token_bytes_[static_cast<std::size_t>(id)] = t["content"].get<std::string>();
+    if (const auto* added = jf::member(j, "added_tokens"); added && !added->is_null()) {
+      if (!added->is_array()) throw FormatError(name + ": added_tokens is " + jf::show(*added) + ", expected an array");
+      // Ids are dense: every id below the total has a token, so none can exceed it. The
+      // bound comes first, before any table grows to the id.
+      const std::ptrdiff_t total = checked_add(static_cast<std::ptrdiff_t>(bpe.token_bytes_.size()),
+                                               static_cast<std::ptrdiff_t>(added->size()), "tokenizer.json added_tokens");
+      for (std::size_t k = 0; k < added->size(); ++k) {
+        const auto& t = (*added)[k];
+        const std::string where = name + ": added_tokens[" + std::to_string(k) + "]";
+        if (!t.is_object() || !t.contains("content") || !t["content"].is_string() || t["content"].get<std::string>().empty())
+          throw FormatError(where + " has no non-empty string content");
+        const std::string content = t["content"].get<std::string>();
+        const auto id = static_cast<std::size_t>(jf::integer(jf::required(t, "id", where), where + ".id", 0, total - 1));
+        if (id >= bpe.token_bytes_.size()) bpe.token_bytes_.resize(id + 1);
+        std::string& slot = bpe.token_bytes_[id];
+        if (slot.empty()) slot = content;
+        else if (slot != content && bpe.token_to_id_raw(content) != static_cast<std::int32_t>(id))
+          throw FormatError(where + ": id " + std::to_string(id) + " is already the token '" + slot + "'");
+        bpe.specials_.add(content, static_cast<std::int32_t>(id));
       }
     }
     for (std::size_t i = 0; i < bpe.token_bytes_.size(); ++i)
       if (bpe.token_bytes_[i].empty()) throw FormatError(name + ": no token has id " + std::to_string(i));
-    if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id") &&
-        j["padding"]["pad_id"].is_number_integer())
-      bpe.pad_id_ = j["padding"]["pad_id"].get<std::int32_t>();
-    if (bpe.pad_id_ < -1 || bpe.pad_id_ >= static_cast<std::int32_t>(bpe.size()))
-      throw FormatError(name + ": padding.pad_id " + std::to_string(bpe.pad_id_) + " is outside the vocabulary of " +
-                        std::to_string(bpe.size()));
+    if (const auto* padding = jf::member(j, "padding"); padding && padding->is_object())
+      if (const auto* pad = jf::member(*padding, "pad_id"))
+        bpe.pad_id_ = static_cast<std::int32_t>(
+            jf::integer(*pad, name + ": padding.pad_id", 0, static_cast<std::int64_t>(bpe.size()) - 1));
     return bpe;
   }
 
   using EncodeReturning<ByteLevelBpe>::encode;
-  // Replaces `ids`; reusing the vector makes repeated calls allocation-free.
-  void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
+  // Special tokens as plain text. Replaces `ids`; reusing the vector makes repeated calls
+  // allocation-free.
+  void encode(std::string_view text, std::vector<std::int32_t>& ids) const { encode(text, ids, AllowedSpecial::none()); }
+  // With the allowed special tokens split out as their ids.
+  void encode(std::string_view text, std::vector<std::int32_t>& ids, const AllowedSpecial& allowed) const {
     ids.clear();
-    Scratch& s = scratch();
-    pretokenize(text, [&](std::size_t begin, std::size_t end) {
-      merge_piece(text, begin, end, s, [&](std::int32_t id, std::size_t, std::size_t) { ids.push_back(id); });
-    });
+    run(text, allowed, [&](std::int32_t id, std::size_t, std::size_t) { ids.push_back(id); });
   }
-  Encoding encode_with_offsets(std::string_view text) const {
+  std::vector<std::int32_t> encode(std::string_view text, const AllowedSpecial& allowed) const {
+    std::vector<std::int32_t> ids;
+    encode(text, ids, allowed);
+    return ids;
+  }
+  Encoding encode_with_offsets(std::string_view text, const AllowedSpecial& allowed = {}) const {
     Encoding e;
-    Scratch& s = scratch();
-    pretokenize(text, [&](std::size_t begin, std::size_t end) {
-      merge_piece(text, begin, end, s, [&](std::int32_t id, std::size_t b, std::size_t en) {
-        e.ids.push_back(id);
-        e.offsets.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(en)});
-      });
+    run(text, allowed, [&](std::int32_t id, std::size_t b, std::size_t en) {
+      e.ids.push_back(id);
+      e.offsets.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(en)});
     });
     return e;
   }
   // The pre-tokenizer's pieces, as byte ranges of the input.
   std::vector<TokenSpan> pre_tokens(std::string_view text) const {
     std::vector<TokenSpan> out;
-    pretokenize(text, [&](std::size_t b, std::size_t e) {
+    split_by_pattern(SplitPattern::gpt2, text, [&](std::size_t b, std::size_t e) {
       out.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)});
     });
     return out;
   }
+  // The special tokens an AllowedSpecial may let through.
+  const std::vector<SpecialToken>& special_tokens() const noexcept { return specials_.tokens(); }
 
   std::string decode(std::span<const std::int32_t> ids) const {
     std::string bytes;
@@ -275,88 +306,46 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     }
   }
 
-  // ---- GPT-2 pre-tokenizer ----------------------------------------------------------
+  // Printable-alphabet-free lookup of a token's raw bytes, or -1.
+  std::int32_t token_to_id_raw(std::string_view raw) const noexcept { return by_bytes_.find(raw); }
 
-  enum Class : std::uint8_t { letter, number, space, other };
-  static Class class_of(char32_t c) noexcept {
-    const std::uint8_t p = unicode::properties(c);
-    if (p & unicode::letter) return letter;
-    if (p & unicode::number) return number;
-    if (p & unicode::space) return space;
-    return other;
+  // GPT-2's tokenizer.json pipeline is the only one this reader implements.
+  static void check_gpt2_pipeline(const nlohmann::json& j, const std::string& name) {
+    namespace jf = detail::json_fields;
+    auto refuse = [&](const std::string& field, const nlohmann::json& v) {
+      throw FormatError(name + ": " + field + " is " + jf::show(v) +
+                        "; ByteLevelBpe reads GPT-2's pipeline only (no normalizer, the ByteLevel pre-tokenizer without "
+                        "a prefix space, a BPE model without byte fallback or dropout) — load the file with HfTokenizer");
+    };
+    if (const auto* n = jf::member(j, "normalizer"); n && !n->is_null()) refuse("normalizer", *n);
+    const auto* pre = jf::member(j, "pre_tokenizer");
+    if (!pre || !pre->is_object() || jf::member(*pre, "type") == nullptr || (*pre)["type"] != "ByteLevel" ||
+        jf::boolean(*pre, "add_prefix_space", true, name + ": pre_tokenizer") ||
+        !jf::boolean(*pre, "use_regex", true, name + ": pre_tokenizer"))
+      refuse("pre_tokenizer", pre ? *pre : nlohmann::json());
+    if (const auto* d = jf::member(j, "decoder"); d && !d->is_null() && !(d->is_object() && (*d)["type"] == "ByteLevel"))
+      refuse("decoder", *d);
+    if (const auto* p = jf::member(j, "post_processor"); p && !p->is_null() && !(p->is_object() && (*p)["type"] == "ByteLevel"))
+      refuse("post_processor", *p);
+    const auto& model = j["model"];
+    if (jf::boolean(model, "byte_fallback", false, name + ": model")) refuse("model.byte_fallback", model["byte_fallback"]);
+    if (const auto* d = jf::member(model, "dropout"); d && !d->is_null() && !(d->is_number() && d->get<double>() == 0.0))
+      refuse("model.dropout", *d);
   }
 
-  template <class Visit>
-  static void pretokenize(std::string_view text, Visit&& visit) {
-    const std::size_t n = text.size();
-    auto at = [&](std::size_t i) -> std::pair<Class, std::size_t> {  // class, byte length
-      if (i >= n) return {space, 0};
-      const auto b = static_cast<unsigned char>(text[i]);
-      if (b < 0x80) return {class_of(b), 1};
-      const utf8::Decoded d = utf8::decode(text, i);
-      return {d.valid ? class_of(d.code) : other, static_cast<std::size_t>(d.length)};
+  template <class Emit>
+  void run(std::string_view text, const AllowedSpecial& allowed, Emit&& emit) const {
+    Scratch& s = scratch();
+    auto ordinary = [&](std::size_t begin, std::size_t end) {
+      const std::string_view segment = text.substr(begin, end - begin);
+      split_by_pattern(SplitPattern::gpt2, segment, [&](std::size_t b, std::size_t e) {
+        if (ignore_merges_ && e - b > 1)
+          if (const std::int32_t whole = by_bytes_.find(segment.substr(b, e - b)); whole >= 0)
+            return emit(whole, begin + b, begin + e);
+        merge_piece(segment, b, e, s, [&](std::int32_t id, std::size_t pb, std::size_t pe) { emit(id, begin + pb, begin + pe); });
+      });
     };
-    auto run = [&](std::size_t i, Class c) {  // end of the run of class c starting at i
-      while (i < n) {
-        const auto [ci, len] = at(i);
-        if (ci != c) break;
-        i += len;
-      }
-      return i;
-    };
-    std::size_t i = 0;
-    while (i < n) {
-      const char c0 = text[i];
-      if (c0 == '\'' && i + 1 < n) {
-        const std::string_view rest = text.substr(i + 1, 2);
-        std::size_t len = 0;
-        if (rest.starts_with("re") || rest.starts_with("ve") || rest.starts_with("ll")) len = 3;
-        else if (rest[0] == 's' || rest[0] == 't' || rest[0] == 'm' || rest[0] == 'd') len = 2;
-        if (len) {
-          visit(i, i + len);
-          i += len;
-          continue;
-        }
-      }
-      auto [cls, len] = at(i);
-      std::size_t start = i;
-      if (c0 == ' ' && i + 1 < n) {
-        const auto [next_cls, next_len] = at(i + 1);
-        if (next_cls != space) {
-          // " ?X+" with the optional space taken.
-          const std::size_t end = run(i + 1, next_cls);
-          visit(start, end);
-          i = end;
-          continue;
-        }
-      }
-      if (cls != space) {
-        const std::size_t end = run(i, cls);
-        visit(start, end);
-        i = end;
-        continue;
-      }
-      // Whitespace: \s+(?!\S) leaves the last space for the next word; else \s+.
-      const std::size_t end = run(i, space);
-      if (end == n) {
-        visit(start, end);
-        i = end;
-        continue;
-      }
-      // The last whitespace character of the run starts the next token.
-      std::size_t last = i, p = i;
-      while (p < end) {
-        last = p;
-        p += at(p).second;
-      }
-      if (last > start) {
-        visit(start, last);
-        i = last;
-      } else {
-        visit(start, end);
-        i = end;
-      }
-    }
+    specials_.split(text, allowed, ordinary, [&](std::int32_t id, std::size_t b, std::size_t e) { emit(id, b, e); });
   }
 
   // ---- merging ----------------------------------------------------------------------
@@ -449,6 +438,8 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
   std::array<std::int32_t, 256> byte_id_{};
   detail::PairMap merges_;
   std::int32_t pad_id_ = -1;
+  bool ignore_merges_ = false;  // tokenizer.json model.ignore_merges: a piece in the vocabulary is one token
+  detail::SpecialTokenSet specials_;
 };
 
 }  // namespace mmm
