@@ -13,8 +13,10 @@ Sources, in this order:
     scripts, CR/LF/NEL/NBSP/ideographic spaces, runs of whitespace at the end, long runs
     that take the BPE heap path).
 
-Only code points assigned by Unicode 9 appear in the drawn strings, so that the engines'
-different Unicode versions (Python's 14, Node's, Rust crates') cannot disagree on them.
+The drawn strings take their characters from code points Unicode 3.2 already assigned
+(Python's unicodedata.ucd_3_2_0) with the same category today, so that the engines'
+different Unicode versions (Python's 14, Node's 17, the Rust crates' 9 to 16) cannot
+disagree on them.
 """
 import glob
 import gettext
@@ -48,7 +50,8 @@ TRICKY = (["'s", "'S", "'t", "'T", "'re", "'RE", "'Re", "'ve", "'VE", "'m", "'M"
 
 
 def _assigned_old(c):
-    return unicodedata.category(chr(c)) not in ("Cn", "Cs", "Co")
+    old = unicodedata.ucd_3_2_0.category(chr(c))
+    return old not in ("Cn", "Cs", "Co") and old == unicodedata.category(chr(c))
 
 
 _ALPHABET = None

@@ -32,6 +32,7 @@
 #include "mmm/core/errors.hpp"
 #include "mmm/io/mapped_file.hpp"
 #include "mmm/preprocess/text/json_fields.hpp"
+#include "mmm/preprocess/text/pair_merge.hpp"
 #include "mmm/preprocess/text/piece_table.hpp"
 #include "mmm/preprocess/text/special_tokens.hpp"
 #include "mmm/preprocess/text/split_pattern.hpp"
@@ -216,13 +217,7 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
   }
 
  private:
-  struct Scratch {
-    std::vector<std::int32_t> id, next, prev, rank, merged;
-    struct Candidate {
-      std::int32_t rank, left, left_id, right_id;
-    };
-    std::vector<Candidate> heap;
-  };
+  using Scratch = detail::PairMergeScratch;
   static Scratch& scratch() {
     thread_local Scratch s;
     return s;
@@ -365,71 +360,11 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
       s.next[static_cast<std::size_t>(i)] = i + 1 < n ? i + 1 : -1;
       s.prev[static_cast<std::size_t>(i)] = i - 1;
     }
-    if (n <= 48)
-      merge_scan(n, s);
-    else
-      merge_heap(n, s);
+    detail::merge_pairs(merges_, n, s);
     for (std::int32_t i = 0; i >= 0;) {
       const std::int32_t next = s.next[static_cast<std::size_t>(i)];
       emit(s.id[static_cast<std::size_t>(i)], begin + static_cast<std::size_t>(i), next < 0 ? end : begin + static_cast<std::size_t>(next));
       i = next;
-    }
-  }
-
-  // Short pieces: keep each adjacent pair's rank, take the leftmost lowest each round.
-  void merge_scan(std::int32_t n, Scratch& s) const {
-    s.rank.resize(static_cast<std::size_t>(n));
-    s.merged.resize(static_cast<std::size_t>(n));
-    auto update = [&](std::int32_t i) {
-      const std::int32_t j = s.next[static_cast<std::size_t>(i)];
-      const auto v = j < 0 ? detail::PairMap::Value{} : merges_.find(s.id[static_cast<std::size_t>(i)], s.id[static_cast<std::size_t>(j)]);
-      s.rank[static_cast<std::size_t>(i)] = v.rank < 0 ? INT32_MAX : v.rank;
-      s.merged[static_cast<std::size_t>(i)] = v.merged;
-    };
-    for (std::int32_t i = 0; i < n; ++i) update(i);
-    for (;;) {
-      std::int32_t best = -1, best_rank = INT32_MAX;
-      for (std::int32_t i = 0; i >= 0; i = s.next[static_cast<std::size_t>(i)])
-        if (s.rank[static_cast<std::size_t>(i)] < best_rank) best_rank = s.rank[static_cast<std::size_t>(i)], best = i;
-      if (best < 0) return;
-      const std::int32_t right = s.next[static_cast<std::size_t>(best)];
-      s.id[static_cast<std::size_t>(best)] = s.merged[static_cast<std::size_t>(best)];
-      s.next[static_cast<std::size_t>(best)] = s.next[static_cast<std::size_t>(right)];
-      if (s.next[static_cast<std::size_t>(right)] >= 0) s.prev[static_cast<std::size_t>(s.next[static_cast<std::size_t>(right)])] = best;
-      update(best);
-      if (s.prev[static_cast<std::size_t>(best)] >= 0) update(s.prev[static_cast<std::size_t>(best)]);
-    }
-  }
-
-  // Long pieces: a heap of candidate merges ordered by (rank, position); stale entries
-  // are recognized by their recorded ids.
-  void merge_heap(std::int32_t n, Scratch& s) const {
-    using Candidate = Scratch::Candidate;
-    auto later = [](const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank > b.rank : a.left > b.left; };
-    s.heap.clear();
-    auto push = [&](std::int32_t i) {
-      const std::int32_t j = s.next[static_cast<std::size_t>(i)];
-      if (j < 0) return;
-      const auto v = merges_.find(s.id[static_cast<std::size_t>(i)], s.id[static_cast<std::size_t>(j)]);
-      if (v.rank < 0) return;
-      s.heap.push_back({v.rank, i, s.id[static_cast<std::size_t>(i)], s.id[static_cast<std::size_t>(j)]});
-      std::push_heap(s.heap.begin(), s.heap.end(), later);
-    };
-    for (std::int32_t i = 0; i + 1 < n; ++i) push(i);
-    while (!s.heap.empty()) {
-      std::pop_heap(s.heap.begin(), s.heap.end(), later);
-      const Candidate c = s.heap.back();
-      s.heap.pop_back();
-      const std::int32_t i = c.left, j = s.next[static_cast<std::size_t>(i)];
-      if (s.id[static_cast<std::size_t>(i)] != c.left_id || j < 0 || s.id[static_cast<std::size_t>(j)] != c.right_id ||
-          s.prev[static_cast<std::size_t>(i)] == -2)
-        continue;
-      s.id[static_cast<std::size_t>(i)] = merges_.find(c.left_id, c.right_id).merged;
-      s.next[static_cast<std::size_t>(i)] = s.next[static_cast<std::size_t>(j)];
-      if (s.next[static_cast<std::size_t>(j)] >= 0) s.prev[static_cast<std::size_t>(s.next[static_cast<std::size_t>(j)])] = i;
-      s.prev[static_cast<std::size_t>(j)] = -2;  // consumed
-      push(i);
-      if (s.prev[static_cast<std::size_t>(i)] >= 0) push(s.prev[static_cast<std::size_t>(i)]);
     }
   }
 
