@@ -199,13 +199,13 @@ def bert_wordpiece(texts):
         added_tokens=[added(t, ids[t]) for t in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]])
 
 
-def char_bpe(texts, n_merges=600):
+def char_bpe(texts, n_merges=250):
     """A classic BPE on words with an end-of-word suffix and a continuing-subword prefix."""
     words = Counter()
     for t in texts:
         for w in t.split():
             words[tuple(w)] += 1
-    words = Counter(dict(words.most_common(4000)))
+    words = Counter(dict(words.most_common(800)))
     pieces = {}
     for w in words:
         for i, ch in enumerate(w):
