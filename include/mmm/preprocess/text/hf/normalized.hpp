@@ -120,9 +120,9 @@ void decompose_with_changes(const std::vector<Char>& chars, bool compatibility, 
   thread_local std::vector<Item> buffer;
   buffer.clear();
   std::size_t ready = 0;
-  auto flush_sorted = [&](std::size_t upto) {
-    std::stable_sort(buffer.begin() + static_cast<std::ptrdiff_t>(ready), buffer.begin() + static_cast<std::ptrdiff_t>(upto),
-                     [](const Item& a, const Item& b) { return a.ccc < b.ccc; });
+  auto flush_sorted = [&](std::size_t upto) {  // a stable insertion sort: runs of marks are short, and it allocates nothing
+    for (std::size_t i = ready + 1; i < upto; ++i)
+      for (std::size_t j = i; j > ready && buffer[j - 1].ccc > buffer[j].ccc; --j) std::swap(buffer[j - 1], buffer[j]);
     ready = upto;
   };
   for (const Char& ch : chars) {

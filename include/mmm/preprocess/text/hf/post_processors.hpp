@@ -140,16 +140,21 @@ struct PostProcessor {
       EncodedToken& t = tokens[i];
       if (t.text.empty()) continue;
       const std::string_view s = t.text;
-      std::vector<char32_t> chars;
-      for (std::size_t k = 0; k < s.size();) {
-        const utf8::Decoded d = utf8::decode(s, k);
-        chars.push_back(d.code);
-        k += static_cast<std::size_t>(d.length);
-      }
       auto spacey = [&](char32_t c) { return c == space || is_white_space(c); };
-      std::size_t lead = 0, trail = 0;
-      while (lead < chars.size() && spacey(chars[lead])) ++lead;
-      while (trail < chars.size() && spacey(chars[chars.size() - 1 - trail])) ++trail;
+      std::size_t lead = 0, trail = 0, chars = 0;
+      bool leading = true;
+      for (std::size_t k = 0; k < s.size();) {  // count the leading run, and the trailing one
+        const utf8::Decoded d = utf8::decode(s, k);
+        k += static_cast<std::size_t>(d.length);
+        ++chars;
+        if (spacey(d.code)) {
+          ++trail;
+          lead += leading;
+        } else {
+          trail = 0;
+          leading = false;
+        }
+      }
       if (lead > 0) {
         const bool first = i == 0 || t.begin == 0;
         if (first && add_prefix_space && lead == 1) lead = 0;
