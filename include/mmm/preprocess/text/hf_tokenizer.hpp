@@ -309,7 +309,7 @@ class HfTokenizer : public EncodeReturning<HfTokenizer> {
       }
       push(p.begin + static_cast<std::uint32_t>(start_offset), p.end, -1);
     }
-    std::swap(pieces, out);
+    detail::hf::swap_scratch(pieces, out);
   }
 
   struct Scratch {

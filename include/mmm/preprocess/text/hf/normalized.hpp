@@ -25,6 +25,15 @@ struct Align {
   std::uint32_t begin = 0, end = 0;  // bytes of the original text
 };
 
+// Swaps two scratch containers that take turns, leaving both with the larger capacity, so
+// that once warm neither grows again whichever role it has in the next call.
+template <class T>
+void swap_scratch(std::vector<T>& a, std::vector<T>& b) {
+  std::swap(a, b);
+  if (a.capacity() < b.capacity()) a.reserve(b.capacity());
+  if (b.capacity() < a.capacity()) b.reserve(a.capacity());
+}
+
 struct Buffer {
   std::string text;
   std::vector<Align> align;  // one per byte of text
@@ -38,6 +47,12 @@ struct Buffer {
     const std::size_t before = text.size();
     utf8::append(text, c);
     align.insert(align.end(), text.size() - before, a);
+  }
+  friend void swap_scratch(Buffer& a, Buffer& b) {
+    std::swap(a.text, b.text);
+    swap_scratch(a.align, b.align);
+    if (a.text.capacity() < b.text.capacity()) a.text.reserve(b.text.capacity());
+    if (b.text.capacity() < a.text.capacity()) b.text.reserve(a.text.capacity());
   }
   // Bytes copied from another buffer with their alignments.
   void copy(const Buffer& from, std::size_t begin, std::size_t end) {

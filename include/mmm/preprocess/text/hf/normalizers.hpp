@@ -125,7 +125,7 @@ struct Normalizer {
       decode_chars(buf, p, chars);
       p = rewrite(buf, p, chars, tmp);
     }
-    std::swap(buf, tmp);
+    swap_scratch(buf, tmp);
   }
 
  private:

@@ -232,7 +232,7 @@ struct PreTokenizer {
       if (p.id >= 0) out.push_back(p);
       else split_piece(buf, p, out);
     }
-    std::swap(pieces, out);
+    swap_scratch(pieces, out);
   }
 
  private:
@@ -401,8 +401,8 @@ struct PreTokenizer {
       if (kind == Kind::byte_level) byte_level(buf, p, chars, tmp, out, parts);
       else metaspace(buf, p, chars, tmp, out);
     }
-    std::swap(buf, tmp);
-    std::swap(pieces, out);
+    swap_scratch(buf, tmp);
+    swap_scratch(pieces, out);
   }
 
   void byte_level(const Buffer& in, const Piece& p, const std::vector<Char>& chars, Buffer& out, std::vector<Piece>& result,
