@@ -13,13 +13,11 @@ offline runs reuse it).
 import json
 import os
 import random
-import shutil
-import subprocess
-import sys
 
 import regex
 
 from multilingual import texts as draw_texts
+from npm_reference import ensure_package, node, prefix_argument
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JS_TIKTOKEN = "js-tiktoken@1.0.21"
@@ -40,41 +38,20 @@ PATTERNS = {
 }
 
 
-def ensure_js_tiktoken(prefix):
-    if os.path.exists(os.path.join(prefix, "node_modules", "js-tiktoken", "package.json")):
-        return
-    npm = shutil.which("npm")
-    if not npm:
-        sys.exit("tiktoken oracle: npm is not installed (apt-get install nodejs npm)")
-    os.makedirs(prefix, exist_ok=True)
-    print(f"installing {JS_TIKTOKEN} into {prefix}", flush=True)
-    subprocess.run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", JS_TIKTOKEN],
-                   check=True, timeout=300)
-
-
 def main():
     from mmm_oracle import Oracle
 
     with Oracle("text.tiktoken") as o:
-        prefix = None
-        for i, a in enumerate(o.extra):
-            if a == "--npm-prefix":
-                prefix = o.extra[i + 1]
-        if not prefix:
-            sys.exit("tiktoken oracle: --npm-prefix DIR is required")
-        ensure_js_tiktoken(prefix)
+        prefix = prefix_argument(o.extra, "tiktoken oracle")
+        ensure_package(prefix, JS_TIKTOKEN, "tiktoken oracle")
         rng = random.Random(o.seed)
         texts, summary = draw_texts(rng, 6000)
         out = o.args.out
         texts_path = os.path.join(out, "texts.json")
         with open(texts_path, "w", encoding="utf-8") as f:
             json.dump(texts, f, ensure_ascii=False)
-        node = shutil.which("node")
-        if not node:
-            sys.exit("tiktoken oracle: node is not installed (apt-get install nodejs)")
-        r = subprocess.run([node, os.path.join(HERE, "tiktoken_reference.cjs"), prefix, texts_path, out],
-                           check=True, capture_output=True, text=True, timeout=600)
-        print("js-tiktoken:", r.stdout.strip())
+        print("js-tiktoken:", node(os.path.join(HERE, "tiktoken_reference.cjs"), prefix, texts_path, out,
+                                   who="tiktoken oracle"))
         pieces = {}
         for name, pattern in PATTERNS.items():
             compiled = regex.compile(pattern)

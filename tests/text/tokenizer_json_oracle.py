@@ -24,15 +24,13 @@ import io
 import json
 import os
 import random
-import shutil
-import subprocess
-import sys
 from collections import Counter
 
 import sentencepiece as spm
 
 from bpe_oracle import B2U, train as train_byte_level
 from multilingual import texts as draw_texts
+from npm_reference import ensure_package, node, prefix_argument
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKENIZERS = "tokenizers@0.23.2"
@@ -44,18 +42,6 @@ O200K = "|".join([
     r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
     r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
     r"""\p{N}{1,3}""", r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""", r"""\s*[\r\n]+""", r"""\s+(?!\S)""", r"""\s+"""])
-
-
-def ensure_tokenizers(prefix):
-    if os.path.exists(os.path.join(prefix, "node_modules", "tokenizers", "package.json")):
-        return
-    npm = shutil.which("npm")
-    if not npm:
-        sys.exit("tokenizer.json oracle: npm is not installed (apt-get install nodejs npm)")
-    os.makedirs(prefix, exist_ok=True)
-    print(f"installing {TOKENIZERS} into {prefix}", flush=True)
-    subprocess.run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", TOKENIZERS],
-                   check=True, timeout=600)
 
 
 def added(content, id, special=True, normalized=None, single_word=False, lstrip=False, rstrip=False):
@@ -278,13 +264,8 @@ def main():
     from mmm_oracle import Oracle
 
     with Oracle("text.tokenizer_json") as o:
-        prefix = None
-        for i, a in enumerate(o.extra):
-            if a == "--npm-prefix":
-                prefix = o.extra[i + 1]
-        if not prefix:
-            sys.exit("tokenizer.json oracle: --npm-prefix DIR is required")
-        ensure_tokenizers(prefix)
+        prefix = prefix_argument(o.extra, "tokenizer.json oracle")
+        ensure_package(prefix, TOKENIZERS, "tokenizer.json oracle")
         rng = random.Random(o.seed)
         texts, summary = draw_texts(rng, 5200)
         out = o.args.out
@@ -318,12 +299,8 @@ def main():
         texts_path = os.path.join(out, "texts.json")
         with open(texts_path, "w", encoding="utf-8") as f:
             json.dump(texts, f, ensure_ascii=False)
-        node = shutil.which("node")
-        if not node:
-            sys.exit("tokenizer.json oracle: node is not installed (apt-get install nodejs)")
-        r = subprocess.run([node, os.path.join(HERE, "tokenizer_json_reference.cjs"), prefix, texts_path, out] + names,
-                           check=True, capture_output=True, text=True, timeout=600)
-        print("tokenizers:", r.stdout.strip())
+        print("tokenizers:", node(os.path.join(HERE, "tokenizer_json_reference.cjs"), prefix, texts_path, out, *names,
+                                  who="tokenizer.json oracle"))
         with open(os.path.join(out, "cases.json"), "w") as f:
             json.dump({"seed": o.seed, "summary": summary, "files": names}, f)
         print(summary)

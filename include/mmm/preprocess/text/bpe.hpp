@@ -158,11 +158,6 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     ids.clear();
     run(text, allowed, [&](std::int32_t id, std::size_t, std::size_t) { ids.push_back(id); });
   }
-  std::vector<std::int32_t> encode(std::string_view text, const AllowedSpecial& allowed) const {
-    std::vector<std::int32_t> ids;
-    encode(text, ids, allowed);
-    return ids;
-  }
   Encoding encode_with_offsets(std::string_view text, const AllowedSpecial& allowed = {}) const {
     Encoding e;
     run(text, allowed, [&](std::int32_t id, std::size_t b, std::size_t en) {

@@ -88,11 +88,6 @@ class HfTokenizer : public EncodeReturning<HfTokenizer> {
     ids.clear();
     run(text, options, [&](const detail::hf::EncodedToken& t) { ids.push_back(t.id); });
   }
-  std::vector<std::int32_t> encode(std::string_view text, const HfEncodeOptions& options) const {
-    std::vector<std::int32_t> ids;
-    encode(text, ids, options);
-    return ids;
-  }
   // Offsets are byte ranges of the input; the template's special tokens have empty ones.
   Encoding encode_with_offsets(std::string_view text, const HfEncodeOptions& options = {}) const {
     Encoding e;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -100,6 +101,33 @@ inline const Json& required(const Json& object, const char* key, const std::stri
   const Json* v = member(object, key);
   if (!v) throw FormatError(where + "." + key + " is missing");
   return *v;
+}
+
+// A pipeline piece's "type" (a piece is an object with a string "type").
+inline std::string type_of(const Json& j, const std::string& where) {
+  const Json* t = member(j, "type");
+  if (!j.is_object() || !t || !t->is_string())
+    throw FormatError(where + " is " + show(j) + ", expected an object with a \"type\"");
+  return t->get<std::string>();
+}
+
+// The pieces of a "Sequence" (j[key] is their array), each parsed by parse(json, where);
+// the null ones (parsed to an inactive piece) are left out.
+template <class Piece, class Parse>
+std::vector<Piece> sequence(const Json& j, const char* key, const std::string& where, Parse&& parse) {
+  const Json& list = required(j, key, where);
+  if (!list.is_array()) throw FormatError(where + "." + key + " is " + show(list) + ", expected an array");
+  std::vector<Piece> steps;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    Piece child = parse(list[i], where + "." + key + "[" + std::to_string(i) + "]");
+    if (child.active()) steps.push_back(std::move(child));
+  }
+  return steps;
+}
+
+// A type this reader does not implement.
+[[noreturn]] inline void unsupported(const std::string& where, const std::string& type, const char* implemented) {
+  throw FormatError(where + ".type is \"" + type + "\", which mmm does not implement (" + implemented + ")");
 }
 
 }  // namespace mmm::detail::json_fields

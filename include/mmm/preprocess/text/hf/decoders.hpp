@@ -29,9 +29,7 @@ struct Decoder {
   static Decoder parse(const jf::Json& j, const std::string& where) {
     Decoder d;
     if (j.is_null()) return d;
-    if (!j.is_object() || !jf::member(j, "type") || !j["type"].is_string())
-      throw FormatError(where + " is " + jf::show(j) + ", expected an object with a \"type\"");
-    const std::string type = j["type"].get<std::string>();
+    const std::string type = jf::type_of(j, where);
     if (type == "ByteLevel") return d.kind = Kind::byte_level, d;
     if (type == "ByteFallback") return d.kind = Kind::byte_fallback, d;
     if (type == "Fuse") return d.kind = Kind::fuse, d;
@@ -72,17 +70,10 @@ struct Decoder {
     }
     if (type == "Sequence") {
       d.kind = Kind::sequence;
-      const jf::Json& list = jf::required(j, "decoders", where);
-      if (!list.is_array()) throw FormatError(where + ".decoders is " + jf::show(list) + ", expected an array");
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        Decoder child = parse(list[i], where + ".decoders[" + std::to_string(i) + "]");
-        if (child.kind != Kind::none) d.steps.push_back(std::move(child));
-      }
+      d.steps = jf::sequence<Decoder>(j, "decoders", where, parse);
       return d;
     }
-    throw FormatError(where + ".type is \"" + type +
-                      "\", which mmm does not implement (ByteLevel, Metaspace, WordPiece, BPEDecoder, ByteFallback, Fuse, "
-                      "Strip, Replace, Sequence)");
+    jf::unsupported(where, type, "ByteLevel, Metaspace, WordPiece, BPEDecoder, ByteFallback, Fuse, Strip, Replace, Sequence");
   }
 
   bool active() const noexcept { return kind != Kind::none; }

@@ -33,9 +33,7 @@ struct Normalizer {
   static Normalizer parse(const jf::Json& j, const std::string& where) {
     Normalizer n;
     if (j.is_null()) return n;
-    if (!j.is_object() || !jf::member(j, "type") || !j["type"].is_string())
-      throw FormatError(where + " is " + jf::show(j) + ", expected an object with a \"type\"");
-    const std::string type = j["type"].get<std::string>();
+    const std::string type = jf::type_of(j, where);
     auto simple = [&](Kind k) {
       n.kind = k;
       return n;
@@ -76,17 +74,10 @@ struct Normalizer {
     }
     if (type == "Sequence") {
       n.kind = Kind::sequence;
-      const jf::Json& list = jf::required(j, "normalizers", where);
-      if (!list.is_array()) throw FormatError(where + ".normalizers is " + jf::show(list) + ", expected an array");
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        Normalizer child = parse(list[i], where + ".normalizers[" + std::to_string(i) + "]");
-        if (child.kind != Kind::none) n.steps.push_back(std::move(child));
-      }
+      n.steps = jf::sequence<Normalizer>(j, "normalizers", where, parse);
       return n;
     }
-    throw FormatError(where + ".type is \"" + type +
-                      "\", which mmm does not implement (NFD, NFKD, NFC, NFKC, Lowercase, Strip, StripAccents, Prepend, "
-                      "Replace, BertNormalizer, Nmt, Sequence)");
+    jf::unsupported(where, type, "NFD, NFKD, NFC, NFKC, Lowercase, Strip, StripAccents, Prepend, Replace, BertNormalizer, Nmt, Sequence");
   }
 
   // A Replace/Split "pattern": {"String": s}, or a {"Regex": r} that is a plain string.

@@ -42,10 +42,8 @@ struct PostProcessor {
  private:
   void read(const jf::Json& j, const std::string& where) {
     if (j.is_null()) return;
-    if (!j.is_object() || !jf::member(j, "type") || !j["type"].is_string())
-      throw FormatError(where + " is " + jf::show(j) + ", expected an object with a \"type\"");
+    const std::string type = jf::type_of(j, where);
     active = true;
-    const std::string type = j["type"].get<std::string>();
     if (type == "ByteLevel") {
       trim_offsets = jf::boolean(j, "trim_offsets", true, where);
       add_prefix_space = jf::boolean(j, "add_prefix_space", true, where);
@@ -106,8 +104,7 @@ struct PostProcessor {
       }
       return;
     }
-    throw FormatError(where + ".type is \"" + type +
-                      "\", which mmm does not implement (TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)");
+    jf::unsupported(where, type, "TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence");
   }
 
   static std::int32_t pair_id(const jf::Json& v, const std::string& where) {

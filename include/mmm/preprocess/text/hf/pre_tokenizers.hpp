@@ -139,9 +139,7 @@ struct PreTokenizer {
   static PreTokenizer parse(const jf::Json& j, const std::string& where) {
     PreTokenizer t;
     if (j.is_null()) return t;
-    if (!j.is_object() || !jf::member(j, "type") || !j["type"].is_string())
-      throw FormatError(where + " is " + jf::show(j) + ", expected an object with a \"type\"");
-    const std::string type = j["type"].get<std::string>();
+    const std::string type = jf::type_of(j, where);
     if (type == "ByteLevel") {
       t.kind = Kind::byte_level;
       t.add_prefix_space = jf::boolean(j, "add_prefix_space", true, where);
@@ -203,17 +201,12 @@ struct PreTokenizer {
     }
     if (type == "Sequence") {
       t.kind = Kind::sequence;
-      const jf::Json& list = jf::required(j, "pretokenizers", where);
-      if (!list.is_array()) throw FormatError(where + ".pretokenizers is " + jf::show(list) + ", expected an array");
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        PreTokenizer child = parse(list[i], where + ".pretokenizers[" + std::to_string(i) + "]");
-        if (child.kind != Kind::none) t.steps.push_back(std::move(child));
-      }
+      t.steps = jf::sequence<PreTokenizer>(j, "pretokenizers", where, parse);
       return t;
     }
-    throw FormatError(where + ".type is \"" + type +
-                      "\", which mmm does not implement (ByteLevel, Split, Whitespace, WhitespaceSplit, Metaspace, Digits, "
-                      "Punctuation, BertPreTokenizer, CharDelimiterSplit, Sequence)");
+    jf::unsupported(where, type,
+                    "ByteLevel, Split, Whitespace, WhitespaceSplit, Metaspace, Digits, Punctuation, BertPreTokenizer, "
+                    "CharDelimiterSplit, Sequence");
   }
 
   bool active() const noexcept { return kind != Kind::none; }
