@@ -4,6 +4,7 @@ include_guard(GLOBAL)
 include(CMakeFindDependencyMacro OPTIONAL)
 
 option(MMM_USE_OPENMP "Use OpenMP threads in mmm's kernels when OpenMP is found" ON)
+option(MMM_USE_LIBJPEG "Decode JPEGs with libjpeg-turbo (bit-exact with PIL) when it is found; off: stb_image" ON)
 
 macro(_mmm_find name)
   if(COMMAND find_dependency AND MMM_FINDING_AS_PACKAGE)
@@ -24,6 +25,11 @@ if(MMM_USE_OPENMP)
 endif()
 # stb_image decodes PNG/JPEG/BMP; without it mmm still reads raw pixel buffers.
 find_path(MMM_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
+# libjpeg-turbo decodes JPEGs exactly as PIL does (Debian: libjpeg62-turbo-dev). Optional:
+# an installed mmm finds it again here, and uses it only if the consumer has it too.
+if(MMM_USE_LIBJPEG)
+  find_package(JPEG QUIET)
+endif()
 
 function(mmm_link_dependencies target)
   target_link_libraries(${target} INTERFACE Eigen3::Eigen nlohmann_json::nlohmann_json)
@@ -40,5 +46,9 @@ function(mmm_link_dependencies target)
   endif()
   if(MMM_STB_INCLUDE_DIR)
     target_compile_definitions(${target} INTERFACE MMM_HAS_STB=1)
+  endif()
+  if(MMM_USE_LIBJPEG AND TARGET JPEG::JPEG)
+    target_link_libraries(${target} INTERFACE $<TARGET_NAME_IF_EXISTS:JPEG::JPEG>)
+    target_compile_definitions(${target} INTERFACE $<$<TARGET_EXISTS:JPEG::JPEG>:MMM_HAS_LIBJPEG=1>)
   endif()
 endfunction()

@@ -12,10 +12,11 @@ tests=(catch2 libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev libo
 bench=(libdnnl-dev libopenblas-dev libtorch-dev python3-matplotlib)
 
 wanted=("${build[@]}" "${tests[@]}")
+# Node.js runs the tokenizer references (npm js-tiktoken, tokenizers) and the ONNX Runtime
+# peer; it may come from elsewhere with its own npm, which Debian's npm conflicts with.
+command -v npm >/dev/null || wanted+=(nodejs npm)
 if [[ "${1:-}" == bench ]]; then
   wanted+=("${bench[@]}")
-  # Node.js may come from elsewhere with its own npm; Debian's npm conflicts with that.
-  command -v npm >/dev/null || wanted+=(nodejs npm)
 fi
 
 missing=()

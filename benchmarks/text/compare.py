@@ -15,11 +15,11 @@ def med(name, i):
 
 
 print(f"Command: `{command}`; medians of {max(len(v) for v in rows.values())} rounds, 1 thread.\n")
-print("Ratio = mmm time / sentencepiece time over the same lines (≤ 1.0: mmm at least as fast).\n")
+print("Ratio = mmm time / peer time over the same lines (≤ 1.0: mmm at least as fast).\n")
 print("| Workload | tokens | mmm ms (real / CPU) | peer ms (real / CPU) | mmm Mtok/s (CPU) | peer Mtok/s (CPU) | ratio (real) | ratio (CPU) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for work, peer in [("SentencePieceBpe", "sentencepiece"), ("SentencePieceUnigram", "sentencepiece"),
-                   ("Gpt2Bpe", None)]:
+                   ("Gpt2Bpe", None), ("TiktokenCl100k", "js-tiktoken"), ("TiktokenO200k", "js-tiktoken")]:
     ours = f"{work}/mmm"
     if ours not in rows:
         continue
@@ -30,7 +30,7 @@ for work, peer in [("SentencePieceBpe", "sentencepiece"), ("SentencePieceUnigram
         r_p, c_p = med(p, 0), med(p, 1)
         if tokens[p] != n:
             print(f"<!-- token counts differ: mmm {n}, peer {tokens[p]} -->")
-        print(f"| {work} | {n:,} | {r_m:.1f} / {c_m:.1f} | {r_p:.1f} / {c_p:.1f} | {n / c_m / 1e3:.2f} | "
+        print(f"| {work} vs {peer} | {n:,} | {r_m:.1f} / {c_m:.1f} | {r_p:.1f} / {c_p:.1f} | {n / c_m / 1e3:.2f} | "
               f"{tokens[p] / c_p / 1e3:.2f} | {r_m / r_p:.2f} | {c_m / c_p:.2f} |")
     elif "SentencePieceBpe/sentencepiece" in rows:
         # No native byte-level BPE here; the nearest native work is sentencepiece's BPE on the same lines.

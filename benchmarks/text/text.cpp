@@ -1,6 +1,7 @@
 // Tokens per second of mmm's tokenizers over the lines of a few-hundred-KB text prepared
-// by prepare.py (directory in $MMM_TEXT_BENCH_DIR). The peer, sentencepiece's native
-// encoder on the same models and lines, runs in sentencepiece_peer.py; run.sh runs both.
+// by prepare.py (directory in $MMM_TEXT_BENCH_DIR). The peers, sentencepiece's native
+// encoder on the same models and lines (sentencepiece_peer.py) and npm js-tiktoken on the
+// same lines (tiktoken_peer.cjs), run from run.sh.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 
 #include "mmm/preprocess/text/bpe.hpp"
 #include "mmm/preprocess/text/sentencepiece.hpp"
+#include "mmm/preprocess/text/tiktoken.hpp"
 
 namespace {
 
@@ -62,10 +64,25 @@ void gpt2(benchmark::State& state) {
   encode_all(state, bpe);
 }
 
+// GPT-4's and GPT-4o's encodings; run.sh writes the rank files from npm js-tiktoken's.
+void tiktoken(benchmark::State& state, const char* name) {
+  if (data_dir().empty()) return state.SkipWithError("set MMM_TEXT_BENCH_DIR (benchmarks/text/run.sh does)");
+  const std::string ranks = data_dir() + "/" + name + ".tiktoken";
+  if (!std::ifstream(ranks)) return state.SkipWithError("no rank files (benchmarks/text/run.sh writes them)");
+  static std::map<std::string, mmm::Tiktoken> cache;
+  auto it = cache.find(name);
+  if (it == cache.end())
+    it = cache.emplace(name, std::string(name) == "cl100k_base" ? mmm::Tiktoken::cl100k_base(ranks)
+                                                                : mmm::Tiktoken::o200k_base(ranks)).first;
+  encode_all(state, it->second);
+}
+
 }  // namespace
 
 BENCHMARK_CAPTURE(sentencepiece, bpe, "sp_bpe.model")->Name("SentencePieceBpe/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(sentencepiece, unigram, "sp_unigram.model")->Name("SentencePieceUnigram/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(gpt2)->Name("Gpt2Bpe/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tiktoken, cl100k, "cl100k_base")->Name("TiktokenCl100k/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tiktoken, o200k, "o200k_base")->Name("TiktokenO200k/mmm")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -59,6 +59,16 @@ TEST_CASE("Planned audio transforms do not allocate per call", "[audio][allocati
   mmm::Tensor coefficients(mmm::Shape{13, mfcc.frames(mmm::index(x.size()))});
   REQUIRE(allocations_in_repeated_calls([&] { mfcc.compute(x, coefficients.view()); }) == 0);
 
+  // Whisper: built with pad_or_trim the padded copy exists before the first call.
+  mmm::WhisperLogMel whisper({.n_mels = 80, .pad_or_trim = true});
+  mmm::Tensor features(mmm::Shape{3000, 80});
+  const long first = mmm::test::allocations();
+  whisper.compute(x, features.view(), mmm::FeatureLayout::time_major);
+  REQUIRE(mmm::test::allocations() == first);
+  mmm::WhisperLogMel appended({.n_mels = 128, .padding = 1600});
+  mmm::Tensor appended_out(mmm::Shape{128, appended.frames(mmm::index(x.size()))});
+  REQUIRE(allocations_in_repeated_calls([&] { appended.compute(x, appended_out.view()); }) == 0);
+
   const mmm::Resampler resampler(16000, 44100);
   std::vector<float> y(static_cast<std::size_t>(resampler.output_length(mmm::index(x.size()))));
   REQUIRE(allocations_in_repeated_calls([&] { resampler.process(x, y.data()); }) == 0);

@@ -5,7 +5,7 @@
 // mel band of one or two FFT bins can hold 1e-2 of its neighbours' power, and the ~1e-7 of
 // the peak |X| by which two float32 FFTs differ becomes ~1e-4..1e-3 in its logarithm);
 // MFCC 1e-4 of the largest |coefficient| absolute (the DCT mixes dB values of ~100 into
-// coefficients that cross zero).
+// coefficients that cross zero). WhisperLogMel 1e-4 absolute on values of about ±2 (log10/4).
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -14,6 +14,7 @@
 #include "mmm/core/kinds.hpp"
 #include "mmm/preprocess/audio/mel.hpp"
 #include "mmm/preprocess/audio/mfcc.hpp"
+#include "mmm/preprocess/audio/whisper.hpp"
 
 namespace {
 
@@ -79,6 +80,40 @@ TEST_CASE("MelSpectrogram and LogMel match torchaudio", "[audio][mel][parity]") 
     for (mmm::index k = 0; k < tm.numel(); ++k) REQUIRE(tm[k] == Approx(seq[k]).epsilon(1e-6).margin(1e-5));
   }
   REQUIRE(cases >= 7);
+}
+
+TEST_CASE("WhisperLogMel is Whisper's log_mel_spectrogram", "[audio][whisper][parity]") {
+  int cases = 0;
+  double worst = 0;
+  for (int i = 0; exists("whisper" + std::to_string(i)); ++i, ++cases) {
+    mmm::test::OracleCase c("whisper" + std::to_string(i));
+    const std::string what = "whisper" + std::to_string(i);
+    const mmm::Tensor x = c.input("x"), expected = c.output("features");
+    mmm::WhisperLogMel whisper({.n_mels = std::stoi(c.meta("n_mels")), .padding = std::stoi(c.meta("padding")),
+                                .pad_or_trim = c.meta("pad_or_trim") == "1"});
+    const mmm::Tensor got = whisper(x.span());
+    REQUIRE(got.shape() == expected.shape());
+    if (whisper.options().pad_or_trim) REQUIRE(got.dim(1) == 3000);
+    for (mmm::index k = 0; k < got.numel(); ++k) worst = std::max(worst, double(std::fabs(got[k] - expected[k])));
+    mmm::test::require_abs_close(got, expected, 1e-4, what);  // measured: at most ~3e-5
+    // The same numbers time-major, and through an Audio.
+    mmm::Audio audio{mmm::Tensor(mmm::Shape{1, x.numel()}), 16000};
+    std::copy(x.span().begin(), x.span().end(), audio.samples.data());
+    const mmm::Tensor tm = whisper(audio, mmm::FeatureLayout::time_major);
+    for (mmm::index m = 0; m < got.dim(0); ++m)
+      for (mmm::index t = 0; t < got.dim(1); ++t) REQUIRE(tm[t * got.dim(0) + m] == Approx(got[m * got.dim(1) + t]).margin(1e-5));
+  }
+  std::printf("WhisperLogMel: largest difference from Whisper's formula %.3g\n", worst);
+  REQUIRE(cases >= 7);
+  // Silence: every value is the floor, (log10(1e-10) + 4) / 4.
+  mmm::WhisperLogMel whisper;
+  const std::vector<float> silence(16000, 0.0f);
+  const mmm::Tensor s = whisper(silence);
+  REQUIRE(s.shape() == mmm::Shape{80, 100});
+  for (float v : s.span()) REQUIRE(v == Approx(-1.5f).margin(1e-6));
+  REQUIRE_THROWS_AS(whisper(mmm::Audio{mmm::Tensor(mmm::Shape{1, 100}), 8000}), mmm::RangeError);
+  REQUIRE_THROWS_AS(mmm::WhisperLogMel({.n_mels = 0}), mmm::RangeError);
+  REQUIRE(whisper(std::vector<float>(100)).dim(1) == 0);  // shorter than one hop: no frame
 }
 
 TEST_CASE("Mfcc matches torchaudio.transforms.MFCC", "[audio][mfcc][parity]") {

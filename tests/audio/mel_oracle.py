@@ -1,5 +1,10 @@
 """torchaudio oracle for mel filterbanks, MelSpectrogram, log-mel (natural log and
-AmplitudeToDB with top_db) and MFCC, on random signals of odd lengths."""
+AmplitudeToDB with top_db) and MFCC, on random signals of odd lengths; and Whisper's
+log_mel_spectrogram, written from Whisper's published code (audio.py): torch.stft with a
+periodic Hann window (400, hop 160, centred, reflect), |X|^2 without the last frame, the
+Slaney-scale Slaney-norm filterbank (librosa's, here torchaudio.functional.melscale_fbanks),
+log10 of max(x, 1e-10), clamped at max - 8, (x + 4) / 4; padding appended before, or the
+audio cut or zero-padded to 30 s first (whisper.pad_or_trim)."""
 import torch
 import torchaudio
 from mmm_oracle import Oracle
@@ -22,7 +27,45 @@ MFCC_CASES = [
     (22050, 20, 64, 1024, 256, False, 22050 * 2 - 3),
 ]
 
+# (n_mels, length, padding, pad_or_trim, silent)
+WHISPER_CASES = [
+    (80, 16000 * 3 + 77, 0, False, False),
+    (128, 12345, 0, False, False),
+    (80, 8001, 480000, False, False),
+    (80, 16000 * 7 + 5, 0, True, False),
+    (128, 16000 * 31 + 9, 0, True, False),
+    (80, 4000, 0, False, True),
+    (80, 2001, 0, False, False),
+]
+
+
+def whisper_log_mel(audio, n_mels, padding):
+    """openai-whisper's log_mel_spectrogram (whisper/audio.py)."""
+    if padding > 0:
+        audio = torch.nn.functional.pad(audio, (0, padding))
+    window = torch.hann_window(400)
+    stft = torch.stft(audio, 400, 160, window=window, return_complex=True)
+    magnitudes = stft[..., :-1].abs() ** 2
+    filters = torchaudio.functional.melscale_fbanks(201, 0.0, 8000.0, n_mels, 16000, norm="slaney", mel_scale="slaney").T
+    mel_spec = filters @ magnitudes
+    log_spec = torch.clamp(mel_spec, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+def pad_or_trim(audio, length=480000):
+    """whisper.pad_or_trim"""
+    if audio.shape[-1] > length:
+        return audio[..., :length]
+    return torch.nn.functional.pad(audio, (0, length - audio.shape[-1]))
+
+
 with Oracle("audio.mel") as o:
+    for i, (n_mels, length, padding, trim, silent) in enumerate(WHISPER_CASES):
+        x = torch.zeros(length) if silent else torch.randn(length) * 0.2
+        y = whisper_log_mel(pad_or_trim(x) if trim else x, n_mels, padding)
+        o.save(f"whisper{i}", inputs={"x": x}, outputs={"features": y},
+               metadata=dict(n_mels=n_mels, padding=padding, pad_or_trim=int(trim)))
     for i, (sr, n_fft, win, hop, n_mels, f_min, f_max, norm, scale, power, length, *pad) in enumerate(MEL_CASES):
         pad = pad[0] if pad else 0
         x = torch.randn(length) * 0.3

@@ -143,15 +143,15 @@ TEST_CASE("Malformed WAV files raise FormatError naming the file and field", "[a
     fails_with(b, "fmt chunk");
   }
   {
-    auto b = good_file();  // data chunk size beyond the file
-    put32(b, 40, 1000);
-    fails_with(b, "'data' chunk");
-    fails_with(std::vector<std::uint8_t>(b.begin(), b.end() - 5), "remain in the file");
+    auto b = good_file();  // a chunk before the data that runs past the end
+    b.resize(36);
+    b.insert(b.end(), {'L', 'I', 'S', 'T', 100, 0, 0, 0, 'I', 'N', 'F', 'O'});
+    fails_with(b, "'LIST' chunk at byte 36: size field says 100 bytes, only 4 remain in the file");
   }
   {
-    auto b = good_file();  // truncated inside the data
-    b.resize(b.size() - 3);
-    fails_with(b, "only");
+    auto b = good_file();  // fmt chunk cut short by the end of the file
+    b.resize(30);
+    fails_with(b, "'fmt ' chunk at byte 12: size field says 16 bytes, only 10 remain");
   }
   {
     auto b = good_file();  // data not a whole number of frames
@@ -184,6 +184,69 @@ TEST_CASE("Malformed WAV files raise FormatError naming the file and field", "[a
     put16(float16, 34, 16), put16(float16, 32, 2), put16(float16, 20 + 18, 16);
     fails_with(float16, "bits_per_sample");
   }
+}
+
+TEST_CASE("Streamed WAVs: an unknown or too large data size reads to the end, in whole frames", "[audio][wav]") {
+  const mmm::Audio a = random_audio(2, 10, 16000, 7);
+  const auto good = mmm::encode_wav(a, {.encoding = mmm::WavEncoding::pcm16});
+  auto same = [&](const mmm::Audio& b, mmm::index frames) {
+    REQUIRE(b.frames() == frames);
+    REQUIRE(b.channels() == 2);
+    const mmm::Audio full = mmm::read_wav(good);
+    for (mmm::index c = 0; c < 2; ++c)
+      for (mmm::index t = 0; t < frames; ++t) REQUIRE(b.channel(c)[t] == full.channel(c)[t]);
+  };
+  {
+    auto b = good;  // ffmpeg to a pipe: RIFF and data sizes unknown
+    put32(b, 4, 0xFFFFFFFFu), put32(b, 40, 0xFFFFFFFFu);
+    same(mmm::read_wav(b), 10);
+    b.push_back(1), b.push_back(2), b.push_back(3);  // a partial frame at the end is dropped
+    same(mmm::read_wav(b), 10);
+  }
+  {
+    auto b = good;  // the data size promises more than the file has
+    put32(b, 40, 1000);
+    same(mmm::read_wav(b), 10);
+    b.resize(b.size() - 3);  // cut inside the last frame
+    same(mmm::read_wav(b), 9);
+    b.resize(44);  // a data chunk with nothing in it
+    CHECK(mmm::read_wav(b).frames() == 0);
+  }
+}
+
+TEST_CASE("RF64 and BW64 WAVs take their sizes from the ds64 chunk", "[audio][wav]") {
+  const mmm::Audio a = random_audio(3, 17, 22050, 9);
+  const auto riff = mmm::encode_wav(a, {.encoding = mmm::WavEncoding::pcm24});
+  // RF64: 'RF64', size ~0, 'WAVE', then a ds64 chunk before fmt; data's 32-bit size is ~0.
+  auto rf64 = [&](const char* magic, std::uint64_t data_size) {
+    std::vector<std::uint8_t> b(riff.begin(), riff.begin() + 12);
+    std::copy(magic, magic + 4, b.begin());
+    put32(b, 4, 0xFFFFFFFFu);
+    const std::uint8_t ds64[] = {'d', 's', '6', '4', 28, 0, 0, 0};
+    b.insert(b.end(), std::begin(ds64), std::end(ds64));
+    for (int i = 0; i < 28; ++i) b.push_back(0);
+    for (int i = 0; i < 8; ++i) b[20 + 8 + i] = std::uint8_t(data_size >> (8 * i));
+    b.insert(b.end(), riff.begin() + 12, riff.end());
+    put32(b, b.size() - riff.size() + 40, 0xFFFFFFFFu);
+    return b;
+  };
+  const std::uint64_t data = 3 * 3 * 17;
+  for (const char* magic : {"RF64", "BW64"}) {
+    INFO(magic);
+    const mmm::Audio b = mmm::read_wav(rf64(magic, data), "rf64.wav");
+    REQUIRE(b.frames() == 17);
+    REQUIRE(b.channels() == 3);
+    const mmm::Audio full = mmm::read_wav(riff);
+    for (mmm::index i = 0; i < b.samples.numel(); ++i) REQUIRE(b.samples[i] == full.samples[i]);
+    CHECK(mmm::read_wav(rf64(magic, data - 9), "rf64.wav").frames() == 16);  // exact, shorter
+    CHECK(mmm::read_wav(rf64(magic, data << 20), "rf64.wav").frames() == 17);  // streamed: to the end
+  }
+  auto no_ds64 = rf64("RF64", data);
+  no_ds64[12] = 'x';  // the ds64 chunk is now an unknown chunk
+  REQUIRE_THROWS_WITH(mmm::read_wav(no_ds64, "rf64.wav"), Contains("rf64.wav") && Contains("no 'ds64' chunk"));
+  auto short_ds64 = rf64("RF64", data);
+  put32(short_ds64, 16, 20);
+  REQUIRE_THROWS_AS(mmm::read_wav(short_ds64, "rf64.wav"), mmm::FormatError);
 }
 
 TEST_CASE("encode_wav and downmix check their input", "[audio][wav]") {

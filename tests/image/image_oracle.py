@@ -1,7 +1,11 @@
 """Oracle for mmm's image preprocessing (tests/image/image.cpp).
 
 Random images of odd sizes are saved by PIL as PNG (RGB, gray, RGBA, palette), BMP and
-JPEG into the oracle directory; PIL decodes them again, and torchvision 0.14's tensor
+JPEG (4:2:0, 4:2:2, 4:4:4, gray, progressive, CMYK with Adobe's marker) into the oracle
+directory; PIL decodes them again (and converts JPEGs to L and RGBA too); 16-bit PNGs
+(RGB written here, gray by PIL) expect the high byte of each sample, which is what PIL
+gives for 16-bit RGB (its 16-bit gray mode I;16 converts by clipping instead, so for that
+file numpy's high byte is the reference). torchvision 0.14's tensor
 transforms run on the decoded pixels as uint8 CHW tensors. Each file below holds the inputs
 (HWC uint8, as numpy sees a PIL image), the outputs, and a JSON list of its cases in the
 metadata key "cases".
@@ -59,11 +63,38 @@ with Oracle("image") as o:
         with Image.open(path) as im:
             im.load()
             native = np.asarray(im.convert("RGBA") if im.mode == "P" and "transparency" in im.info
-                                else im.convert("RGB") if im.mode == "P" else im)
+                                else im.convert("RGB") if im.mode in ("P", "CMYK") else im)
             rgb = np.asarray(im.convert("RGB"))
-        files.append({"file": name, "format": fmt, "native": f"native_{len(files)}", "rgb": f"rgb_{len(files)}"})
+            n = len(files)
+            files.append({"file": name, "format": fmt, "native": f"native_{n}", "rgb": f"rgb_{n}"})
+            if fmt == "JPEG":
+                files[-1].update(gray=f"gray_{n}", rgba=f"rgba_{n}", subsampling=kw.get("subsampling", -1))
+                decoded[f"gray_{n}"] = torch.from_numpy(np.asarray(im.convert("L")).copy())
+                decoded[f"rgba_{n}"] = torch.from_numpy(np.asarray(im.convert("RGBA")).copy())
         decoded[files[-1]["native"]] = torch.from_numpy(native.copy())
         decoded[files[-1]["rgb"]] = torch.from_numpy(rgb.copy())
+
+    def add_png16(name, samples):
+        """A 16-bit PNG written by hand (PIL has no 16-bit RGB mode to write); the reference
+        is each sample's high byte."""
+        import struct, zlib
+        h, w = samples.shape[:2]
+        channels = 1 if samples.ndim == 2 else samples.shape[2]
+        raw = b"".join(b"\0" + samples[y].astype(">u2").tobytes() for y in range(h))
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, {1: 0, 3: 2, 4: 6}[channels], 0, 0, 0))
+        png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(png)
+        high = (samples >> 8).astype(np.uint8)
+        n = len(files)
+        files.append({"file": name, "format": "PNG16", "native": f"native_{n}", "rgb": f"rgb_{n}"})
+        decoded[f"native_{n}"] = torch.from_numpy(high.copy())
+        decoded[f"rgb_{n}"] = torch.from_numpy(np.repeat(high[..., None], 3, axis=2) if channels == 1 else high[..., :3].copy())
+        if channels == 3:
+            with Image.open(os.path.join(out, name)) as im:  # PIL agrees for 16-bit RGB
+                assert np.array_equal(np.asarray(im.convert("RGB")), high), "PIL does not take the high byte"
 
     add_file("odd.png", Image.fromarray(images["odd"]), "PNG")
     add_file("vga.png", Image.fromarray(images["vga"]), "PNG")
@@ -79,6 +110,11 @@ with Oracle("image") as o:
     add_file("vga444.jpg", Image.fromarray(images["vga"]), "JPEG", quality=95, subsampling=0)
     add_file("gray.jpg", Image.fromarray(images["gray"]), "JPEG", quality=90)
     add_file("progressive.jpg", Image.fromarray(images["tall"]), "JPEG", quality=80, progressive=True)
+    add_file("vga422.jpg", Image.fromarray(images["vga"]), "JPEG", quality=90, subsampling=1)
+    add_file("odd422.jpg", Image.fromarray(images["odd"]), "JPEG", quality=75, subsampling=1)
+    add_file("cmyk.jpg", Image.fromarray(images["odd"]).convert("CMYK"), "JPEG", quality=90)
+    add_png16("rgb16.png", rng.integers(0, 65536, size=(13, 17, 3)).astype(np.uint16))
+    add_png16("gray16.png", rng.integers(0, 65536, size=(9, 11)).astype(np.uint16))
     o.save("decode", outputs=decoded, metadata={"cases": json.dumps(files)})
 
     # The transform cases run on PIL's decode of the lossless files (the same pixels the

@@ -27,7 +27,10 @@ case "$mode" in
     cp -r /usr/include/xsimd vendor/
     cp -r /usr/include/nlohmann vendor/
     mkdir -p build
-    ${CXX:-c++} -std=c++20 -O2 -I vendor "$here/consumer/main.cpp" -o build/consumer
+    # With libjpeg-turbo, the README's flags for exact JPEG decoding.
+    jpeg=()
+    [[ -f /usr/include/jpeglib.h ]] && jpeg=(-DMMM_HAS_LIBJPEG -ljpeg)
+    ${CXX:-c++} -std=c++20 -O2 -I vendor "$here/consumer/main.cpp" "${jpeg[@]}" -o build/consumer
     ;;
   readme)
     # The README's example must compile as printed: take its first C++ block.
@@ -39,4 +42,7 @@ case "$mode" in
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
-./build/consumer "$work/consumer.safetensors"
+# Where libjpeg-turbo is installed, every way of taking mmm must decode JPEGs with it.
+expect_jpeg=0
+[[ -f /usr/include/jpeglib.h ]] && expect_jpeg=1
+./build/consumer "$work/consumer.safetensors" "$src/tests/image/corpus/baseline.jpg" "$expect_jpeg"

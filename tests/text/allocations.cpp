@@ -52,6 +52,15 @@ TEST_CASE("Tokenizers do not allocate when encoding into a reused vector", "[tex
   }
   CHECK(allocations_when_warm(mmm::ByteLevelBpe::load_tokenizer_json(seeds + "/tokenizer_json/gpt2_tiny.json")) == 0);
   CHECK(allocations_when_warm(mmm::WordPiece::load(seeds + "/tokenizer_json/vocab.txt")) == 0);
+  for (mmm::SplitPattern p : {mmm::SplitPattern::gpt2, mmm::SplitPattern::cl100k, mmm::SplitPattern::o200k}) {
+    INFO("tiktoken pattern " << int(p));
+    CHECK(allocations_when_warm(mmm::Tiktoken::load(seeds + "/tiktoken/tiny.tiktoken", p, {{"<sep>", 300}})) == 0);
+  }
+  // Every tokenizer.json pipeline of the fuzz seeds: normalizers, pre-tokenizers, models.
+  for (const char* file : {"roberta", "llama3", "o200k", "bert", "char_bpe", "word_level", "unigram", "llama2"}) {
+    INFO("tokenizer.json " << file);
+    CHECK(allocations_when_warm(mmm::HfTokenizer::load(seeds + "/hf_tokenizer/" + file + ".json")) == 0);
+  }
   const std::vector<std::string_view> corpus(texts.begin(), texts.end());
   CHECK(allocations_when_warm(mmm::Vocabulary::build(corpus, mmm::Vocabulary::Unit::character)) == 0);
 }

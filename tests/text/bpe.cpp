@@ -95,7 +95,9 @@ TEST_CASE("Byte-level BPE rejects malformed files naming them", "[text][bpe]") {
                       Catch::Contains("half.json") && Catch::Contains("JSON"));
   REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(R"({"model": {"type": "WordPiece", "vocab": {}}})", "wp.json"),
                       Catch::Contains("wp.json") && Catch::Contains("BPE"));
-  REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(R"({"model": {"type": "BPE", "vocab": {"a": 0}}})", "small.json"),
+  REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(
+                          R"({"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "model": {"type": "BPE", "vocab": {"a": 0}}})",
+                          "small.json"),
                       Catch::Contains("small.json") && Catch::Contains("byte 0"));
   nlohmann::json j = nlohmann::json::parse(tokenizer);
   j["model"]["merges"].push_back("zzz qqq");
@@ -124,4 +126,87 @@ TEST_CASE("Byte-level BPE decode rejects ids past the vocabulary", "[text][bpe]"
   const mmm::TokenBatch b = mmm::encode_batch(bpe, texts, {.pad_id = n - 1});
   CHECK(b.lengths[0] == static_cast<std::int32_t>(bpe.encode(texts[0]).size()));
   CHECK(b.ids[b.ids.dim(1) - 1] == n - 1);
+}
+
+TEST_CASE("Byte-level BPE splits out special tokens only when allowed", "[text][bpe]") {
+  const Oracle& o = oracle();
+  const std::string text = "Hi<|endoftext|>there <|endoftext|>";
+  for (const ByteLevelBpe* bpe : {&o.from_files, &o.from_json}) {
+    const std::int32_t eot = bpe->token_to_id("<|endoftext|>");
+    REQUIRE(eot >= 0);
+    REQUIRE(bpe->special_tokens().size() == 1);
+    const auto plain = bpe->encode(text);
+    CHECK(std::count(plain.begin(), plain.end(), eot) == 0);
+    CHECK(bpe->decode(plain) == text);
+    const auto allowed = bpe->encode(text, mmm::AllowedSpecial::all());
+    CHECK(std::count(allowed.begin(), allowed.end(), eot) == 2);
+    CHECK(bpe->decode(allowed) == text);
+    // The text between specials is encoded on its own: "there " keeps its trailing space.
+    std::vector<std::int32_t> expected = bpe->encode("Hi");
+    expected.push_back(eot);
+    for (std::int32_t id : bpe->encode("there ")) expected.push_back(id);
+    expected.push_back(eot);
+    CHECK(allowed == expected);
+    CHECK(bpe->encode(text, mmm::AllowedSpecial{"<|other|>"}) == plain);
+    const mmm::Encoding e = bpe->encode_with_offsets(text, mmm::AllowedSpecial::all());
+    CHECK(e.offsets[e.ids.size() - 1] == mmm::TokenSpan{static_cast<std::uint32_t>(text.size() - 13), static_cast<std::uint32_t>(text.size())});
+  }
+  const std::string dir = oracle_dir();
+  REQUIRE_THROWS_WITH(ByteLevelBpe::load(dir + "/vocab.json", dir + "/merges.txt", std::vector<std::string>{"<|nope|>"}),
+                      Catch::Contains("<|nope|>"));
+  CHECK(ByteLevelBpe::load(dir + "/vocab.json", dir + "/merges.txt", std::vector<std::string>{}).special_tokens().empty());
+}
+
+TEST_CASE("tokenizer.json ids and sizes are range-checked before anything grows (issue 15, reproduction 3)", "[text][bpe]") {
+  nlohmann::json j = nlohmann::json::parse(slurp(oracle_dir() + "/tokenizer.json"));
+  const std::size_t vocab = j["model"]["vocab"].size();
+  for (const std::int64_t id : {std::int64_t{2147483647}, std::int64_t{100000000}, std::int64_t{-1}}) {
+    nlohmann::json k = j;
+    k["added_tokens"].push_back({{"id", id}, {"content", "<|big|>"}, {"special", true}});
+    // The bound is the vocabulary plus the added tokens: a larger id would leave a gap.
+    REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(k.dump(), "big.json"),
+                        Catch::Contains("big.json: added_tokens[1].id is " + std::to_string(id)) &&
+                            Catch::Contains("outside 0.." + std::to_string(vocab + 1)));
+  }
+  nlohmann::json k = j;
+  k["padding"] = {{"pad_id", 4294967301ull}};
+  REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(k.dump(), "pad.json"),
+                      Catch::Contains("pad.json: padding.pad_id is 4294967301"));
+  k["padding"] = {{"pad_id", 18446744073709551615ull}};
+  REQUIRE_THROWS_AS(ByteLevelBpe::from_tokenizer_json(k.dump(), "pad.json"), mmm::FormatError);
+  k["padding"] = {{"pad_id", "3"}};
+  REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(k.dump(), "pad.json"), Catch::Contains("expected an integer"));
+  k["padding"] = {{"pad_id", 3}};
+  CHECK(ByteLevelBpe::from_tokenizer_json(k.dump(), "pad.json").pad_id() == 3);
+  // An added token may repeat a vocabulary entry at the same id, not take another's.
+  k = j;
+  k["added_tokens"].push_back({{"id", 5}, {"content", "<|five|>"}});
+  REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(k.dump(), "dup.json"), Catch::Contains("id 5 is already"));
+  std::string deep(100000, '[');
+  REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(deep, "deep.json"), Catch::Contains("nested more than"));
+}
+
+TEST_CASE("Byte-level BPE refuses tokenizer.json pipelines it would misread", "[text][bpe]") {
+  const nlohmann::json j = nlohmann::json::parse(slurp(oracle_dir() + "/tokenizer.json"));
+  auto refused = [&](const char* field, nlohmann::json value, const char* key = nullptr) {
+    nlohmann::json k = j;
+    if (key) k[field][key] = value;
+    else k[field] = value;
+    INFO(k[field].dump());
+    REQUIRE_THROWS_WITH(ByteLevelBpe::from_tokenizer_json(k.dump(), "p.json"),
+                        Catch::Contains("p.json: " + std::string(field) + (key ? std::string(".") + key : "")) &&
+                            Catch::Contains("HfTokenizer"));
+  };
+  refused("normalizer", {{"type", "Lowercase"}});
+  refused("pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "\\s+"}}}, {"behavior", "Isolated"}, {"invert", false}});
+  refused("pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", true}});
+  refused("pre_tokenizer", nullptr);
+  refused("decoder", {{"type", "WordPiece"}});
+  refused("post_processor", {{"type", "TemplateProcessing"}});
+  refused("model", true, "byte_fallback");
+  refused("model", 0.1, "dropout");
+  nlohmann::json k = j;
+  k["decoder"] = {{"type", "ByteLevel"}};
+  k["post_processor"] = {{"type", "ByteLevel"}};
+  CHECK_NOTHROW(ByteLevelBpe::from_tokenizer_json(k.dump(), "ok.json"));
 }

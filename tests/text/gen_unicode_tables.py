@@ -7,6 +7,11 @@ tokenizers need, as compact sorted tables.
   * lowercase: str.lower() for every code point where it is one code point
   * stripped decompositions: NFD of a code point with the Mn marks removed (BERT's
     accent stripping); Hangul syllables are decomposed by formula in the header instead
+  * letter runs: the finer classes the tiktoken o200k pattern and Hugging Face's
+    pre-tokenizers ask for, as the `regex` module defines them: \p{Lu} \p{Ll} \p{Lt}
+    \p{Lm} \p{Lo} \p{M} \w \p{Nd}
+  * normalization (unicodedata): canonical combining classes, full canonical (NFD) and
+    compatibility (NFKD) decompositions, and the primary composites NFC/NFKC recompose
 
 Run with Debian's python3 (it has python3-regex):
     /usr/bin/python3 tests/text/gen_unicode_tables.py > include/mmm/preprocess/text/unicode_tables.hpp
@@ -17,6 +22,10 @@ import unicodedata
 import regex
 
 LETTER, NUMBER, SPACE, MARK, PUNCT, CONTROL, SPACE_SEP = (1 << i for i in range(7))
+UPPER, LOWER, TITLE, MODIFIER, OTHER_LETTER, ANY_MARK, WORD, DECIMAL = (1 << i for i in range(8))
+FINE = [(UPPER, r"\p{Lu}"), (LOWER, r"\p{Ll}"), (TITLE, r"\p{Lt}"), (MODIFIER, r"\p{Lm}"), (OTHER_LETTER, r"\p{Lo}"),
+        (ANY_MARK, r"\p{M}"), (WORD, r"\w"), (DECIMAL, r"\p{Nd}")]
+FINE = [(bit, regex.compile(pattern)) for bit, pattern in FINE]
 
 
 def bits(c):
@@ -40,15 +49,55 @@ def bits(c):
     return b
 
 
-def main():
-    out = sys.stdout
-    runs = []
-    prev = None
+def fine_bits(c):
+    ch = chr(c)
+    return sum(bit for bit, pattern in FINE if pattern.match(ch))
+
+
+def run_table(f):
+    runs, prev = [], None
     for c in range(0x110000):
-        b = bits(c)
+        b = f(c)
         if b != prev:
             runs.append((c, b))
             prev = b
+    return runs
+
+
+def is_hangul_syllable(c):
+    return 0xAC00 <= c <= 0xD7A3
+
+
+def normalization_tables():
+    """Full decompositions (recursive, as NFD/NFKD of the single code point), the combining
+    classes, and the primary composites: code points with a two-code-point canonical
+    mapping that NFC gives back (composition exclusions and singletons drop out)."""
+    nfd, nfkd, ccc, compose = [], [], [], []
+    for c in range(0x110000):
+        if 0xD800 <= c < 0xE000 or is_hangul_syllable(c):
+            continue
+        ch = chr(c)
+        if unicodedata.combining(ch):
+            ccc.append((c, unicodedata.combining(ch)))
+        d = unicodedata.normalize("NFD", ch)
+        if d != ch:
+            nfd.append((c, [ord(x) for x in d]))
+        k = unicodedata.normalize("NFKD", ch)
+        if k != d:
+            nfkd.append((c, [ord(x) for x in k]))
+        raw = unicodedata.decomposition(ch)
+        if raw and not raw.startswith("<"):
+            parts = [int(x, 16) for x in raw.split()]
+            if len(parts) == 2 and unicodedata.normalize("NFC", d) == ch:
+                compose.append(((parts[0] << 21) | parts[1], c))
+    compose.sort()
+    return nfd, nfkd, ccc, compose
+
+
+def main():
+    out = sys.stdout
+    runs = run_table(bits)
+    fine = run_table(fine_bits)
     lower = []
     for c in range(0x110000):
         if 0xD800 <= c < 0xE000:
@@ -88,6 +137,28 @@ def main():
     table("decomposition_index", "std::uint32_t", [f"0x{v:X}" for c, o, n in decomp_index for v in (c, (o << 8) | n)],
           per_line=10)
     table("decomposition_pool", "std::uint32_t", [f"0x{v:X}" for v in pool], per_line=12)
+    out.write("// (first code point << 8) | fine letter bits (see unicode.hpp), for runs of equal bits.\n")
+    table("letter_runs", "std::uint32_t", [f"0x{(c << 8) | b:08X}u" for c, b in fine])
+
+    nfd, nfkd, ccc, compose = normalization_tables()
+
+    def mapping(name, entries):
+        index, pool = [], []
+        for c, seq in entries:
+            assert len(seq) < 256
+            index += [c, (len(pool) << 8) | len(seq)]
+            pool += seq
+        out.write(f"// {name}: code point, (offset into {name}_pool << 8) | length.\n")
+        table(f"{name}_index", "std::uint32_t", [f"0x{v:X}" for v in index], per_line=10)
+        table(f"{name}_pool", "std::uint32_t", [f"0x{v:X}" for v in pool], per_line=12)
+
+    mapping("nfd", nfd)
+    out.write("// NFKD where it differs from NFD.\n")
+    mapping("nfkd", nfkd)
+    out.write("// Canonical combining class: (code point << 8) | class, for every code point whose class is not 0.\n")
+    table("combining_class", "std::uint32_t", [f"0x{(c << 8) | k:X}" for c, k in ccc], per_line=10)
+    out.write("// Primary composites: ((first << 21) | second), composite; sorted by the pair.\n")
+    table("composition", "std::uint64_t", [f"0x{v:X}ull" for p in compose for v in p], per_line=8)
     out.write("}  // namespace mmm::unicode::tables\n")
 
 

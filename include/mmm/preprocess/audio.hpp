@@ -8,15 +8,20 @@
 //   audio/stft.hpp           Stft plan (torch.stft / torchaudio Spectrogram), windows
 //   audio/mel.hpp            MelFilterbank, MelSpectrogram, LogMel, time_major
 //   audio/mfcc.hpp           Mfcc (torchaudio.transforms.MFCC)
+//   audio/whisper.hpp        WhisperLogMel, Whisper's log_mel_spectrogram exactly (80 or 128 mels)
 //
-// From a file to a speech model's input (Whisper-like log-mels):
+// From a file to Whisper's encoder input:
 //
 //   mmm::Audio audio = mmm::downmix(mmm::read_wav("clip.wav"));   // FormatError names the field
 //   if (audio.sample_rate != 16000) audio = mmm::resample(audio, 16000);
+//   mmm::WhisperLogMel whisper({.n_mels = 80, .pad_or_trim = true});
+//   mmm::Tensor feats = whisper(audio, mmm::FeatureLayout::time_major);  // [3000, 80]
+//   mmm::Seq<80> x(feats.data(), 1, feats.dim(0));                        // one sequence
+//
+// Other log-mels (torchaudio's MelSpectrogram + log or AmplitudeToDB) are LogMel:
+//
 //   mmm::LogMel logmel({.mel_spectrogram = {.stft = {.n_fft = 400, .hop_length = 160},
 //                                           .mel = {.sample_rate = 16000, .n_mels = 80}}});
-//   mmm::Tensor feats = logmel(audio, mmm::FeatureLayout::time_major);  // [frames, 80]
-//   mmm::Seq<80> x(feats.data(), 1, feats.dim(0));                       // one sequence
 //
 // Plans (Stft, MelSpectrogram, LogMel, Mfcc, Resampler) are built once and then write into
 // caller buffers (compute(signal, view)) without allocating; each keeps its own scratch, so
@@ -29,3 +34,4 @@
 #include "mmm/preprocess/audio/stft.hpp"
 #include "mmm/preprocess/audio/mel.hpp"
 #include "mmm/preprocess/audio/mfcc.hpp"
+#include "mmm/preprocess/audio/whisper.hpp"

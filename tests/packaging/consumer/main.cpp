@@ -33,5 +33,18 @@ int main(int argc, char** argv) {
   }
   const float p0 = 1.0f / (1.0f + std::exp(z[1] - z[0]));
   std::printf("mmm consumer: p = [%.6f, %.6f], expected [%.6f, %.6f]\n", y[0], y[1], p0, 1 - p0);
-  return std::fabs(y[0] - p0) < 1e-5f && std::fabs(y[1] - (1 - p0)) < 1e-5f ? 0 : 1;
+  if (!(std::fabs(y[0] - p0) < 1e-5f && std::fabs(y[1] - (1 - p0)) < 1e-5f)) return 1;
+
+  // JPEGs decode through libjpeg-turbo wherever the build had it (argv[3] says whether).
+  if (argc > 3) {
+    const bool expect_libjpeg = std::string(argv[3]) == "1";
+    std::printf("mmm consumer: libjpeg-turbo %s (expected %s)\n", has_libjpeg ? "yes" : "no", expect_libjpeg ? "yes" : "no");
+    if (has_libjpeg != expect_libjpeg) return 1;
+    if (has_libjpeg || has_image_decoder) {
+      const Image image = read_image(argv[2]);
+      std::printf("mmm consumer: decoded %s, %ld x %ld\n", argv[2], long(image.height()), long(image.width()));
+      if (image.height() <= 0 || image.width() <= 0) return 1;
+    }
+  }
+  return 0;
 }

@@ -10,6 +10,12 @@
 // The reader trusts nothing in the file: every size is checked against the bytes that are
 // really there, and a malformed file is a FormatError naming the file, the chunk and the
 // field that is wrong. byte_rate is redundant and ignored (writers get it wrong in the wild).
+//
+// Streamed files are read as tools write them: a 'data' chunk whose size is 0xFFFFFFFF (the
+// length was unknown, as `ffmpeg -i a.wav -f wav -` writes it to a pipe) or larger than what
+// remains of the file holds the rest of the file, rounded down to whole frames — what
+// torchaudio (sox) and scipy read. RF64 and BW64 files (the 64-bit sizes of a 'ds64' chunk,
+// for recordings past 4 GiB) are read too. A truncated chunk other than 'data' stays an error.
 
 #include <algorithm>
 #include <bit>
@@ -57,6 +63,10 @@ inline std::uint16_t le16(const std::uint8_t* p) { return std::uint16_t(p[0] | (
 inline std::uint32_t le32(const std::uint8_t* p) {
   return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[3]) << 24);
 }
+inline std::uint64_t le64(const std::uint8_t* p) { return std::uint64_t(le32(p)) | (std::uint64_t(le32(p + 4)) << 32); }
+
+// The size field of a chunk whose length its writer did not know.
+inline constexpr std::uint32_t unknown_size = 0xFFFFFFFFu;
 
 inline constexpr std::uint16_t format_pcm = 1;
 inline constexpr std::uint16_t format_float = 3;
@@ -143,30 +153,36 @@ inline Audio read_wav(std::span<const std::uint8_t> bytes, const std::string& na
   const std::uint8_t* p = bytes.data();
   const std::size_t n = bytes.size();
   if (n < 12) throw FormatError(name + ": RIFF header: file is " + std::to_string(n) + " bytes, a WAV file has at least 12");
-  if (std::memcmp(p, "RIFF", 4) != 0)
-    throw FormatError(name + ": RIFF header: starts with '" + chunk_name(p) + "', expected 'RIFF' (RF64/RIFX are not supported)");
+  const bool rf64 = std::memcmp(p, "RF64", 4) == 0 || std::memcmp(p, "BW64", 4) == 0;
+  if (std::memcmp(p, "RIFF", 4) != 0 && !rf64)
+    throw FormatError(name + ": RIFF header: starts with '" + chunk_name(p) + "', expected 'RIFF', 'RF64' or 'BW64' (RIFX is not supported)");
   if (std::memcmp(p + 8, "WAVE", 4) != 0)
     throw FormatError(name + ": RIFF header: form type is '" + chunk_name(p + 8) + "', expected 'WAVE'");
   // The RIFF size is often wrong in files written by streaming tools; the chunk walk below
   // is bounded by the real buffer size instead.
   Format fmt;
-  bool have_fmt = false;
+  bool have_fmt = false, have_ds64 = false;
+  std::uint64_t ds64_data_size = 0;
   std::size_t pos = 12;
   while (pos + 8 <= n) {
     const std::string id = chunk_name(p + pos);
-    const std::uint32_t size = le32(p + pos + 4);
+    const std::uint32_t size32 = le32(p + pos + 4);
     const std::size_t body = pos + 8;
-    if (size > n - body)
-      throw FormatError(name + ": '" + id + "' chunk at byte " + std::to_string(pos) + ": size field says " +
-                        std::to_string(size) + " bytes, only " + std::to_string(n - body) + " remain in the file");
-    if (id == "fmt ") {
-      fmt = parse_fmt(p + body, size, name);
-      have_fmt = true;
-    } else if (id == "data") {
+    const std::size_t remaining = n - body;
+    if (id == "data") {
       if (!have_fmt) throw FormatError(name + ": 'data' chunk comes before any 'fmt ' chunk (missing fmt chunk)");
-      if (size % fmt.block_align != 0)
+      std::uint64_t size = size32;
+      if (rf64 && size32 == unknown_size) {
+        if (!have_ds64) throw FormatError(name + ": RF64 'data' chunk at byte " + std::to_string(pos) + ": no 'ds64' chunk gives its size");
+        size = ds64_data_size;
+      }
+      const bool streamed = (!rf64 && size32 == unknown_size) || size > remaining;
+      if (streamed) {
+        size = remaining - remaining % fmt.block_align;  // the rest of the file, whole frames
+      } else if (size % fmt.block_align != 0) {
         throw FormatError(name + ": data chunk: size " + std::to_string(size) + " is not a multiple of block_align " +
                           std::to_string(fmt.block_align));
+      }
       const index frames = index(size / fmt.block_align);
       const index channels = index(fmt.channels);
       Audio a;
@@ -178,7 +194,18 @@ inline Audio read_wav(std::span<const std::uint8_t> bytes, const std::string& na
         for (index c = 0; c < channels; ++c, src += step) a.samples[c * frames + t] = decode_sample(src, fmt);
       return a;
     }
-    pos = body + size + (size & 1u);  // chunks are padded to even sizes
+    if (size32 > remaining)
+      throw FormatError(name + ": '" + id + "' chunk at byte " + std::to_string(pos) + ": size field says " +
+                        std::to_string(size32) + " bytes, only " + std::to_string(remaining) + " remain in the file");
+    if (id == "fmt ") {
+      fmt = parse_fmt(p + body, size32, name);
+      have_fmt = true;
+    } else if (id == "ds64" && rf64) {
+      if (size32 < 24) throw FormatError(name + ": ds64 chunk is " + std::to_string(size32) + " bytes, needs at least 24");
+      ds64_data_size = le64(p + body + 8);  // after the RIFF size; the sample count and table follow
+      have_ds64 = true;
+    }
+    pos = body + size32 + (size32 & 1u);  // chunks are padded to even sizes
   }
   if (!have_fmt) throw FormatError(name + ": no 'fmt ' chunk (missing fmt chunk)");
   throw FormatError(name + ": no 'data' chunk after the 'fmt ' chunk");

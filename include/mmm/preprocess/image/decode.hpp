@@ -13,12 +13,16 @@
 // whichever copy belongs to the TU it kept, which behaves identically. stb's failure reason is
 // thread_local in each copy, read right after the failing call in the same function.
 //
-// Optional libjpeg-turbo path: when MMM_HAS_LIBJPEG is defined (and the program links
-// libjpeg, e.g. CMake's JPEG::JPEG from Debian's libjpeg62-turbo-dev), RGB and gray JPEGs are
-// decoded by libjpeg-turbo — the library PIL and torchvision.io use, with their default
-// settings (islow IDCT, fancy upsampling) — so JPEG pixels are bit-identical to PIL's and
-// decode ~1.2× faster than stb. Other JPEGs (CMYK) and formats still go through stb. A
-// truncated JPEG is an error there too (PIL: "image file is truncated").
+// JPEGs go through libjpeg-turbo when MMM_HAS_LIBJPEG is defined (and the program links
+// libjpeg): mmm::mmm does both when CMake finds libjpeg-turbo (option MMM_USE_LIBJPEG, on by
+// default); copying the headers, add -DMMM_HAS_LIBJPEG -ljpeg. It is the library PIL and
+// torchvision.io use, with their default settings (islow IDCT, fancy upsampling), so the
+// pixels are bit-identical to PIL's — RGB, gray and CMYK/YCCK (Adobe) JPEGs alike, converted
+// to 1, 3 or 4 channels with PIL's convert() formulas — and decode ~1.2× faster than stb.
+// Without it stb decodes JPEGs too, differing from PIL by up to ~4 levels on 4:2:0 and 4:4:4
+// files and up to 9 on 4:2:2 ones (its IDCT and chroma upsampling are not libjpeg's), and
+// converting CMYK its own way. A truncated JPEG is an error on both paths (PIL: "image file
+// is truncated").
 //
 // What a file can make us do is bounded before decoding: the header is parsed first (stbi_info),
 // and sizes of zero or above DecodeOptions::max_pixels are refused before stb allocates a byte;
@@ -134,7 +138,7 @@ inline constexpr bool has_image_decoder = true;
 #else
 inline constexpr bool has_image_decoder = false;
 #endif
-// True when RGB and gray JPEGs are decoded by libjpeg-turbo (bit-exact with PIL).
+// True when JPEGs are decoded by libjpeg-turbo (bit-exact with PIL).
 #if defined(MMM_HAS_LIBJPEG)
 inline constexpr bool has_libjpeg = true;
 #else
@@ -331,6 +335,11 @@ inline std::string stb_reason() {
 #endif
 }
 
+// PIL's L from RGB (Convert.c): ITU-R 601-2 weights in 16-bit fixed point.
+inline std::uint8_t pil_luma(const std::uint8_t* rgb) {
+  return static_cast<std::uint8_t>((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
+}
+
 [[noreturn]] inline void no_decoder(const std::string& what) {
   throw IoError(what + ": this build of mmm has no image decoder (stb_image was not found; install libstb-dev "
                        "and reconfigure), decode the image yourself and use Image::from_pixels");
@@ -359,8 +368,20 @@ inline void on_message(j_common_ptr cinfo, int level) {
 
 enum class Result { decoded, not_handled, failed, too_large };
 
+// PIL's conversion (Convert.c) of RGB from CMYK as PIL reads JPEGs (Adobe polarity: the
+// stored samples are inverted).
+inline void cmyk_to_rgb(const std::uint8_t* adobe_cmyk, std::uint8_t* rgb) {
+  const unsigned nk = adobe_cmyk[3];  // 255 - k, k = 255 - stored
+  for (int i = 0; i < 3; ++i) {
+    const unsigned c = 255u - adobe_cmyk[i], t = c * nk + 128u;
+    const int v = int(nk) - int(((t >> 8) + t) >> 8);
+    rgb[i] = static_cast<std::uint8_t>(v < 0 ? 0 : v);
+  }
+}
+
 // No object with a destructor lives in this function while libjpeg may longjmp out of a
-// call: only PODs, and `out` is resized before any longjmp-able call touches its pixels.
+// call: only PODs, and `out` is resized before any longjmp-able call touches its pixels;
+// the row buffer for conversions comes from libjpeg's own pool.
 inline Result decode(std::span<const std::uint8_t> bytes, Image& out, int channels, index max_pixels, ErrorManager& err,
                      index& height, index& width) {
   jpeg_decompress_struct cinfo;
@@ -377,9 +398,10 @@ inline Result decode(std::span<const std::uint8_t> bytes, Image& out, int channe
   jpeg_read_header(&cinfo, TRUE);
   height = static_cast<index>(cinfo.image_height), width = static_cast<index>(cinfo.image_width);
   const bool gray = cinfo.jpeg_color_space == JCS_GRAYSCALE && cinfo.num_components == 1;
-  const bool color = cinfo.jpeg_color_space == JCS_YCbCr && cinfo.num_components == 3;
+  const bool color = (cinfo.jpeg_color_space == JCS_YCbCr || cinfo.jpeg_color_space == JCS_RGB) && cinfo.num_components == 3;
+  const bool cmyk = (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) && cinfo.num_components == 4;
   Result result = Result::decoded;
-  if (!gray && !color) {
+  if (!gray && !color && !cmyk) {
     result = Result::not_handled;
   } else if (height <= 0 || width <= 0 || height > image_max_side || width > image_max_side ||
              height * width > max_pixels) {
@@ -389,8 +411,11 @@ inline Result decode(std::span<const std::uint8_t> bytes, Image& out, int channe
     jpeg_destroy_decompress(&cinfo);
     return result;
   }
-  const int c = channels ? channels : cinfo.num_components;
-  cinfo.out_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  // What libjpeg writes, and what a row then becomes: gray stays gray (or is replicated by
+  // libjpeg); colour is decoded as RGB, CMYK as CMYK, then converted as PIL converts.
+  const int c = channels ? channels : (gray ? 1 : 3);
+  const bool direct = (gray && c == 1) || (!cmyk && c == 3);
+  cinfo.out_color_space = cmyk ? JCS_CMYK : (gray && c == 1) ? JCS_GRAYSCALE : JCS_RGB;
   bool reshaped = true;
   try {
     out.reshape(height, width, c);
@@ -402,9 +427,29 @@ inline Result decode(std::span<const std::uint8_t> bytes, Image& out, int channe
     return Result::too_large;
   }
   jpeg_start_decompress(&cinfo);
+  JSAMPARRAY row_buffer =
+      direct ? nullptr
+             : (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo), JPOOL_IMAGE,
+                                          static_cast<JDIMENSION>(width * cinfo.output_components), 1);
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = out.row(static_cast<index>(cinfo.output_scanline));
+    const index y = static_cast<index>(cinfo.output_scanline);
+    JSAMPROW row = direct ? out.row(y) : row_buffer[0];
     jpeg_read_scanlines(&cinfo, &row, 1);
+    if (direct) continue;
+    std::uint8_t* d = out.row(y);
+    for (index x = 0; x < width; ++x) {
+      std::uint8_t rgb[3];
+      const std::uint8_t* src = row + x * cinfo.output_components;
+      if (cmyk) cmyk_to_rgb(src, rgb);
+      else rgb[0] = src[0], rgb[1] = src[1], rgb[2] = src[2];
+      if (c == 1) {
+        d[x] = pil_luma(rgb);
+      } else {
+        std::uint8_t* p = d + x * c;
+        p[0] = rgb[0], p[1] = rgb[1], p[2] = rgb[2];
+        if (c == 4) p[3] = 255;
+      }
+    }
   }
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
@@ -413,10 +458,10 @@ inline Result decode(std::span<const std::uint8_t> bytes, Image& out, int channe
 
 }  // namespace libjpeg
 
-// true when the JPEG was decoded; false when stb should take it (not RGB or gray).
+// true when the JPEG was decoded; false when stb should take it (a colour space libjpeg does
+// not convert, such as two-component files).
 inline bool decode_with_libjpeg(std::span<const std::uint8_t> bytes, Image& out, const DecodeOptions& options,
                                 const std::string& what) {
-  if (options.channels != 0 && options.channels != 3) return false;
   libjpeg::ErrorManager err;
   index h = 0, w = 0;
   switch (libjpeg::decode(bytes, out, options.channels, options.max_pixels, err, h, w)) {
@@ -489,8 +534,9 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
     ~Budget() { detail::stb_allocation_budget = SIZE_MAX; }
   } budget(static_cast<std::size_t>(info.width * info.height) * 16 + (std::size_t{1} << 20));
   // stb's SIMD YCbCr→RGB kernel only writes 4 bytes per pixel; asking for RGBA and dropping
-  // the alpha here is ~3× faster for RGB JPEGs than its scalar 3-byte path.
-  const int requested = options.channels == 3 && detail::is_jpeg(bytes) ? 4 : options.channels;
+  // the alpha here is ~3× faster for RGB JPEGs than its scalar 3-byte path. Gray from a JPEG
+  // is made here from that RGB with PIL's weights (stb would return the Y plane).
+  const int requested = (options.channels == 3 || options.channels == 1) && detail::is_jpeg(bytes) ? 4 : options.channels;
   std::vector<std::uint8_t> cleaned;
   const std::span<const std::uint8_t> data = detail::drop_empty_png_idat(bytes, cleaned) ? cleaned : bytes;
   std::uint8_t* pixels = detail::stb::stbi_load_from_memory(data.data(), static_cast<int>(data.size()), &w, &h, &c,
@@ -510,7 +556,10 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
   } else {
     const index n = out.height() * out.width();
     std::uint8_t* d = out.data();
-    for (index i = 0; i < n; ++i) d[3 * i] = pixels[4 * i], d[3 * i + 1] = pixels[4 * i + 1], d[3 * i + 2] = pixels[4 * i + 2];
+    if (channels == 1)
+      for (index i = 0; i < n; ++i) d[i] = detail::pil_luma(pixels + 4 * i);
+    else
+      for (index i = 0; i < n; ++i) d[3 * i] = pixels[4 * i], d[3 * i + 1] = pixels[4 * i + 1], d[3 * i + 2] = pixels[4 * i + 2];
   }
 #else
   (void)out;

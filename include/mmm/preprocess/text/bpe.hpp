@@ -1,19 +1,25 @@
 #pragma once
-// GPT-2 style byte-level BPE: `vocab.json` + `merges.txt`, or a `tokenizer.json` whose
-// model.type is "BPE". Text is split by GPT-2's pre-tokenizer pattern
-//     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// (hand-written here, no regex engine), then each piece's bytes are merged by rank.
+// GPT-2 style byte-level BPE: `vocab.json` + `merges.txt`, or a `tokenizer.json` holding
+// exactly GPT-2's pipeline (a BPE model, the ByteLevel pre-tokenizer without a prefix space,
+// no normalizer; anything else is refused — HfTokenizer reads every pipeline). Text is
+// split by GPT-2's pre-tokenizer pattern (split_pattern.hpp, SplitPattern::gpt2), then each
+// piece's bytes are merged by rank.
+//
+// Special tokens (<|endoftext|>, a tokenizer.json's added tokens) are plain text unless the
+// call allows them (AllowedSpecial), as tiktoken's allowed_special; allowed, they become
+// their ids wherever they occur and the text between them is encoded on its own.
 //
 // Vocabulary strings are stored in GPT-2's printable byte alphabet (bytes_to_unicode);
 // at load they are mapped back to raw bytes, so encoding works on the input bytes
 // directly and merges are looked up by id pair, not by string. Invalid UTF-8 is encoded
 // byte for byte (the pre-tokenizer classes an invalid byte like a symbol) and decoding
 // replaces invalid sequences as Python's bytes.decode("utf-8", "replace") does.
-// Not supported: added-token splitting before BPE, dropout, subword prefixes/suffixes.
+// Not supported: dropout, subword prefixes/suffixes.
 
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -22,55 +28,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/io/mapped_file.hpp"
+#include "mmm/preprocess/text/json_fields.hpp"
+#include "mmm/preprocess/text/pair_merge.hpp"
 #include "mmm/preprocess/text/piece_table.hpp"
+#include "mmm/preprocess/text/special_tokens.hpp"
+#include "mmm/preprocess/text/split_pattern.hpp"
 #include "mmm/preprocess/text/token_batch.hpp"
-#include "mmm/preprocess/text/unicode.hpp"
 #include "mmm/preprocess/text/utf8.hpp"
 
 namespace mmm {
 
-namespace utf8 {
-// Python's errors="replace": one U+FFFD per maximal ill-formed subsequence (a truncated
-// but well-begun sequence is one replacement, not one per byte).
-inline std::string sanitize_maximal(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const Decoded d = decode(s, i);
-    if (d.valid) {
-      out.append(s.substr(i, static_cast<std::size_t>(d.length)));
-      i += static_cast<std::size_t>(d.length);
-      continue;
-    }
-    const auto lead = static_cast<unsigned char>(s[i]);
-    std::size_t need = lead >= 0xC2 && lead <= 0xDF ? 1 : lead >= 0xE0 && lead <= 0xEF ? 2 : lead >= 0xF0 && lead <= 0xF4 ? 3 : 0;
-    std::size_t k = 1;
-    for (std::size_t j = 1; j <= need && i + j < s.size(); ++j) {
-      const auto c = static_cast<unsigned char>(s[i + j]);
-      unsigned char lo = 0x80, hi = 0xBF;
-      if (j == 1) {
-        if (lead == 0xE0) lo = 0xA0;
-        if (lead == 0xED) hi = 0x9F;
-        if (lead == 0xF0) lo = 0x90;
-        if (lead == 0xF4) hi = 0x8F;
-      }
-      if (c < lo || c > hi) break;
-      k = j + 1;
-    }
-    out.append(replacement_utf8);
-    i += k;
-  }
-  return out;
-}
-}  // namespace utf8
-
 class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
  public:
   // GPT-2's files: vocab.json (token → id) and merges.txt (one "left right" per line,
-  // an optional "#version" first line).
-  static ByteLevelBpe load(const std::string& vocab_json_path, const std::string& merges_path) {
+  // an optional "#version" first line). The special tokens are GPT-2's <|endoftext|> when
+  // the vocabulary has it, or the given ones (each must be in the vocabulary).
+  static ByteLevelBpe load(const std::string& vocab_json_path, const std::string& merges_path,
+                           std::optional<std::vector<std::string>> special_tokens = std::nullopt) {
     ByteLevelBpe bpe;
     bpe.read_vocab(parse_json(read_file(vocab_json_path), vocab_json_path), vocab_json_path);
     const std::string merges = read_file(merges_path);
@@ -91,6 +68,12 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
       pairs.emplace_back(std::string(line.substr(0, space)), std::string(line.substr(space + 1)));
     }
     bpe.read_merges(pairs, merges_path, "line ");
+    const std::vector<std::string> specials = special_tokens.value_or(std::vector<std::string>{"<|endoftext|>"});
+    for (const std::string& t : specials) {
+      const std::int32_t id = bpe.token_to_id_raw(t);
+      if (id >= 0) bpe.specials_.add(t, id);
+      else if (special_tokens) throw FormatError(vocab_json_path + ": the special token '" + t + "' is not in the vocabulary");
+    }
     return bpe;
   }
 
@@ -99,19 +82,22 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     return from_tokenizer_json(read_file(path), path);
   }
   static ByteLevelBpe from_tokenizer_json(std::string_view text, const std::string& name = "tokenizer.json") {
-    const nlohmann::json j = parse_json(text, name);
+    namespace jf = detail::json_fields;
+    const nlohmann::json j = jf::parse(text, name);
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
       throw FormatError(name + ": no \"model\" object");
     const auto& model = j["model"];
     if (!model.contains("type") || model["type"] != "BPE")
       throw FormatError(name + ": model.type is " + (model.contains("type") ? model["type"].dump() : "missing") +
                         ", expected \"BPE\"");
+    check_gpt2_pipeline(j, name);
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
       if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty())
         throw FormatError(name + ": model." + key + " is not supported by the byte-level BPE reader");
     if (!model.contains("vocab")) throw FormatError(name + ": model.vocab is missing");
     ByteLevelBpe bpe;
     bpe.read_vocab(model["vocab"], name + ": model.vocab");
+    bpe.ignore_merges_ = jf::boolean(model, "ignore_merges", false, name + ": model");
     std::vector<std::pair<std::string, std::string>> pairs;
     if (model.contains("merges")) {
       const auto& merges = model["merges"];
@@ -133,57 +119,63 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
       }
     }
     bpe.read_merges(pairs, name, "model.merges[");
-    if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
-      for (const auto& t : j["added_tokens"]) {
-        if (!t.is_object() || !t.contains("id") || !t.contains("content") || !t["id"].is_number_integer() ||
-            !t["content"].is_string())
-          throw FormatError(name + ": an added_tokens entry lacks an integer id or a string content");
-        const auto id = t["id"].get<std::int64_t>();
-        if (id < 0 || id > INT32_MAX) throw FormatError(name + ": added token id " + std::to_string(id) + " is out of range");
-        if (static_cast<std::size_t>(id) >= bpe.token_bytes_.size()) bpe.token_bytes_.resize(static_cast<std::size_t>(id) + 1);
-        if (bpe.token_bytes_[static_cast<std::size_t>(id)].empty())
-          bpe.token_bytes_[static_cast<std::size_t>(id)] = t["content"].get<std::string>();
+    if (const auto* added = jf::member(j, "added_tokens"); added && !added->is_null()) {
+      if (!added->is_array()) throw FormatError(name + ": added_tokens is " + jf::show(*added) + ", expected an array");
+      // Ids are dense: every id below the total has a token, so none can exceed it. The
+      // bound comes first, before any table grows to the id.
+      const std::ptrdiff_t total = checked_add(static_cast<std::ptrdiff_t>(bpe.token_bytes_.size()),
+                                               static_cast<std::ptrdiff_t>(added->size()), "tokenizer.json added_tokens");
+      for (std::size_t k = 0; k < added->size(); ++k) {
+        const auto& t = (*added)[k];
+        const std::string where = name + ": added_tokens[" + std::to_string(k) + "]";
+        if (!t.is_object() || !t.contains("content") || !t["content"].is_string() || t["content"].get<std::string>().empty())
+          throw FormatError(where + " has no non-empty string content");
+        const std::string content = t["content"].get<std::string>();
+        const auto id = static_cast<std::size_t>(jf::integer(jf::required(t, "id", where), where + ".id", 0, total - 1));
+        if (id >= bpe.token_bytes_.size()) bpe.token_bytes_.resize(id + 1);
+        std::string& slot = bpe.token_bytes_[id];
+        if (slot.empty()) slot = content;
+        else if (slot != content && bpe.token_to_id_raw(content) != static_cast<std::int32_t>(id))
+          throw FormatError(where + ": id " + std::to_string(id) + " is already the token '" + slot + "'");
+        bpe.specials_.add(content, static_cast<std::int32_t>(id));
       }
     }
     for (std::size_t i = 0; i < bpe.token_bytes_.size(); ++i)
       if (bpe.token_bytes_[i].empty()) throw FormatError(name + ": no token has id " + std::to_string(i));
-    if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id") &&
-        j["padding"]["pad_id"].is_number_integer())
-      bpe.pad_id_ = j["padding"]["pad_id"].get<std::int32_t>();
-    if (bpe.pad_id_ < -1 || bpe.pad_id_ >= static_cast<std::int32_t>(bpe.size()))
-      throw FormatError(name + ": padding.pad_id " + std::to_string(bpe.pad_id_) + " is outside the vocabulary of " +
-                        std::to_string(bpe.size()));
+    if (const auto* padding = jf::member(j, "padding"); padding && padding->is_object())
+      if (const auto* pad = jf::member(*padding, "pad_id"))
+        bpe.pad_id_ = static_cast<std::int32_t>(
+            jf::integer(*pad, name + ": padding.pad_id", 0, static_cast<std::int64_t>(bpe.size()) - 1));
     return bpe;
   }
 
   using EncodeReturning<ByteLevelBpe>::encode;
-  // Replaces `ids`; reusing the vector makes repeated calls allocation-free.
-  void encode(std::string_view text, std::vector<std::int32_t>& ids) const {
+  // Special tokens as plain text. Replaces `ids`; reusing the vector makes repeated calls
+  // allocation-free.
+  void encode(std::string_view text, std::vector<std::int32_t>& ids) const { encode(text, ids, AllowedSpecial::none()); }
+  // With the allowed special tokens split out as their ids.
+  void encode(std::string_view text, std::vector<std::int32_t>& ids, const AllowedSpecial& allowed) const {
     ids.clear();
-    Scratch& s = scratch();
-    pretokenize(text, [&](std::size_t begin, std::size_t end) {
-      merge_piece(text, begin, end, s, [&](std::int32_t id, std::size_t, std::size_t) { ids.push_back(id); });
-    });
+    run(text, allowed, [&](std::int32_t id, std::size_t, std::size_t) { ids.push_back(id); });
   }
-  Encoding encode_with_offsets(std::string_view text) const {
+  Encoding encode_with_offsets(std::string_view text, const AllowedSpecial& allowed = {}) const {
     Encoding e;
-    Scratch& s = scratch();
-    pretokenize(text, [&](std::size_t begin, std::size_t end) {
-      merge_piece(text, begin, end, s, [&](std::int32_t id, std::size_t b, std::size_t en) {
-        e.ids.push_back(id);
-        e.offsets.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(en)});
-      });
+    run(text, allowed, [&](std::int32_t id, std::size_t b, std::size_t en) {
+      e.ids.push_back(id);
+      e.offsets.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(en)});
     });
     return e;
   }
   // The pre-tokenizer's pieces, as byte ranges of the input.
   std::vector<TokenSpan> pre_tokens(std::string_view text) const {
     std::vector<TokenSpan> out;
-    pretokenize(text, [&](std::size_t b, std::size_t e) {
+    split_by_pattern(SplitPattern::gpt2, text, [&](std::size_t b, std::size_t e) {
       out.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)});
     });
     return out;
   }
+  // The special tokens an AllowedSpecial may let through.
+  const std::vector<SpecialToken>& special_tokens() const noexcept { return specials_.tokens(); }
 
   std::string decode(std::span<const std::int32_t> ids) const {
     std::string bytes;
@@ -220,13 +212,7 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
   }
 
  private:
-  struct Scratch {
-    std::vector<std::int32_t> id, next, prev, rank, merged;
-    struct Candidate {
-      std::int32_t rank, left, left_id, right_id;
-    };
-    std::vector<Candidate> heap;
-  };
+  using Scratch = detail::PairMergeScratch;
   static Scratch& scratch() {
     thread_local Scratch s;
     return s;
@@ -310,88 +296,46 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     }
   }
 
-  // ---- GPT-2 pre-tokenizer ----------------------------------------------------------
+  // Printable-alphabet-free lookup of a token's raw bytes, or -1.
+  std::int32_t token_to_id_raw(std::string_view raw) const noexcept { return by_bytes_.find(raw); }
 
-  enum Class : std::uint8_t { letter, number, space, other };
-  static Class class_of(char32_t c) noexcept {
-    const std::uint8_t p = unicode::properties(c);
-    if (p & unicode::letter) return letter;
-    if (p & unicode::number) return number;
-    if (p & unicode::space) return space;
-    return other;
+  // GPT-2's tokenizer.json pipeline is the only one this reader implements.
+  static void check_gpt2_pipeline(const nlohmann::json& j, const std::string& name) {
+    namespace jf = detail::json_fields;
+    auto refuse = [&](const std::string& field, const nlohmann::json& v) {
+      throw FormatError(name + ": " + field + " is " + jf::show(v) +
+                        "; ByteLevelBpe reads GPT-2's pipeline only (no normalizer, the ByteLevel pre-tokenizer without "
+                        "a prefix space, a BPE model without byte fallback or dropout) — load the file with HfTokenizer");
+    };
+    if (const auto* n = jf::member(j, "normalizer"); n && !n->is_null()) refuse("normalizer", *n);
+    const auto* pre = jf::member(j, "pre_tokenizer");
+    if (!pre || !pre->is_object() || jf::member(*pre, "type") == nullptr || (*pre)["type"] != "ByteLevel" ||
+        jf::boolean(*pre, "add_prefix_space", true, name + ": pre_tokenizer") ||
+        !jf::boolean(*pre, "use_regex", true, name + ": pre_tokenizer"))
+      refuse("pre_tokenizer", pre ? *pre : nlohmann::json());
+    if (const auto* d = jf::member(j, "decoder"); d && !d->is_null() && !(d->is_object() && (*d)["type"] == "ByteLevel"))
+      refuse("decoder", *d);
+    if (const auto* p = jf::member(j, "post_processor"); p && !p->is_null() && !(p->is_object() && (*p)["type"] == "ByteLevel"))
+      refuse("post_processor", *p);
+    const auto& model = j["model"];
+    if (jf::boolean(model, "byte_fallback", false, name + ": model")) refuse("model.byte_fallback", model["byte_fallback"]);
+    if (const auto* d = jf::member(model, "dropout"); d && !d->is_null() && !(d->is_number() && d->get<double>() == 0.0))
+      refuse("model.dropout", *d);
   }
 
-  template <class Visit>
-  static void pretokenize(std::string_view text, Visit&& visit) {
-    const std::size_t n = text.size();
-    auto at = [&](std::size_t i) -> std::pair<Class, std::size_t> {  // class, byte length
-      if (i >= n) return {space, 0};
-      const auto b = static_cast<unsigned char>(text[i]);
-      if (b < 0x80) return {class_of(b), 1};
-      const utf8::Decoded d = utf8::decode(text, i);
-      return {d.valid ? class_of(d.code) : other, static_cast<std::size_t>(d.length)};
+  template <class Emit>
+  void run(std::string_view text, const AllowedSpecial& allowed, Emit&& emit) const {
+    Scratch& s = scratch();
+    auto ordinary = [&](std::size_t begin, std::size_t end) {
+      const std::string_view segment = text.substr(begin, end - begin);
+      split_by_pattern(SplitPattern::gpt2, segment, [&](std::size_t b, std::size_t e) {
+        if (ignore_merges_ && e - b > 1)
+          if (const std::int32_t whole = by_bytes_.find(segment.substr(b, e - b)); whole >= 0)
+            return emit(whole, begin + b, begin + e);
+        merge_piece(segment, b, e, s, [&](std::int32_t id, std::size_t pb, std::size_t pe) { emit(id, begin + pb, begin + pe); });
+      });
     };
-    auto run = [&](std::size_t i, Class c) {  // end of the run of class c starting at i
-      while (i < n) {
-        const auto [ci, len] = at(i);
-        if (ci != c) break;
-        i += len;
-      }
-      return i;
-    };
-    std::size_t i = 0;
-    while (i < n) {
-      const char c0 = text[i];
-      if (c0 == '\'' && i + 1 < n) {
-        const std::string_view rest = text.substr(i + 1, 2);
-        std::size_t len = 0;
-        if (rest.starts_with("re") || rest.starts_with("ve") || rest.starts_with("ll")) len = 3;
-        else if (rest[0] == 's' || rest[0] == 't' || rest[0] == 'm' || rest[0] == 'd') len = 2;
-        if (len) {
-          visit(i, i + len);
-          i += len;
-          continue;
-        }
-      }
-      auto [cls, len] = at(i);
-      std::size_t start = i;
-      if (c0 == ' ' && i + 1 < n) {
-        const auto [next_cls, next_len] = at(i + 1);
-        if (next_cls != space) {
-          // " ?X+" with the optional space taken.
-          const std::size_t end = run(i + 1, next_cls);
-          visit(start, end);
-          i = end;
-          continue;
-        }
-      }
-      if (cls != space) {
-        const std::size_t end = run(i, cls);
-        visit(start, end);
-        i = end;
-        continue;
-      }
-      // Whitespace: \s+(?!\S) leaves the last space for the next word; else \s+.
-      const std::size_t end = run(i, space);
-      if (end == n) {
-        visit(start, end);
-        i = end;
-        continue;
-      }
-      // The last whitespace character of the run starts the next token.
-      std::size_t last = i, p = i;
-      while (p < end) {
-        last = p;
-        p += at(p).second;
-      }
-      if (last > start) {
-        visit(start, last);
-        i = last;
-      } else {
-        visit(start, end);
-        i = end;
-      }
-    }
+    specials_.split(text, allowed, ordinary, [&](std::int32_t id, std::size_t b, std::size_t e) { emit(id, b, e); });
   }
 
   // ---- merging ----------------------------------------------------------------------
@@ -411,71 +355,11 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
       s.next[static_cast<std::size_t>(i)] = i + 1 < n ? i + 1 : -1;
       s.prev[static_cast<std::size_t>(i)] = i - 1;
     }
-    if (n <= 48)
-      merge_scan(n, s);
-    else
-      merge_heap(n, s);
+    detail::merge_pairs(merges_, n, s);
     for (std::int32_t i = 0; i >= 0;) {
       const std::int32_t next = s.next[static_cast<std::size_t>(i)];
       emit(s.id[static_cast<std::size_t>(i)], begin + static_cast<std::size_t>(i), next < 0 ? end : begin + static_cast<std::size_t>(next));
       i = next;
-    }
-  }
-
-  // Short pieces: keep each adjacent pair's rank, take the leftmost lowest each round.
-  void merge_scan(std::int32_t n, Scratch& s) const {
-    s.rank.resize(static_cast<std::size_t>(n));
-    s.merged.resize(static_cast<std::size_t>(n));
-    auto update = [&](std::int32_t i) {
-      const std::int32_t j = s.next[static_cast<std::size_t>(i)];
-      const auto v = j < 0 ? detail::PairMap::Value{} : merges_.find(s.id[static_cast<std::size_t>(i)], s.id[static_cast<std::size_t>(j)]);
-      s.rank[static_cast<std::size_t>(i)] = v.rank < 0 ? INT32_MAX : v.rank;
-      s.merged[static_cast<std::size_t>(i)] = v.merged;
-    };
-    for (std::int32_t i = 0; i < n; ++i) update(i);
-    for (;;) {
-      std::int32_t best = -1, best_rank = INT32_MAX;
-      for (std::int32_t i = 0; i >= 0; i = s.next[static_cast<std::size_t>(i)])
-        if (s.rank[static_cast<std::size_t>(i)] < best_rank) best_rank = s.rank[static_cast<std::size_t>(i)], best = i;
-      if (best < 0) return;
-      const std::int32_t right = s.next[static_cast<std::size_t>(best)];
-      s.id[static_cast<std::size_t>(best)] = s.merged[static_cast<std::size_t>(best)];
-      s.next[static_cast<std::size_t>(best)] = s.next[static_cast<std::size_t>(right)];
-      if (s.next[static_cast<std::size_t>(right)] >= 0) s.prev[static_cast<std::size_t>(s.next[static_cast<std::size_t>(right)])] = best;
-      update(best);
-      if (s.prev[static_cast<std::size_t>(best)] >= 0) update(s.prev[static_cast<std::size_t>(best)]);
-    }
-  }
-
-  // Long pieces: a heap of candidate merges ordered by (rank, position); stale entries
-  // are recognized by their recorded ids.
-  void merge_heap(std::int32_t n, Scratch& s) const {
-    using Candidate = Scratch::Candidate;
-    auto later = [](const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank > b.rank : a.left > b.left; };
-    s.heap.clear();
-    auto push = [&](std::int32_t i) {
-      const std::int32_t j = s.next[static_cast<std::size_t>(i)];
-      if (j < 0) return;
-      const auto v = merges_.find(s.id[static_cast<std::size_t>(i)], s.id[static_cast<std::size_t>(j)]);
-      if (v.rank < 0) return;
-      s.heap.push_back({v.rank, i, s.id[static_cast<std::size_t>(i)], s.id[static_cast<std::size_t>(j)]});
-      std::push_heap(s.heap.begin(), s.heap.end(), later);
-    };
-    for (std::int32_t i = 0; i + 1 < n; ++i) push(i);
-    while (!s.heap.empty()) {
-      std::pop_heap(s.heap.begin(), s.heap.end(), later);
-      const Candidate c = s.heap.back();
-      s.heap.pop_back();
-      const std::int32_t i = c.left, j = s.next[static_cast<std::size_t>(i)];
-      if (s.id[static_cast<std::size_t>(i)] != c.left_id || j < 0 || s.id[static_cast<std::size_t>(j)] != c.right_id ||
-          s.prev[static_cast<std::size_t>(i)] == -2)
-        continue;
-      s.id[static_cast<std::size_t>(i)] = merges_.find(c.left_id, c.right_id).merged;
-      s.next[static_cast<std::size_t>(i)] = s.next[static_cast<std::size_t>(j)];
-      if (s.next[static_cast<std::size_t>(j)] >= 0) s.prev[static_cast<std::size_t>(s.next[static_cast<std::size_t>(j)])] = i;
-      s.prev[static_cast<std::size_t>(j)] = -2;  // consumed
-      push(i);
-      if (s.prev[static_cast<std::size_t>(i)] >= 0) push(s.prev[static_cast<std::size_t>(i)]);
     }
   }
 
@@ -484,6 +368,8 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
   std::array<std::int32_t, 256> byte_id_{};
   detail::PairMap merges_;
   std::int32_t pad_id_ = -1;
+  bool ignore_merges_ = false;  // tokenizer.json model.ignore_merges: a piece in the vocabulary is one token
+  detail::SpecialTokenSet specials_;
 };
 
 }  // namespace mmm

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <concepts>
+#include <type_traits>
 #include <ranges>
 #include <cstdint>
 #include <span>
@@ -31,12 +32,20 @@ struct Encoding {
 };
 
 // Gives a tokenizer with `encode(text, ids)` (into a reused vector) the returning form
-// `encode(text)`; the tokenizer says `using EncodeReturning<Self>::encode;`.
+// `encode(text)`, and `encode(text, options)` to one that also has `encode(text, ids,
+// options)`; the tokenizer says `using EncodeReturning<Self>::encode;`.
 template <class Self>
 struct EncodeReturning {
   std::vector<std::int32_t> encode(std::string_view text) const {
     std::vector<std::int32_t> ids;
     static_cast<const Self&>(*this).encode(text, ids);
+    return ids;
+  }
+  template <class Options>
+    requires(!std::same_as<std::remove_cvref_t<Options>, std::vector<std::int32_t>>)
+  std::vector<std::int32_t> encode(std::string_view text, const Options& options) const {
+    std::vector<std::int32_t> ids;
+    static_cast<const Self&>(*this).encode(text, ids, options);
     return ids;
   }
 };

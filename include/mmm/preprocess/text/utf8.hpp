@@ -98,4 +98,37 @@ inline std::string sanitize(std::string_view s) {
   return out;
 }
 
+// Python's errors="replace" (and the WHATWG decoder's): one U+FFFD per maximal ill-formed
+// subsequence, so that a truncated but well-begun sequence is one replacement.
+inline std::string sanitize_maximal(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const Decoded d = decode(s, i);
+    if (d.valid) {
+      out.append(s.substr(i, static_cast<std::size_t>(d.length)));
+      i += static_cast<std::size_t>(d.length);
+      continue;
+    }
+    const auto lead = static_cast<unsigned char>(s[i]);
+    const std::size_t need = lead >= 0xC2 && lead <= 0xDF ? 1 : lead >= 0xE0 && lead <= 0xEF ? 2 : lead >= 0xF0 && lead <= 0xF4 ? 3 : 0;
+    std::size_t k = 1;
+    for (std::size_t j = 1; j <= need && i + j < s.size(); ++j) {
+      const auto c = static_cast<unsigned char>(s[i + j]);
+      unsigned char lo = 0x80, hi = 0xBF;
+      if (j == 1) {
+        if (lead == 0xE0) lo = 0xA0;
+        if (lead == 0xED) hi = 0x9F;
+        if (lead == 0xF0) lo = 0x90;
+        if (lead == 0xF4) hi = 0x8F;
+      }
+      if (c < lo || c > hi) break;
+      k = j + 1;
+    }
+    out.append(replacement_utf8);
+    i += k;
+  }
+  return out;
+}
+
 }  // namespace mmm::utf8

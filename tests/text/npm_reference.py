@@ -1,0 +1,36 @@
+"""The npm packages the tokenizer oracles run under node as their reference (js-tiktoken,
+tokenizers): installed once into a prefix in the build tree, reused offline after that."""
+import os
+import shutil
+import subprocess
+import sys
+
+
+def prefix_argument(extra, who):
+    """The --npm-prefix DIR among an oracle's extra arguments."""
+    for i, a in enumerate(extra):
+        if a == "--npm-prefix" and i + 1 < len(extra):
+            return extra[i + 1]
+    sys.exit(f"{who}: --npm-prefix DIR is required")
+
+
+def ensure_package(prefix, spec, who):
+    """npm install `spec` (name@version) into `prefix` unless it is there already."""
+    name = spec.rsplit("@", 1)[0]
+    if os.path.exists(os.path.join(prefix, "node_modules", name, "package.json")):
+        return
+    npm = shutil.which("npm")
+    if not npm:
+        sys.exit(f"{who}: npm is not installed (apt-get install nodejs npm)")
+    os.makedirs(prefix, exist_ok=True)
+    print(f"installing {spec} into {prefix}", flush=True)
+    subprocess.run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", spec],
+                   check=True, timeout=600)
+
+
+def node(script, *args, who):
+    """Runs a reference script under node; returns its standard output."""
+    exe = shutil.which("node")
+    if not exe:
+        sys.exit(f"{who}: node is not installed (apt-get install nodejs)")
+    return subprocess.run([exe, script, *args], check=True, capture_output=True, text=True, timeout=600).stdout.strip()
