@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Long coverage-guided fuzzing of every libFuzzer target (ctest runs each for 20 s only).
-#   scripts/fuzz.sh [MINUTES [TARGET_REGEX]]     MINUTES per target (may be fractional), default 5
+#   scripts/fuzz.sh [MINUTES [NAME_REGEX]]     MINUTES per target (may be fractional), default 5;
+#                                             NAME_REGEX picks targets by ctest name (fuzz.safetensors)
 # Builds the targets (clang, -fsanitize=fuzzer,address,undefined) in $MMM_FUZZ_BUILD
 # (default build/fuzz), then runs them one after another from a copy of each corpus, so
 # that the repo's corpus only gains what matters: each input that crashes, leaks, hangs
@@ -22,7 +23,7 @@ fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=ON -DMMM_BUILD_BENCHMARKS=OFF \
   -DMMM_BUILD_EXAMPLES=OFF >/dev/null
 targets_file="$build/fuzz_targets.txt"
-mapfile -t targets < <(grep -E "^[^ ]*(${pattern})" "$targets_file" || true)
+mapfile -t targets < <(awk -v p="$pattern" '$1 ~ p' "$targets_file")
 if [ ${#targets[@]} -eq 0 ]; then
   echo "fuzz.sh: no fuzz target matches '$pattern' (see $targets_file)" >&2
   exit 2
