@@ -317,7 +317,8 @@ inline void check_log_options(const LogOptions& o, const char* who) {
   };
   if (o.kind == LogKind::natural && !(o.offset >= 0.0f && std::isfinite(o.offset))) bad("offset", o.offset, "finite and not negative");
   if (o.kind == LogKind::decibel) {
-    if (!(o.multiplier > 0.0f && std::isfinite(o.multiplier))) bad("multiplier", o.multiplier, "positive (10 for power, 20 for magnitude)");
+    // (torchaudio has only 10 and 20; a huge one overflows every decibel value to -inf)
+    if (!(o.multiplier > 0.0f && o.multiplier <= 100.0f)) bad("multiplier", o.multiplier, "in (0, 100] (10 for power, 20 for magnitude)");
     if (!(o.amin > 0.0f && std::isfinite(o.amin))) bad("amin", o.amin, "positive and finite (it is the dB floor)");
     if (!(o.ref > 0.0f && std::isfinite(o.ref))) bad("ref", o.ref, "positive and finite");
     if (!(o.top_db >= 0.0f)) bad("top_db", o.top_db, "0 (no clamp) or positive");
