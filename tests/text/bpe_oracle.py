@@ -158,6 +158,14 @@ def main():
             texts.append(rng.choice([b" ", b"", b"  ", b"\n"]).join(parts))
         texts.append(b"x" * 300 + b"ab" * 200)  # a long pre-token takes the heap path
         texts.append(("thethe" * 40).encode())
+        # Equal-rank pairs that overlap, in pre-tokens long enough for the heap path: an odd
+        # run of a character that merges with itself merges from the left (GPT-2 does),
+        # which a reversed tie-break in the heap would get wrong at the last character.
+        doubled = [a for a, b in merges if a == b]
+        assert doubled, "the trained merges have no pair of a token with itself"
+        for a in doubled:
+            unit = bytes(U2B[c] for c in a)
+            texts += [unit * 51, b" " + unit * 67, unit * 49 + b"!"]
         cases = []
         for t in texts:
             ids = enc.encode(t)

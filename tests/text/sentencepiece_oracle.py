@@ -13,6 +13,7 @@ from mmm_oracle import Oracle
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "data", "corpus.txt")
 
+LONG_SYMBOL = "<" + "x" * 100 + ">"
 MODELS = {
     # name: trainer options
     "unigram": dict(model_type="unigram", vocab_size=800, character_coverage=1.0),
@@ -29,12 +30,18 @@ MODELS = {
     "bpe_spaces": dict(model_type="bpe", vocab_size=700, character_coverage=0.995, byte_fallback=True,
                        allow_whitespace_only_pieces=True, remove_extra_whitespaces=False, split_digits=True),
     "bpe_unk": dict(model_type="bpe", vocab_size=500, character_coverage=0.98, user_defined_symbols=["<sep>"]),
+    # A user symbol past 64 bytes (mmm then finds pieces and symbols with an automaton
+    # instead of trie walks) and symbols that are prefixes of one another.
+    "unigram_long_symbols": dict(model_type="unigram", vocab_size=600, character_coverage=1.0,
+                                 user_defined_symbols=[LONG_SYMBOL, "<ab", "<abc>", "xx"]),
+    "bpe_long_symbols": dict(model_type="bpe", vocab_size=600, character_coverage=1.0,
+                             user_defined_symbols=[LONG_SYMBOL, "<ab", "<abc>", "xx"]),
 }
 
 ODD_CHARS = ["\u00a0", "\u3000", "\u2009", "\t", "\n", "\r\n", "  ", "   ", "\u200b", "\ufeff", "\u00ad",
              "ｆｕｌｌ", "Ⅻ", "ﬃ", "½", "²", "é", "e\u0301", "Å", "ǅ", "ß", "İ", "ς", "☃", "𝔘𝔫𝔦", "🤖", "👩🏽‍🚀",
              "\u0000", "\x07", "<sep>", "[MASK]", "<s>", "</s>", "<unk>", "ｶﾀｶﾅ", "각", "ﾟ", "\ufffd", "…", "€100",
-             "١٢٣", "עברית", "ไทย", "हिन्दी", "Ωμέγα"]
+             "١٢٣", "עברית", "ไทย", "हिन्दी", "Ωμέγα", LONG_SYMBOL, LONG_SYMBOL[:-1], "<abc><ab", "x" * 70]
 INVALID = [b"\xff", b"\xc3", b"\xe2\x82", b"\x80", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
            b"\xf0\x9f\x98", b"\xfe\xfe"]
 

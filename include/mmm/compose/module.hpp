@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/kinds.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/core/workspace.hpp"
@@ -74,17 +75,31 @@ void prepare_if_needed(M& m) {
 //   m(x)      convenience for one-off calls: its own workspace, an owning result.
 // A model whose first module is a Parallel takes one input per branch:
 //   m(image, tokens, ws) and m(image, tokens) are m(Branches{image, tokens}, ...).
+//
+// This is where a caller's input enters the library, so it is checked here, once, with
+// the module's name in the message: sizes that are negative or whose product could not be
+// in memory, missing data, per-item lengths outside the length (check_input in kinds.hpp).
+// Memory the forward cannot get (the first call with a new shape sizes the Workspace) is a
+// ResourceError naming the module too.
 template <class Derived>
 struct Callable {
   template <class In>
   auto operator()(const In& in, Workspace& ws) const {
+    check_input(in, Derived::name);
     ws.reset();
-    return self().forward(in, ws);
+    try {
+      return self().forward(in, ws);
+    } catch (const ResourceError& e) {
+      throw ResourceError(Derived::name() + ": " + e.what());
+    } catch (...) {
+      rethrow_allocation_failure(Derived::name);
+    }
   }
   template <class In>
   auto operator()(const In& in) const {
     Workspace ws;
-    return self().forward(in, ws).to_tensor();
+    const auto out = (*this)(in, ws);
+    return guard_allocations(Derived::name, [&] { return out.to_tensor(); });
   }
   // Several inputs, optionally followed by the Workspace.
   template <class First, class Second, class... Rest>

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mmm {
@@ -51,6 +52,25 @@ class ResourceError : public Error {
  public:
   using Error::Error;
 };
+
+// `text` as it can be shown in a message: control characters (a NUL would cut what()
+// short, a newline would forge a line) are written as \u00XX escapes.
+inline std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7F) {
+      out += c;
+      continue;
+    }
+    static constexpr char hex[] = "0123456789ABCDEF";
+    out += "\\u00";
+    out += hex[u >> 4];
+    out += hex[u & 15];
+  }
+  return out;
+}
 
 // Loading parameters found mismatches. One error lists all of them, so that a user fixes
 // an export in one go instead of one tensor per run.

@@ -13,10 +13,13 @@
 
 #include <concepts>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 
@@ -240,6 +243,71 @@ void visit_buffers(const Tokens& k, F&& f) { f(k.ids), f(k.lengths); }
 template <class... Ks, class F>
 void visit_buffers(const Branches<Ks...>& k, F&& f) {
   std::apply([&](const auto&... item) { (visit_buffers(item, f), ...); }, k.items);
+}
+
+// ---- What a caller builds by hand, checked before a model multiplies any of it ----
+
+namespace detail {
+// Sizes not negative, the product of the non-zero ones (with the static size) within what
+// memory can hold, data present when there are elements, each per-item length within the
+// length. A module may then form products of these sizes without overflow.
+template <class Who>
+void check_extent(const Who& who, const std::string& kind, std::initializer_list<std::pair<const char*, index>> dims,
+                  index static_size, std::size_t element_size, const void* data) {
+  index product = static_size, count = static_size;
+  for (const auto& [what, d] : dims) {
+    if (d < 0)
+      throw ShapeError(who_text(who) + ": the input " + kind + " has " + what + " " + std::to_string(d) +
+                       "; sizes must not be negative");
+    if (d != 0 && (__builtin_mul_overflow(product, d, &product) ||
+                   static_cast<std::size_t>(product) > max_allocation_bytes / element_size)) {
+      std::string sizes;
+      for (const auto& [w, e] : dims) sizes += (sizes.empty() ? "" : ", ") + std::string(w) + " " + std::to_string(e);
+      throw ResourceError(who_text(who) + ": the input " + kind + " (" + sizes + ") has more elements than fit in " +
+                          bytes_text(max_allocation_bytes) + " of memory; its sizes cannot be real");
+    }
+    count *= d;  // no overflow: it is 0 or `product`, checked above
+  }
+  if (count > 0 && data == nullptr)
+    throw ShapeError(who_text(who) + ": the input " + kind + " has " + std::to_string(count) + " elements but no data");
+}
+
+template <class Who>
+void check_lengths(const Who& who, const std::string& kind, const std::int32_t* lengths, index batch, index length) {
+  if (!lengths) return;
+  for (index b = 0; b < batch; ++b)
+    if (lengths[b] < 0 || lengths[b] > length)
+      throw RangeError(who_text(who) + ": item " + std::to_string(b) + " of the input " + kind + " claims " +
+                       std::to_string(lengths[b]) + " valid steps, outside [0, " + std::to_string(length) + "]");
+}
+}  // namespace detail
+
+// Throws when a kind's sizes are not ones a real tensor can have (see check_extent), with
+// a message that names `who` (the module it was given to) and the sizes.
+template <index D, class Who>
+void check_input(const Feat<D>& x, const Who& who) {
+  detail::check_extent(who, x.name(), {{"batch", x.batch}}, D, sizeof(float), x.data);
+}
+template <index D, class Who>
+void check_input(const Seq<D>& x, const Who& who) {
+  detail::check_extent(who, x.name(), {{"batch", x.batch}, {"length", x.length}}, D, sizeof(float), x.data);
+  detail::check_lengths(who, x.name(), x.lengths, x.batch, x.length);
+}
+template <index C, class Who>
+void check_input(const Map<C>& x, const Who& who) {
+  detail::check_extent(who, x.name(), {{"batch", x.batch}, {"height", x.height}, {"width", x.width}}, C, sizeof(float),
+                       x.data);
+}
+template <class Who>
+void check_input(const Tokens& x, const Who& who) {
+  detail::check_extent(who, x.name(), {{"batch", x.batch}, {"length", x.length}}, 1, sizeof(std::int32_t), x.ids);
+  detail::check_lengths(who, x.name(), x.lengths, x.batch, x.length);
+}
+template <class... Ks, class Who>
+void check_input(const Branches<Ks...>& x, const Who& who) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (check_input(x.template get<I>(), [&] { return detail::who_text(who) + " (branch " + std::to_string(I) + ")"; }), ...);
+  }(std::make_index_sequence<sizeof...(Ks)>{});
 }
 
 // The family of a kind with one static size, and that size: Seq<37> is of family Seq with

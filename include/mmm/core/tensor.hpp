@@ -14,7 +14,9 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 
 namespace mmm {
@@ -37,18 +39,27 @@ struct AlignedDelete {
 template <class T>
 using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
 
-template <class T>
-AlignedArray<T> allocate_aligned(index count) {
+// Room for `count` elements, rounded up to whole cache lines so that vector loops may read
+// a full last line; null for count 0. The size goes through checked_bytes, and an
+// allocation the machine refuses is a ResourceError naming `who`, as is a count whose
+// bytes would exceed max_allocation_bytes.
+template <class T, class Who = const char*>
+AlignedArray<T> allocate_aligned(index count, const Who& who = "allocate_aligned") {
   static_assert(std::is_trivially_copyable_v<T>);
-  if (count < 0) throw ShapeError("cannot allocate a negative number of elements");
-  // Round up to whole cache lines so that vector loops may read a full last line.
-  const std::size_t bytes =
-      (static_cast<std::size_t>(count) * sizeof(T) + tensor_alignment - 1) / tensor_alignment * tensor_alignment;
+  const std::size_t bytes = checked_bytes(count, sizeof(T), tensor_alignment, who);
   if (bytes == 0) return AlignedArray<T>(nullptr);
-  return AlignedArray<T>(static_cast<T*>(::operator new(bytes, std::align_val_t{tensor_alignment})));
+  try {
+    return AlignedArray<T>(static_cast<T*>(::operator new(bytes, std::align_val_t{tensor_alignment})));
+  } catch (const std::bad_alloc&) {
+    throw ResourceError(detail::who_text(who) + ": could not allocate " + detail::bytes_text(bytes) + " for " +
+                        std::to_string(count) + " elements (out of memory)");
+  }
 }
 
-// Up to six dimensions, stored inline so that a shape never allocates.
+// Up to six dimensions, stored inline so that a shape never allocates. A shape always has
+// an element count that fits in an Index: push_back (so every constructor) refuses a
+// negative dimension (ShapeError) and one whose product with the others would not fit
+// (ResourceError), so numel() and every product of its dimensions are plain multiplies.
 class Shape {
  public:
   static constexpr int max_rank = 6;
@@ -63,6 +74,8 @@ class Shape {
     Shape s;
     for (auto d : dims) {
       if (s.rank_ == max_rank) throw ShapeError("a shape has at most 6 dimensions");
+      if constexpr (std::is_integral_v<std::remove_cvref_t<decltype(d)>>)
+        if (!std::in_range<index>(d)) throw ResourceError("a dimension of " + std::to_string(d) + " does not fit in an Index");
       s.push_back(static_cast<index>(d));
     }
     return s;
@@ -70,7 +83,6 @@ class Shape {
 
   int rank() const noexcept { return rank_; }
   index operator[](int i) const noexcept { return dims_[static_cast<std::size_t>(i)]; }
-  index& operator[](int i) noexcept { return dims_[static_cast<std::size_t>(i)]; }
   index back() const noexcept { return rank_ ? dims_[static_cast<std::size_t>(rank_ - 1)] : 1; }
   const index* begin() const noexcept { return dims_.data(); }
   const index* end() const noexcept { return dims_.data() + rank_; }
@@ -84,6 +96,15 @@ class Shape {
   void push_back(index d) {
     if (d < 0) throw ShapeError("a dimension cannot be negative, got " + std::to_string(d));
     if (rank_ == max_rank) throw ShapeError("a shape has at most 6 dimensions");
+    // The product of the non-zero dimensions bounds every partial product numel() forms,
+    // whatever the order of the dimensions and wherever a zero is.
+    index nonzero = d == 0 ? 1 : d;
+    for (int i = 0; i < rank_; ++i) {
+      const index e = dims_[static_cast<std::size_t>(i)];
+      if (e != 0 && __builtin_mul_overflow(nonzero, e, &nonzero))
+        throw ResourceError("shape " + str() + " extended by " + std::to_string(d) +
+                            " would have more elements than fit in a 64-bit size");
+    }
     dims_[static_cast<std::size_t>(rank_++)] = d;
   }
 
@@ -133,12 +154,8 @@ class BasicTensor {
   using value_type = T;
 
   BasicTensor() = default;
-  explicit BasicTensor(Shape shape) : shape_(shape), data_(allocate_aligned<T>(shape.numel())) {
-    std::fill_n(data_.get(), shape_.numel(), T{});
-  }
-  BasicTensor(Shape shape, T fill) : shape_(shape), data_(allocate_aligned<T>(shape.numel())) {
-    std::fill_n(data_.get(), shape_.numel(), fill);
-  }
+  explicit BasicTensor(Shape shape) : shape_(shape), data_(storage(shape)) { std::fill_n(data_.get(), shape_.numel(), T{}); }
+  BasicTensor(Shape shape, T fill) : shape_(shape), data_(storage(shape)) { std::fill_n(data_.get(), shape_.numel(), fill); }
   BasicTensor(Shape shape, std::initializer_list<T> values) : BasicTensor(shape) {
     if (static_cast<index>(values.size()) != shape.numel())
       throw ShapeError("tensor of shape " + shape.str() + " needs " + std::to_string(shape.numel()) +
@@ -148,7 +165,7 @@ class BasicTensor {
   static BasicTensor copy_of(TensorView<const T> view) {
     BasicTensor t;
     t.shape_ = view.shape();
-    t.data_ = allocate_aligned<T>(view.numel());
+    t.data_ = storage(view.shape());
     if (view.numel()) std::memcpy(t.data_.get(), view.data(), static_cast<std::size_t>(view.numel()) * sizeof(T));
     return t;
   }
@@ -187,6 +204,10 @@ class BasicTensor {
   }
 
  private:
+  static AlignedArray<T> storage(const Shape& shape) {
+    return allocate_aligned<T>(shape.numel(), [&] { return "Tensor of shape " + shape.str(); });
+  }
+
   Shape shape_;
   AlignedArray<T> data_;
 };

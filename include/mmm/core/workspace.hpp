@@ -25,6 +25,7 @@
 // alive matters on machines where touching a fresh page is expensive.
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -45,10 +46,13 @@ class Workspace {
   Workspace& operator=(Workspace&&) noexcept = default;
 
   // Uninitialized, 64-byte-aligned room for `count` elements, valid until it is released
-  // or reset(). count == 0 gives a valid pointer to no elements.
-  template <class T>
-  T* allocate(index count) {
+  // or reset(). count == 0 gives a valid pointer to no elements. Given several factors
+  // (ws.allocate<float>(rows, Out)), it allocates their product, checked: pass sizes
+  // derived from run-time values that way rather than multiplying them first.
+  template <class T, std::convertible_to<index>... Factors>
+  T* allocate(index count, Factors... factors) {
     static_assert(std::is_trivially_copyable_v<T>);
+    ((count = checked_mul(count, static_cast<index>(factors), "Workspace::allocate")), ...);
     const std::size_t bytes = checked_bytes(count, sizeof(T), tensor_alignment, "Workspace::allocate");
     if (bytes == 0) return reinterpret_cast<T*>(empty_);
     return reinterpret_cast<T*>(place(bytes));
@@ -134,7 +138,10 @@ class Workspace {
     const std::size_t end = offset + bytes;
     if (blocks_.empty() || blocks_.back().size < end) {
       const std::size_t last = capacity();
-      add_block(std::max({end, last + last / 2, std::size_t{1} << 16}));
+      // Grow by half at least, but not past what any allocation may have: a request that
+      // fits must not fail for the slack (add_block still checks `end` itself).
+      const std::size_t grown = std::min(std::max(last + last / 2, std::size_t{1} << 16), max_allocation_bytes);
+      add_block(std::max(end, grown));
     }
     std::byte* p = blocks_.back().memory.get() + offset;
     live_.insert(at, Allocation{offset, bytes, next_serial_++, p});
@@ -145,7 +152,7 @@ class Workspace {
 
   void add_block(std::size_t bytes) {
     Block b;
-    b.memory = allocate_aligned<std::byte>(static_cast<index>(bytes));
+    b.memory = allocate_aligned<std::byte>(static_cast<index>(bytes), "Workspace");
     b.size = bytes;
     blocks_.push_back(std::move(b));
   }

@@ -29,7 +29,7 @@ std::vector<std::pair<std::string, const Tensor*>> state_dict(const M& model, co
 
 // Loads parameters named prefix + "." + state_dict name (or just the name without a prefix).
 template <Module M>
-void load(M& model, const SafeTensors& file, const std::string& prefix = "") {
+void load(M& model, const SafeTensors& file, const std::string& prefix = "") try {
   std::vector<std::string> missing, mismatched;
   std::vector<std::pair<std::string, Tensor*>> bound;
   std::set<std::string> used;
@@ -85,11 +85,15 @@ void load(M& model, const SafeTensors& file, const std::string& prefix = "") {
 
   for (auto& [name, param] : bound) file.read_floats(name, param->data());
   prepare_if_needed(model);
+} catch (...) {
+  rethrow_allocation_failure([&] { return "loading " + M::name() + " from '" + file.path() + "'"; });
 }
 
+// FileAccess::copy reads the file into memory first: for a file that may be truncated
+// or rewritten while it is being read (see io/mapped_file.hpp).
 template <Module M>
-void load(M& model, const std::string& path, const std::string& prefix = "") {
-  load(model, SafeTensors(path), prefix);
+void load(M& model, const std::string& path, const std::string& prefix = "", FileAccess access = FileAccess::map) {
+  load(model, SafeTensors(path, access), prefix);
 }
 
 // Writes the model's parameters as float32 safetensors under their state_dict names.

@@ -3,11 +3,31 @@
 // little-endian header length, a JSON header mapping names to {dtype, shape,
 // data_offsets}, then the raw little-endian data.
 //
-// The reader trusts nothing in the file. The header is parsed strictly (one JSON object,
-// no duplicate names, no unknown fields, integer shapes and offsets), every size is
-// computed with overflow checks, and the data ranges must tile the data section exactly,
-// in order, without holes or overlaps, as the reference implementation requires. Any
-// violation is a FormatError naming the file and the tensor.
+// The reader trusts nothing in the file. The header is read strictly, as the reference
+// implementation reads it: one JSON object; no duplicate names, no field given twice, no
+// unknown fields; integer shapes and offsets; data ranges that tile the data section
+// exactly, in order, without holes or overlaps. Any violation is a FormatError naming the
+// file and the tensor.
+//
+// What a file can make the reader do is bounded (docs/bad-input.md lists the limits):
+//   - the header is at most 100 MB (the reference's limit), and no byte of it is read
+//     before the length has been checked against the file;
+//   - the header is parsed as a stream of JSON events against the format's schema, so the
+//     first value the format does not allow stops the parse: nesting deeper than the
+//     format's three levels (the reference stops at 128) fails at the first extra bracket,
+//     and memory stays proportional to the tensors described (about 3× the header at
+//     most), never to a JSON document tree;
+//   - a NUL byte anywhere in the header is refused (the JSON parser would take it as the
+//     end of the text and never read what follows), as are empty tensor names and names
+//     with control characters, which would make error messages unreadable or cut short;
+//   - every size is computed with overflow checks: a shape's element count must fit in
+//     an Index (mmm::Shape) and its byte count must equal its data range.
+//
+// SafeTensors(path) maps the file (FileAccess::map): the header is validated against the
+// file's size when it is opened, but if another process truncates the file while it is
+// mapped, reading a tensor past the new end raises SIGBUS, which no check can prevent.
+// For files that may change, open with FileAccess::copy: the file is read into memory
+// once, and nothing done to it afterwards matters.
 
 #include <algorithm>
 #include <bit>
@@ -16,15 +36,16 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/dtype.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
@@ -47,11 +68,16 @@ class SafeTensors {
   // Headers beyond this are refused before parsing: the reference implementation's limit.
   static constexpr std::uint64_t max_header_bytes = 100'000'000;
 
-  explicit SafeTensors(const std::string& path) : file_(path) { parse(); }
+  explicit SafeTensors(const std::string& path, FileAccess access = FileAccess::map) try : file_(path, access) {
+    parse();
+  } catch (...) {
+    rethrow_allocation_failure([&] { return "reading '" + path + "'"; });
+  }
 
   // Parses bytes that the caller keeps alive; `name` is used in error messages.
   static SafeTensors from_bytes(std::span<const std::byte> bytes, std::string name = "<memory>") {
-    return SafeTensors(MappedFile::borrow(bytes, std::move(name)));
+    return guard_allocations([&] { return "reading '" + name + "'"; },
+                             [&] { return SafeTensors(MappedFile::borrow(bytes, name)); });
   }
 
   const std::string& path() const noexcept { return file_.path(); }
@@ -161,39 +187,11 @@ class SafeTensors {
     data_ = bytes.subspan(8 + static_cast<std::size_t>(header_len));
 
     if (text.empty() || text.front() != '{') fail("the header does not start with '{'");
-    nlohmann::json header;
-    std::string duplicate;
-    std::set<std::string> top_keys;
-    // The callback sees every key; names at depth 1 are the tensor names and __metadata__.
-    auto check_keys = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-      if (event == nlohmann::json::parse_event_t::key && depth == 1 && duplicate.empty()) {
-        const auto& key = parsed.get_ref<const std::string&>();
-        if (!top_keys.insert(key).second) duplicate = key;
-      }
-      return true;
-    };
-    try {
-      header = nlohmann::json::parse(text.begin(), text.end(), check_keys, /*allow_exceptions=*/true,
-                                     /*ignore_comments=*/false);
-    } catch (const nlohmann::json::exception& e) {
-      fail(std::string("the JSON header does not parse: ") + e.what());
-    }
-    if (!duplicate.empty()) fail("the header names '" + duplicate + "' twice");
-    if (!header.is_object()) fail("the header is not a JSON object");
-
-    std::vector<std::pair<std::size_t, std::size_t>> ranges;
-    for (auto& [name, entry] : header.items()) {
-      if (name == "__metadata__") {
-        if (!entry.is_object()) fail("__metadata__ is not an object");
-        for (auto& [k, v] : entry.items()) {
-          if (!v.is_string()) fail("__metadata__ value for '" + k + "' is not a string");
-          metadata_[k] = v.get<std::string>();
-        }
-        continue;
-      }
-      index_.emplace(name, parse_entry(name, entry));
-      ranges.emplace_back(index_[name].begin, index_[name].end);
-    }
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos)
+      fail("the header has a NUL byte at offset " + std::to_string(nul) + " (JSON allows none)");
+    HeaderReader reader(*this);
+    nlohmann::json::sax_parse(text.begin(), text.end(), &reader, nlohmann::json::input_format_t::json,
+                              /*strict=*/true, /*ignore_comments=*/false);
 
     // Ranges must tile the data section: sorted, each starting where the last ended.
     order_.reserve(index_.size());
@@ -216,51 +214,178 @@ class SafeTensors {
            std::to_string(data_.size()) + (expected < data_.size() ? " (trailing bytes)" : ""));
   }
 
-  TensorInfo parse_entry(const std::string& name, const nlohmann::json& entry) const {
-    const std::string where = "tensor '" + name + "'";
-    if (!entry.is_object()) fail(where + " is not described by an object");
-    for (auto& [k, v] : entry.items())
-      if (k != "dtype" && k != "shape" && k != "data_offsets") fail(where + " has an unknown field '" + k + "'");
-    if (!entry.contains("dtype") || !entry["dtype"].is_string()) fail(where + " has no dtype string");
-    if (!entry.contains("shape") || !entry["shape"].is_array()) fail(where + " has no shape array");
-    if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
-      fail(where + " has no data_offsets pair");
+  // The header as a stream of JSON events (nlohmann's SAX interface), checked against the
+  // format's schema as they arrive:
+  //   { name: {"dtype": string, "shape": [uint...], "data_offsets": [uint, uint]}, ...,
+  //     "__metadata__": {key: string, ...} }
+  // Each handler returns true to go on or throws the FormatError; nothing but the entries
+  // themselves is kept.
+  struct HeaderReader {
+    using json = nlohmann::json;
+    enum class At { start, top, entry, metadata, shape, offsets, done };
+    enum Field : unsigned { dtype = 1, shape = 2, data_offsets = 4 };
 
-    TensorInfo t;
-    const auto dtype = dtype_from_name(entry["dtype"].get_ref<const std::string&>());
-    if (!dtype) fail(where + " has unknown dtype '" + entry["dtype"].get<std::string>() + "'");
-    t.dtype = *dtype;
+    explicit HeaderReader(SafeTensors& f) : file(f) {}
 
-    const auto& shape = entry["shape"];
-    if (shape.size() > static_cast<std::size_t>(Shape::max_rank))
-      fail(where + " has rank " + std::to_string(shape.size()) + "; mmm supports up to " +
-           std::to_string(Shape::max_rank));
-    std::uint64_t numel = 1;
-    for (const auto& d : shape) {
-      if (!d.is_number_unsigned()) fail(where + " has a shape entry that is not a non-negative integer");
-      const auto v = d.get<std::uint64_t>();
-      if (v > static_cast<std::uint64_t>(std::numeric_limits<index>::max()) ||
-          (v != 0 && numel > std::numeric_limits<std::uint64_t>::max() / v))
-        fail(where + " has a shape whose element count overflows");
-      numel *= v;
-      t.shape.push_back(static_cast<index>(v));
+    SafeTensors& file;
+    At at = At::start;
+    std::string name;      // the tensor being read
+    std::string meta_key;  // the metadata key whose value comes next
+    unsigned fields = 0;   // those of the current entry seen so far
+    unsigned field = 0;    // the one whose value comes next
+    std::string dtype_name;
+    TensorInfo info;
+    std::uint64_t offsets[2] = {};
+    int offsets_seen = 0;
+
+    [[noreturn]] void fail(const std::string& what) const { file.fail(what); }
+    std::string where() const { return "tensor '" + name + "'"; }
+    [[noreturn]] void unexpected(const char* what) const {
+      switch (at) {
+        case At::start: fail("the header is not a JSON object");
+        case At::top: fail("the value of '" + name + "' is " + what + ", not an object describing a tensor");
+        case At::entry:
+          if (field == dtype) fail(where() + " has no dtype string (found " + what + ")");
+          if (field == shape) fail(where() + " has no shape array (found " + what + ")");
+          fail(where() + " has no data_offsets pair (found " + what + ")");
+        case At::metadata: fail("__metadata__ value for '" + printable(meta_key) + "' is " + what + ", not a string");
+        case At::shape: fail(where() + " has a shape entry that is not a non-negative integer (found " + what + ")");
+        case At::offsets: fail(where() + " has data_offsets that are not non-negative integers (found " + what + ")");
+        case At::done: break;
+      }
+      fail(std::string("unexpected ") + what + " after the header object");
     }
-    const auto& offsets = entry["data_offsets"];
-    if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
-      fail(where + " has data_offsets that are not non-negative integers");
-    const auto begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
-    if (begin > end) fail(where + " has data_offsets that end before they begin");
-    if (end > data_.size())
-      fail(where + " ends at byte " + std::to_string(end) + " but the data section has only " +
-           std::to_string(data_.size()) + " bytes (truncated file?)");
-    const std::uint64_t elem = size_of(t.dtype);
-    if (numel > std::numeric_limits<std::uint64_t>::max() / elem || numel * elem != end - begin)
-      fail(where + " has shape " + t.shape.str() + " of " + std::string(mmm::name(t.dtype)) + " (" +
-           std::to_string(numel) + " elements) but " + std::to_string(end - begin) + " bytes of data");
-    t.begin = static_cast<std::size_t>(begin);
-    t.end = static_cast<std::size_t>(end);
-    return t;
-  }
+
+    bool null() { unexpected("null"); }
+    bool boolean(bool) { unexpected("a boolean"); }
+    bool number_integer(json::number_integer_t) { unexpected("a negative integer"); }
+    bool number_float(json::number_float_t, const json::string_t&) { unexpected("a non-integer number"); }
+    bool binary(json::binary_t&) { unexpected("binary data"); }
+    bool number_unsigned(json::number_unsigned_t v) {
+      if (at == At::shape) {
+        if (info.shape.rank() == Shape::max_rank)
+          fail(where() + " has rank above " + std::to_string(Shape::max_rank) + ", the most mmm supports");
+        if (v > static_cast<std::uint64_t>(std::numeric_limits<index>::max()))
+          fail(where() + " has a shape whose element count overflows (dimension " + std::to_string(v) + ")");
+        try {
+          info.shape.push_back(static_cast<index>(v));
+        } catch (const ResourceError&) {
+          fail(where() + " has a shape whose element count overflows (" + info.shape.str() + " then " +
+               std::to_string(v) + ")");
+        }
+        return true;
+      }
+      if (at == At::offsets) {
+        if (offsets_seen == 2) fail(where() + " has more than two data_offsets");
+        offsets[offsets_seen++] = v;
+        return true;
+      }
+      unexpected("a number");
+    }
+    bool string(json::string_t& v) {
+      if (at == At::metadata) {
+        file.metadata_[meta_key] = std::move(v);
+        return true;
+      }
+      if (at == At::entry && field == dtype) {
+        dtype_name = std::move(v);
+        return true;
+      }
+      unexpected("a string");
+    }
+    bool start_object(std::size_t) {
+      switch (at) {
+        case At::start: at = At::top; return true;
+        case At::top:
+          if (name == "__metadata__") {
+            at = At::metadata;
+          } else {
+            at = At::entry;
+            fields = 0;
+            info = TensorInfo{};
+            dtype_name.clear();
+          }
+          return true;
+        default: unexpected("an object");
+      }
+    }
+    bool key(json::string_t& k) {
+      if (at == At::top) {
+        if (k.empty()) fail("the header names a tensor with the empty string");
+        for (const char c : k)
+          if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+            fail("the tensor name '" + printable(k) + "' has a control character");
+        if (file.index_.count(k) || (k == "__metadata__" && seen_metadata)) fail("the header names '" + printable(k) + "' twice");
+        seen_metadata = seen_metadata || k == "__metadata__";
+        name = std::move(k);
+        return true;
+      }
+      if (at == At::metadata) {
+        if (file.metadata_.count(k)) fail("__metadata__ has the key '" + printable(k) + "' twice");
+        meta_key = std::move(k);
+        return true;
+      }
+      // At::entry
+      field = k == "dtype" ? dtype : k == "shape" ? shape : k == "data_offsets" ? data_offsets : 0u;
+      if (field == 0) fail(where() + " has an unknown field '" + printable(k) + "'");
+      if (fields & field) fail(where() + " has the field '" + k + "' twice");
+      fields |= field;
+      return true;
+    }
+    bool start_array(std::size_t) {
+      if (at == At::entry && field == shape) {
+        at = At::shape;
+        return true;
+      }
+      if (at == At::entry && field == data_offsets) {
+        at = At::offsets;
+        offsets_seen = 0;
+        return true;
+      }
+      unexpected("an array");
+    }
+    bool end_array() {
+      if (at == At::offsets && offsets_seen != 2) fail(where() + " has no data_offsets pair (" + std::to_string(offsets_seen) + " values)");
+      at = At::entry;
+      return true;
+    }
+    bool end_object() {
+      switch (at) {
+        case At::metadata: at = At::top; return true;
+        case At::entry: finish_entry(); at = At::top; return true;
+        default: at = At::done; return true;  // the header object itself
+      }
+    }
+    bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
+      fail("the JSON header does not parse at byte " + std::to_string(position) + ": " + e.what());
+    }
+
+    void finish_entry() {
+      if (!(fields & dtype)) fail(where() + " has no dtype string");
+      if (!(fields & shape)) fail(where() + " has no shape array");
+      if (!(fields & data_offsets)) fail(where() + " has no data_offsets pair");
+      const auto d = dtype_from_name(dtype_name);
+      if (!d) fail(where() + " has unknown dtype '" + printable(dtype_name) + "'");
+      info.dtype = *d;
+      const std::uint64_t begin = offsets[0], end = offsets[1];
+      if (begin > end) fail(where() + " has data_offsets that end before they begin");
+      if (end > file.data_.size())
+        fail(where() + " ends at byte " + std::to_string(end) + " but the data section has only " +
+             std::to_string(file.data_.size()) + " bytes (truncated file?)");
+      // The element count fits in an Index (Shape guarantees it); its bytes may not fit in
+      // 64 bits: [2^31, 2^31] of F32 would wrap to 0 and match an empty range.
+      const auto numel = static_cast<std::uint64_t>(info.shape.numel());
+      const std::uint64_t elem = size_of(info.dtype);
+      if (numel > std::numeric_limits<std::uint64_t>::max() / elem || numel * elem != end - begin)
+        fail(where() + " has shape " + info.shape.str() + " of " + std::string(mmm::name(info.dtype)) + " (" +
+             std::to_string(numel) + " elements) but " + std::to_string(end - begin) + " bytes of data");
+      info.begin = static_cast<std::size_t>(begin);
+      info.end = static_cast<std::size_t>(end);
+      file.index_.emplace(std::move(name), info);
+    }
+
+    bool seen_metadata = false;
+  };
 
   MappedFile file_;
   std::span<const std::byte> data_;

@@ -27,6 +27,12 @@ struct SeqToFeat : ModuleBase<Derived, AnySize<Seq, Feat>> {
                        " valid steps of " + std::to_string(x.length) + "; it needs at least one to pool");
     return n;
   }
+  // Every item, before the output is allocated: a batch of empty items is refused as such,
+  // not after asking for its rows.
+  template <index D>
+  static void check_items(const Seq<D>& x) {
+    for (index b = 0; b < x.batch; ++b) valid_steps(x, b);
+  }
 };
 }  // namespace detail
 
@@ -35,7 +41,8 @@ struct MeanPool : detail::SeqToFeat<MeanPool> {
 
   template <index D>
   Feat<D> forward(const Seq<D>& x, Workspace& ws) const {
-    float* y = ws.allocate<float>(x.batch * D);
+    check_items(x);
+    float* y = ws.allocate<float>(x.batch, D);
     for (index b = 0; b < x.batch; ++b) {
       const index steps = valid_steps(x, b);
       float* out = y + b * D;
@@ -55,7 +62,8 @@ struct LastStep : detail::SeqToFeat<LastStep> {
 
   template <index D>
   Feat<D> forward(const Seq<D>& x, Workspace& ws) const {
-    float* y = ws.allocate<float>(x.batch * D);
+    check_items(x);
+    float* y = ws.allocate<float>(x.batch, D);
     for (index b = 0; b < x.batch; ++b) {
       const float* last = x.data + (b * x.length + valid_steps(x, b) - 1) * D;
       for (index d = 0; d < D; ++d) y[b * D + d] = last[d];
@@ -91,11 +99,12 @@ struct GlobalAvgPool : ModuleBase<GlobalAvgPool, AnySize<Map, Feat>> {
 
   template <index C>
   Feat<C> forward(const Map<C>& x, Workspace& ws) const {
-    const index plane = x.height * x.width;
-    if (plane <= 0)
+    // Each side, not only their product: H = W = -1 would make a plane of one.
+    if (x.height <= 0 || x.width <= 0)
       throw ShapeError(name() + ": the map is " + std::to_string(x.height) + "×" + std::to_string(x.width) +
                        "; averaging needs at least one position");
-    float* y = ws.allocate<float>(x.batch * C);
+    const index plane = x.height * x.width;
+    float* y = ws.allocate<float>(x.batch, C);
     const float inv = 1.0f / static_cast<float>(plane);
     for (index i = 0; i < x.batch * C; ++i) {
       const float* p = x.data + i * plane;

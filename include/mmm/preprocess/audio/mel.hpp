@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/kernels/math.hpp"
@@ -57,15 +58,21 @@ inline double mel_to_hz(double mel, MelScale scale) {
   return mel >= min_log_mel ? min_log_hz * std::exp(logstep * (mel - min_log_mel)) : f_sp * mel;
 }
 
+// More mel bands than any model uses, and than an FFT of the largest Stft has bins: the
+// filterbank's construction is O(n_mels · n_freqs).
+inline constexpr index mel_max_bands = 1 << 16;
+
 class MelFilterbank {
  public:
-  MelFilterbank(index n_freqs, MelOptions options) : n_freqs_(n_freqs), o_(options) {
+  MelFilterbank(index n_freqs, MelOptions options) try : n_freqs_(n_freqs), o_(options) {
     if (n_freqs < 2) throw RangeError("MelFilterbank: n_freqs must be at least 2, got " + std::to_string(n_freqs));
-    if (o_.n_mels < 1) throw RangeError("MelFilterbank: n_mels must be positive, got " + std::to_string(o_.n_mels));
+    if (o_.n_mels < 1 || o_.n_mels > mel_max_bands)
+      throw RangeError("MelFilterbank: n_mels must be in [1, " + std::to_string(mel_max_bands) + "], got " +
+                       std::to_string(o_.n_mels));
     if (o_.sample_rate < 2) throw RangeError("MelFilterbank: sample_rate must be at least 2 Hz");
     const double nyquist = double(o_.sample_rate / 2);
     if (o_.f_max == 0.0) o_.f_max = nyquist;
-    if (!(o_.f_min >= 0.0) || !(o_.f_max > o_.f_min))
+    if (!(o_.f_min >= 0.0) || !(o_.f_max > o_.f_min) || !std::isfinite(o_.f_max))
       throw RangeError("MelFilterbank: need 0 <= f_min < f_max, got f_min " + std::to_string(o_.f_min) + ", f_max " +
                        std::to_string(o_.f_max));
 
@@ -98,6 +105,8 @@ class MelFilterbank {
       }
       count_[std::size_t(m)] = count;
     }
+  } catch (...) {
+    rethrow_allocation_failure([&] { return "MelFilterbank (" + std::to_string(options.n_mels) + " mels)"; });
   }
 
   index n_freqs() const noexcept { return n_freqs_; }
@@ -214,11 +223,16 @@ class MelSpectrogram : public FeatureTransform<MelSpectrogram> {
   // Mel energies into out[m * mel_stride + t * frame_stride]; allocates nothing.
   void compute(std::span<const float> signal, float* out, index mel_stride, index frame_stride) {
     const index n_frames = stft_.frames(index(signal.size()));
-    for (index t0 = 0; t0 < n_frames; t0 += Stft::block) {
-      const float* spectra = stft_.compute_block(signal, t0);
-      fb_.apply_block<Stft::block>(spectra, std::min(Stft::block, n_frames - t0), out + t0 * frame_stride, mel_stride,
-                                   frame_stride);
-    }
+    for (index t0 = 0; t0 < n_frames; t0 += Stft::block)
+      compute_block(signal, t0, n_frames, out + t0 * frame_stride, mel_stride, frame_stride);
+  }
+  // The same for frames t0 .. t0 + block - 1 of the n_frames there are (those that
+  // exist); returns how many that is.
+  index compute_block(std::span<const float> signal, index t0, index n_frames, float* out, index mel_stride,
+                      index frame_stride) {
+    const index count = std::min(Stft::block, n_frames - t0);
+    fb_.apply_block<Stft::block>(stft_.compute_block(signal, t0), count, out, mel_stride, frame_stride);
+    return count;
   }
   void check_rate(int rate) const {
     if (rate != fb_.options().sample_rate)
@@ -250,38 +264,75 @@ struct LogOptions {
 };
 
 namespace detail {
-// Applies LogOptions in place to a strided [rows, cols] block, one of whose strides is 1
-// (both layouts the transforms write); the logarithms run vectorized over contiguous runs.
-inline void apply_log(float* x, index rows, index cols, index row_stride, index col_stride, const LogOptions& o) {
-  if (col_stride != 1) {  // walk the other way: the block is its own transpose in memory
-    std::swap(rows, cols);
-    std::swap(row_stride, col_stride);
+// A strided [rows, cols] block, one of whose strides is 1 (both layouts the transforms
+// write), as rows of contiguous runs.
+struct Runs {
+  float* x;
+  index rows, cols, row_stride;
+  Runs(float* x_, index rows_, index cols_, index row_stride_, index col_stride) : x(x_), rows(rows_), cols(cols_), row_stride(row_stride_) {
+    if (col_stride != 1) {  // walk the other way: the block is its own transpose in memory
+      std::swap(rows, cols);
+      std::swap(row_stride, col_stride);
+    }
+    if (col_stride != 1) throw ShapeError("apply_log: one of the strides must be 1");
   }
-  if (col_stride != 1) throw ShapeError("apply_log: one of the strides must be 1");
+  float* run(index r) const noexcept { return x + r * row_stride; }
+};
+
+// The logarithm of LogOptions in place, without the top_db clamp; returns the largest
+// value (decibel) for that clamp. The logarithms run vectorized over contiguous runs.
+inline float log_values(const Runs& b, const LogOptions& o) {
   float top = -std::numeric_limits<float>::infinity();
   const float db_scale = o.multiplier / std::numbers::ln10_v<float>;
   const float db_ref = o.multiplier * std::log10(std::max(o.amin, o.ref));
-  for (index r = 0; r < rows; ++r) {
-    float* v = x + r * row_stride;
+  for (index r = 0; r < b.rows; ++r) {
+    float* v = b.run(r);
     if (o.kind == LogKind::natural) {
-      for (index c = 0; c < cols; ++c) v[c] += o.offset;
-      kernels::log(v, v, cols);
+      for (index c = 0; c < b.cols; ++c) v[c] += o.offset;
+      kernels::log(v, v, b.cols);
     } else {
-      for (index c = 0; c < cols; ++c) v[c] = std::max(v[c], o.amin);
-      kernels::log(v, v, cols);
-      for (index c = 0; c < cols; ++c) {
+      for (index c = 0; c < b.cols; ++c) v[c] = std::max(v[c], o.amin);  // the dB floor: log(0) is -inf
+      kernels::log(v, v, b.cols);
+      for (index c = 0; c < b.cols; ++c) {
         v[c] = v[c] * db_scale - db_ref;
         top = std::max(top, v[c]);
       }
     }
   }
-  if (o.kind == LogKind::decibel && o.top_db > 0.0f) {
-    const float floor = top - o.top_db;
-    for (index r = 0; r < rows; ++r) {
-      float* v = x + r * row_stride;
-      for (index c = 0; c < cols; ++c) v[c] = std::max(v[c], floor);
-    }
+  return top;
+}
+
+inline void clamp_below(const Runs& b, float floor) {
+  for (index r = 0; r < b.rows; ++r) {
+    float* v = b.run(r);
+    for (index c = 0; c < b.cols; ++c) v[c] = std::max(v[c], floor);
   }
+}
+
+// Options that would make every value NaN or -inf, or clamp nothing while seeming to,
+// are RangeErrors naming `who`.
+inline void check_log_options(const LogOptions& o, const char* who) {
+  auto bad = [&](const char* what, float v, const char* need) {
+    throw RangeError(std::string(who) + ": LogOptions::" + what + " must be " + need + ", got " + std::to_string(v));
+  };
+  if (o.kind == LogKind::natural && !(o.offset >= 0.0f && std::isfinite(o.offset))) bad("offset", o.offset, "finite and not negative");
+  if (o.kind == LogKind::decibel) {
+    // (torchaudio has only 10 and 20; a huge one overflows every decibel value to -inf)
+    if (!(o.multiplier > 0.0f && o.multiplier <= 100.0f)) bad("multiplier", o.multiplier, "in (0, 100] (10 for power, 20 for magnitude)");
+    if (!(o.amin > 0.0f && std::isfinite(o.amin))) bad("amin", o.amin, "positive and finite (it is the dB floor)");
+    if (!(o.ref > 0.0f && std::isfinite(o.ref))) bad("ref", o.ref, "positive and finite");
+    if (!(o.top_db >= 0.0f)) bad("top_db", o.top_db, "0 (no clamp) or positive");
+  }
+}
+
+// Whether the top_db clamp applies, which needs the maximum over the whole spectrogram.
+inline bool clamps(const LogOptions& o) noexcept { return o.kind == LogKind::decibel && o.top_db > 0.0f; }
+
+// Applies LogOptions in place to a whole spectrogram.
+inline void apply_log(float* x, index rows, index cols, index row_stride, index col_stride, const LogOptions& o) {
+  const Runs b(x, rows, cols, row_stride, col_stride);
+  const float top = log_values(b, o);
+  if (clamps(o)) clamp_below(b, top - o.top_db);
 }
 }  // namespace detail
 
@@ -295,7 +346,9 @@ class LogMel : public FeatureTransform<LogMel> {
   static constexpr const char* name = "LogMel";
   using FeatureTransform::compute;
 
-  explicit LogMel(LogMelOptions options) : mel_(options.mel_spectrogram), log_(options.log) {}
+  explicit LogMel(LogMelOptions options) : mel_(options.mel_spectrogram), log_(options.log) {
+    detail::check_log_options(log_, name);
+  }
 
   index n_mels() const noexcept { return mel_.n_mels(); }
   index features() const noexcept { return n_mels(); }

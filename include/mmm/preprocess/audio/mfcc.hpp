@@ -4,15 +4,16 @@
 // then a DCT-II with orthonormal scaling over the mel axis, keeping n_mfcc coefficients.
 // Output [n_mfcc, frames] (or time-major).
 //
-// The dB clamp needs the maximum over the whole spectrogram, so the log-mels of a call are
-// kept in a buffer owned by the object; it grows to the longest input seen and is reused
-// (so one Mfcc per thread).
+// A plan: built once, then each call writes the caller's buffer and allocates nothing,
+// whatever the signal's length (its scratch is one block of frames; one Mfcc per thread).
 
 #include <cmath>
 #include <numbers>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "mmm/core/checked.hpp"
 
 #include "mmm/preprocess/audio/mel.hpp"
 
@@ -46,51 +47,78 @@ class Mfcc : public FeatureTransform<Mfcc> {
   static constexpr const char* name = "Mfcc";
   using FeatureTransform::compute;
 
-  explicit Mfcc(MfccOptions options)
-      : o_(options), mel_(options.mel_spectrogram), dct_(dct_ortho_matrix(options.n_mfcc, mel_.n_mels())) {
+  explicit Mfcc(MfccOptions options) try
+      : o_(options),
+        mel_(options.mel_spectrogram),
+        dct_(dct_ortho_matrix(options.n_mfcc, mel_.n_mels())),
+        block_(allocate_aligned<float>(checked_mul(mel_.n_mels() + o_.n_mfcc, Stft::block, "Mfcc"), "Mfcc")) {
     log_.kind = o_.log_mels ? LogKind::natural : LogKind::decibel;
     log_.offset = 1e-6f;
     log_.top_db = o_.top_db;
+    detail::check_log_options(log_, name);
+    std::fill_n(block_.get(), (mel_.n_mels() + o_.n_mfcc) * Stft::block, 0.0f);
+  } catch (...) {
+    rethrow_allocation_failure("Mfcc");
   }
+  Mfcc(const Mfcc& other) : Mfcc(other.o_) {}
+  Mfcc& operator=(const Mfcc& other) {
+    if (this != &other) *this = Mfcc(other.o_);
+    return *this;
+  }
+  Mfcc(Mfcc&&) noexcept = default;
+  Mfcc& operator=(Mfcc&&) noexcept = default;
 
   index n_mfcc() const noexcept { return o_.n_mfcc; }
   index features() const noexcept { return n_mfcc(); }
   index frames(index length) const { return mel_.frames(length); }
   void check_rate(int rate) const { mel_.check_rate(rate); }
 
-  // Coefficients into out[k * coefficient_stride + t * frame_stride].
+  // Coefficients into out[k * coefficient_stride + t * frame_stride]; allocates nothing.
+  //
+  // Frames go through mels, logarithm and DCT one block at a time, so the plan's memory
+  // is one block whatever the signal's length. The dB clamp (top_db) is at the maximum
+  // over the whole spectrogram, which needs every frame first: a first pass finds the
+  // largest mel energy (decibels grow with it), the second computes the frames again.
   void compute(std::span<const float> signal, float* out, index coefficient_stride, index frame_stride) {
+    constexpr index B = Stft::block;
     const index n_frames = frames(index(signal.size()));
     const index n_mels = mel_.n_mels(), n_mfcc = o_.n_mfcc;
-    const bool direct = coefficient_stride == n_frames && frame_stride == 1;  // feature-major
-    const index need = n_frames * (n_mels + (direct ? 0 : n_mfcc));
-    if (index(scratch_.size()) < need) scratch_.resize(std::size_t(need));
-    // Feature-major log-mels [n_mels, frames], so that the DCT's inner loop runs along time
-    // over contiguous memory and vectorizes.
-    float* mels = scratch_.data();
-    mel_.compute(signal, mels, n_frames, 1);
-    detail::apply_log(mels, n_mels, n_frames, n_frames, 1, log_);
-    float* y = direct ? out : scratch_.data() + n_frames * n_mels;
-    std::fill_n(y, n_mfcc * n_frames, 0.0f);
-    for (index k = 0; k < n_mfcc; ++k) {
-      float* yk = y + k * n_frames;
-      for (index n = 0; n < n_mels; ++n) {
-        const float d = dct_[k * n_mels + n];
-        const float* xn = mels + n * n_frames;
-        for (index t = 0; t < n_frames; ++t) yk[t] += d * xn[t];
+    float* mels = block_.get();      // [n_mels][B]
+    float* y = mels + n_mels * B;    // [n_mfcc][B]
+    float floor = 0;
+    if (detail::clamps(log_)) {
+      float most = 0;
+      for (index t0 = 0; t0 < n_frames; t0 += B) {
+        const index count = mel_.compute_block(signal, t0, n_frames, mels, B, 1);
+        for (index m = 0; m < n_mels; ++m)
+          for (index l = 0; l < count; ++l) most = std::max(most, mels[m * B + l]);
+      }
+      floor = detail::log_values(detail::Runs(&most, 1, 1, 1, 1), log_) - log_.top_db;
+    }
+    for (index t0 = 0; t0 < n_frames; t0 += B) {
+      const index count = mel_.compute_block(signal, t0, n_frames, mels, B, 1);
+      const detail::Runs block(mels, n_mels, count, B, 1);
+      detail::log_values(block, log_);
+      if (detail::clamps(log_)) detail::clamp_below(block, floor);
+      for (index k = 0; k < n_mfcc; ++k) {
+        float* yk = y + k * B;
+        std::fill_n(yk, B, 0.0f);
+        for (index n = 0; n < n_mels; ++n) {
+          const float d = dct_[k * n_mels + n];
+          const float* xn = mels + n * B;
+          for (index l = 0; l < B; ++l) yk[l] += d * xn[l];
+        }
+        for (index l = 0; l < count; ++l) out[k * coefficient_stride + (t0 + l) * frame_stride] = yk[l];
       }
     }
-    if (!direct)
-      for (index k = 0; k < n_mfcc; ++k)
-        for (index t = 0; t < n_frames; ++t) out[k * coefficient_stride + t * frame_stride] = y[k * n_frames + t];
   }
 
  private:
   MfccOptions o_;
   MelSpectrogram mel_;
   Tensor dct_;
+  AlignedArray<float> block_;  // one block of log-mels, then of coefficients
   LogOptions log_;
-  std::vector<float> scratch_;  // log-mels, then (time-major output) the product
 };
 
 }  // namespace mmm

@@ -21,6 +21,7 @@
 
 #include <Eigen/Core>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/preprocess/audio/wav.hpp"
@@ -40,7 +41,7 @@ struct ResampleOptions {
 
 class Resampler {
  public:
-  Resampler(int orig_rate, int new_rate, ResampleOptions options = {}) : options_(options) {
+  Resampler(int orig_rate, int new_rate, ResampleOptions options = {}) try : options_(options) {
     if (orig_rate <= 0 || new_rate <= 0)
       throw RangeError("Resampler: sample rates must be positive, got " + std::to_string(orig_rate) + " -> " +
                        std::to_string(new_rate) + " Hz");
@@ -96,12 +97,16 @@ class Resampler {
       support_[std::size_t(2 * i)] = last < first ? 0 : first;
       support_[std::size_t(2 * i + 1)] = last < first ? 0 : last + 1;
     }
+  } catch (...) {
+    rethrow_allocation_failure([&] {
+      return "Resampler (" + std::to_string(orig_rate) + " -> " + std::to_string(new_rate) + " Hz)";
+    });
   }
 
   bool identity() const noexcept { return orig_ == new_; }
   // ceil(new * length / orig) in reduced rates, as torchaudio.
   index output_length(index length) const {
-    return index((std::int64_t(new_) * length + orig_ - 1) / orig_);
+    return checked_add(checked_mul(new_, length, "Resampler: output length"), orig_ - 1, "Resampler: output length") / orig_;
   }
 
   // Resamples `in` into `out` (output_length(in.size()) samples); allocates nothing.

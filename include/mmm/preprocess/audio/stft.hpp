@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/preprocess/audio/fft_batch.hpp"
@@ -77,7 +78,7 @@ class Stft {
   // Frames are transformed `block` at a time, one per SIMD lane of the batched FFT.
   static constexpr index block = RealFftBatch::lanes;
 
-  explicit Stft(StftOptions options) : o_(validated(options)), fft_(o_.n_fft) {
+  explicit Stft(StftOptions options) try : o_(validated(options)), fft_(o_.n_fft) {
     const index win = o_.win_length;
     window_.assign(static_cast<std::size_t>(o_.n_fft), 0.0f);
     const std::vector<float> w = make_window(o_.window, win, o_.periodic_window);
@@ -94,6 +95,8 @@ class Stft {
     std::fill_n(frames_.get(), o_.n_fft * block, 0.0f);  // outside the window stays zero
     spectrum_ = allocate_aligned<float>(2 * fft_.bins() * block);
     power_ = allocate_aligned<float>(bins() * block);
+  } catch (...) {
+    rethrow_allocation_failure([&] { return "Stft (n_fft " + std::to_string(options.n_fft) + ")"; });
   }
   Stft(const Stft& other) : Stft(other.o_) {}
   Stft& operator=(const Stft& other) {
@@ -113,9 +116,9 @@ class Stft {
 
   // Frames for a signal of `length` samples; RangeError when the signal is too short.
   index frames(index length) const {
-    length += 2 * o_.pad;
+    length = checked_add(length, checked_mul(2, o_.pad, "Stft: pad"), "Stft: padded length");
     check_length(length);
-    const index padded = length + (o_.center ? 2 * (o_.n_fft / 2) : 0);
+    const index padded = checked_add(length, o_.center ? 2 * (o_.n_fft / 2) : 0, "Stft: padded length");
     return 1 + (padded - o_.n_fft) / o_.hop_length;
   }
 

@@ -24,11 +24,17 @@ inline index center_crop_offset(index size, index crop) {
 }
 
 // The box [top, top + height) × [left, left + width) of `in`; outside the image, zeros.
+// The box may lie anywhere within image_max_side of the image (so that no coordinate sum
+// can overflow); its size is that of an Image.
 inline void crop(const Image& in, Image& out, index top, index left, index height, index width) {
   if (&in == &out) throw ShapeError("crop: the output must be another Image than the input");
   if (height < 0 || width < 0)
     throw RangeError("crop: the crop size must not be negative, got " + std::to_string(height) + "×" +
                      std::to_string(width));
+  Image::check_shape(height, width, in.channels(), "crop");
+  if (top < -image_max_side || top > image_max_side || left < -image_max_side || left > image_max_side)
+    throw RangeError("crop: the box's corner (" + std::to_string(top) + ", " + std::to_string(left) +
+                     ") is more than " + std::to_string(image_max_side) + " pixels from the image");
   const int C = in.channels();
   out.reshape(height, width, C);
   if (out.bytes() > 0) std::memset(out.data(), 0, static_cast<std::size_t>(out.bytes()));

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 
@@ -43,14 +44,16 @@ class Image {
     if (row_stride < packed)
       throw ShapeError(what + ": row stride " + std::to_string(row_stride) + " bytes is shorter than a row of " +
                        std::to_string(width) + " pixels × " + std::to_string(channels) + " channels");
-    const auto needed = static_cast<std::size_t>(row_stride) * static_cast<std::size_t>(height - 1) +
-                        static_cast<std::size_t>(packed);
-    if (height > 0 && width > 0 && (pixels == nullptr || size < needed))
+    Image image;
+    image.reshape(height, width, channels);
+    if (image.empty()) return image;  // nothing to read: `pixels` may be null
+    // The last row need not be padded to the stride. A stride from a caller is any index:
+    // the product is checked, not wrapped into a small size that would pass.
+    const index needed = checked_add(checked_mul(row_stride, height - 1, what), packed, what);
+    if (pixels == nullptr || size < static_cast<std::size_t>(needed))
       throw ShapeError(what + ": " + std::to_string(height) + "×" + std::to_string(width) + "×" +
                        std::to_string(channels) + " pixels need " + std::to_string(needed) + " bytes, the buffer has " +
                        std::to_string(size));
-    Image image;
-    image.reshape(height, width, channels);
     for (index y = 0; y < height; ++y)
       std::memcpy(image.row(y), pixels + y * row_stride, static_cast<std::size_t>(packed));
     return image;
@@ -76,7 +79,9 @@ class Image {
     check_shape(height, width, channels, "Image");
     const index needed = height * width * channels;
     if (needed > capacity_) {
-      data_ = allocate_aligned<std::uint8_t>(needed);
+      data_ = allocate_aligned<std::uint8_t>(needed, [&] {
+        return "Image " + std::to_string(height) + "×" + std::to_string(width) + "×" + std::to_string(channels);
+      });
       capacity_ = needed;
     }
     height_ = height;

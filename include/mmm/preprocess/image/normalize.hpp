@@ -49,6 +49,7 @@ class Normalizer {
     check(image);
     const int C = channels_;
     const index plane = image.height() * image.width();
+    if (plane == 0) return;  // an empty image may have no storage to offset into
     for (int c = 0; c < C; ++c) {
       const float* t = table(c);
       const std::uint8_t* s = image.data() + c;

@@ -39,6 +39,9 @@ inline void check_padding(index before, index after, index size, ImagePadMode mo
   if (before < 0 || after < 0)
     throw RangeError(std::string("pad: padding must not be negative, got ") + std::to_string(before) + " and " +
                      std::to_string(after) + " on the " + axis + " axis");
+  if (before > image_max_side || after > image_max_side)  // (the sum is then checked by Image)
+    throw RangeError(std::string("pad: padding of ") + std::to_string(std::max(before, after)) + " on the " + axis +
+                     " axis is more than an image side may be (" + std::to_string(image_max_side) + ")");
   const index most = std::max(before, after);
   if (mode == ImagePadMode::reflect && most >= size)
     throw RangeError(std::string("pad: reflect padding of ") + std::to_string(most) + " needs an image " + axis +
@@ -59,6 +62,7 @@ inline void pad(const Image& in, Image& out, Padding p, ImagePadMode mode = Imag
   const int C = in.channels();
   const index H = in.height() + p.top + p.bottom, W = in.width() + p.left + p.right;
   out.reshape(H, W, C);
+  if (out.empty()) return;
   for (index y = 0; y < H; ++y) {
     std::uint8_t* dst = out.row(y);
     const index sy = detail::pad_source(y - p.top, in.height(), mode);

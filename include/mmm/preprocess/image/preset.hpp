@@ -38,16 +38,17 @@ class ImagePreprocessor {
  public:
   explicit ImagePreprocessor(const PresetOptions& options = {})
       : options_(options), resizer_(options.interpolation, options.antialias), normalizer_(options.mean, options.std) {
-    if (options.resize <= 0 || options.crop <= 0)
-      throw RangeError("ImagePreprocessor: resize and crop sizes must be positive, got " +
-                       std::to_string(options.resize) + " and " + std::to_string(options.crop));
+    if (options.resize <= 0 || options.crop <= 0 || options.resize > image_max_side || options.crop > image_max_side)
+      throw RangeError("ImagePreprocessor: resize and crop sizes must be in [1, " + std::to_string(image_max_side) +
+                       "], got " + std::to_string(options.resize) + " and " + std::to_string(options.crop));
   }
 
   const PresetOptions& options() const noexcept { return options_; }
   Shape output_shape(index batch = 1) const { return {batch, 3, options_.crop, options_.crop}; }
 
-  // Writes 3 planes of crop × crop floats at `out`.
-  void operator()(const Image& image, float* out) {
+  // Writes 3 planes of crop × crop floats at `out`. The first image of a size sizes the
+  // buffers; memory the machine cannot give then is a ResourceError.
+  void operator()(const Image& image, float* out) try {
     const Image& rgb = image.channels() == 3 ? image : (to_rgb(image, rgb_), rgb_);
     const ImageSize size = resize_shorter_side(rgb.height(), rgb.width(), options_.resize);
     const index crop = options_.crop, plane = crop * crop;
@@ -71,6 +72,11 @@ class ImagePreprocessor {
         d1[x] = t1[round_to_u8(v[3 * x + 1])];
         d2[x] = t2[round_to_u8(v[3 * x + 2])];
       }
+    });
+  } catch (...) {
+    rethrow_allocation_failure([&] {
+      return "ImagePreprocessor (resize " + std::to_string(options_.resize) + ", crop " + std::to_string(options_.crop) +
+             ") on a " + image.shape_str() + " image";
     });
   }
 

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
 #include "mmm/preprocess/image/image.hpp"
 
@@ -51,13 +52,21 @@ struct ImageSize {
 // capped and the shorter one scaled down with it.
 inline ImageSize resize_shorter_side(index height, index width, index shorter, index max_size = 0) {
   if (height <= 0 || width <= 0) throw ShapeError("resize: cannot resize an empty image");
-  if (shorter <= 0) throw RangeError("resize: the shorter side must be positive, got " + std::to_string(shorter));
+  if (height > image_max_side || width > image_max_side)
+    throw ShapeError("resize: an image side is at most " + std::to_string(image_max_side) + ", got " +
+                     std::to_string(height) + "×" + std::to_string(width));
+  if (shorter <= 0 || shorter > image_max_side)
+    throw RangeError("resize: the shorter side must be in [1, " + std::to_string(image_max_side) + "], got " +
+                     std::to_string(shorter));
+  if (max_size < 0 || max_size > image_max_side)
+    throw RangeError("resize: max_size must be 0 (none) or at most " + std::to_string(image_max_side) + ", got " +
+                     std::to_string(max_size));
   if (max_size > 0 && max_size <= shorter)
     throw RangeError("resize: max_size = " + std::to_string(max_size) +
                      " must be larger than the requested shorter side " + std::to_string(shorter));
   const bool tall = width <= height;
   const index short_side = tall ? width : height, long_side = tall ? height : width;
-  index new_short = shorter;
+  index new_short = shorter;  // the products below are of sides ≤ 2^24: no overflow
   auto new_long = static_cast<index>(static_cast<double>(shorter * long_side) / static_cast<double>(short_side));
   if (max_size > 0 && new_long > max_size) {
     new_short = static_cast<index>(static_cast<double>(max_size * new_short) / static_cast<double>(new_long));
@@ -118,8 +127,11 @@ inline void make_axis(Axis& axis, mmm::index in, mmm::index out, mmm::index firs
     taps = 4;
   }
   axis.taps = taps;
-  axis.index.assign(static_cast<std::size_t>(n * taps), 0);
-  axis.weight.assign(static_cast<std::size_t>(n * taps), 0.0f);
+  // A downscale by s has about 2s taps per output: a 2^24-pixel side shrunk to one pixel
+  // asks for 2^25 of them, so the table size is checked like any other.
+  const auto entries = static_cast<std::size_t>(checked_bytes(checked_mul(n, taps, "resize: filter taps"), 4, 1, "resize: filter taps") / 4);
+  axis.index.assign(entries, 0);
+  axis.weight.assign(entries, 0.0f);
   axis.count.assign(static_cast<std::size_t>(n), 0);
   axis.lo = in;
   axis.hi = 0;
@@ -234,29 +246,21 @@ class Resizer {
   // The whole image resized to `size`, into `out` (reshaped, storage reused).
   void resize(const Image& in, Image& out, ImageSize size) {
     if (&in == &out) throw ShapeError("resize: the output must be another Image than the input");
-    const Window all{0, 0, size.height, size.width};
-    check(in, size, all);
-    out.reshape(size.height, size.width, in.channels());
-    const index n = size.width * in.channels();
-    run(in, size, all, [&](index y, const float* values) {
-      std::uint8_t* dst = out.row(y);
-      for (index i = 0; i < n; ++i) dst[i] = round_to_u8(values[i]);
-    });
+    guard_allocations([&] { return describe(in, size); }, [&] { resize_into(in, out, size); });
   }
 
   // Computes only `window` of the image resized to `size` (the window must lie inside it)
   // and hands each of its rows to sink(row_in_window, values): width × channels interleaved
-  // floats, before rounding. The values are valid only during the call.
+  // floats, before rounding. The values are valid only during the call. The first call
+  // with new sizes builds the plan and buffers; memory the machine cannot give then is a
+  // ResourceError.
   template <class RowSink>
   void run(const Image& in, ImageSize size, Window window, RowSink&& sink) {
     check(in, size, window);
-    plan(in, size, window);
+    guard_allocations([&] { return describe(in, size); }, [&] { prepare(in, size, window); });
     if (window.height == 0 || window.width == 0) return;
     const int C = in.channels();
     const index stride = window.width * C;
-    const index rows_needed = rows_.hi - rows_.lo;
-    if (static_cast<index>(tmp_.size()) < rows_needed * stride) tmp_.resize(static_cast<std::size_t>(rows_needed * stride));
-    if (static_cast<index>(line_.size()) < stride) line_.resize(static_cast<std::size_t>(stride));
     for (index y = rows_.lo; y < rows_.hi; ++y) {
       float* dst = tmp_.data() + (y - rows_.lo) * stride;
       switch (C) {
@@ -285,25 +289,48 @@ class Resizer {
   }
 
  private:
+  std::string describe(const Image& in, ImageSize size) const {
+    return std::string("resize (") + interpolation_name(interpolation_) + ") of a " + in.shape_str() +
+           " image to " + std::to_string(size.height) + "×" + std::to_string(size.width);
+  }
+
+  void resize_into(const Image& in, Image& out, ImageSize size) {
+    const Window all{0, 0, size.height, size.width};
+    check(in, size, all);
+    out.reshape(size.height, size.width, in.channels());
+    const index n = size.width * in.channels();
+    run(in, size, all, [&](index y, const float* values) {
+      std::uint8_t* dst = out.row(y);
+      for (index i = 0; i < n; ++i) dst[i] = round_to_u8(values[i]);
+    });
+  }
+
   static void check(const Image& in, ImageSize size, Window w) {
     if (in.height() <= 0 || in.width() <= 0)
       throw ShapeError("resize: cannot resize an empty " + in.shape_str() + " image");
     if (size.height <= 0 || size.width <= 0 || size.height > image_max_side || size.width > image_max_side)
       throw RangeError("resize: the output size must be positive and at most " + std::to_string(image_max_side) +
                        " per side, got " + std::to_string(size.height) + "×" + std::to_string(size.width));
-    if (w.top < 0 || w.left < 0 || w.height < 0 || w.width < 0 || w.top + w.height > size.height ||
-        w.left + w.width > size.width)
+    if (w.top < 0 || w.left < 0 || w.height < 0 || w.width < 0 || w.top > size.height || w.left > size.width ||
+        w.height > size.height - w.top || w.width > size.width - w.left)
       throw RangeError("resize: window at (" + std::to_string(w.top) + ", " + std::to_string(w.left) + ") of " +
                        std::to_string(w.height) + "×" + std::to_string(w.width) + " is not inside the " +
                        std::to_string(size.height) + "×" + std::to_string(size.width) + " output");
   }
 
-  void plan(const Image& in, ImageSize size, Window window) {
+  // The plan for these sizes (kept until they change) and room for the rows it reads.
+  void prepare(const Image& in, ImageSize size, Window window) {
     const ImageSize in_size{in.height(), in.width()};
-    if (planned_ && in_size == in_size_ && size == size_ && window == window_) return;
-    detail::resize::make_axis(rows_, in_size.height, size.height, window.top, window.height, interpolation_, antialias_);
-    detail::resize::make_axis(cols_, in_size.width, size.width, window.left, window.width, interpolation_, antialias_);
-    in_size_ = in_size, size_ = size, window_ = window, planned_ = true;
+    if (!(planned_ && in_size == in_size_ && size == size_ && window == window_)) {
+      planned_ = false;
+      detail::resize::make_axis(rows_, in_size.height, size.height, window.top, window.height, interpolation_, antialias_);
+      detail::resize::make_axis(cols_, in_size.width, size.width, window.left, window.width, interpolation_, antialias_);
+      in_size_ = in_size, size_ = size, window_ = window, planned_ = true;
+    }
+    const index stride = window.width * in.channels();
+    const index rows = checked_mul(rows_.hi - rows_.lo, stride, "resize: the rows the window reads");
+    if (static_cast<index>(tmp_.size()) < rows) tmp_.resize(checked_bytes(rows, sizeof(float), 1, "resize") / sizeof(float));
+    if (static_cast<index>(line_.size()) < stride) line_.resize(static_cast<std::size_t>(stride));
   }
 
   Interpolation interpolation_;

@@ -30,6 +30,7 @@
 
 #include "mmm/core/checked.hpp"
 #include "mmm/core/errors.hpp"
+#include "mmm/io/json.hpp"
 #include "mmm/io/mapped_file.hpp"
 #include "mmm/preprocess/text/json_fields.hpp"
 #include "mmm/preprocess/text/pair_merge.hpp"
@@ -48,15 +49,22 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
   // the vocabulary has it, or the given ones (each must be in the vocabulary).
   static ByteLevelBpe load(const std::string& vocab_json_path, const std::string& merges_path,
                            std::optional<std::vector<std::string>> special_tokens = std::nullopt) {
+    return from_vocab_and_merges(read_file(vocab_json_path), read_file(merges_path), vocab_json_path, merges_path,
+                                 std::move(special_tokens));
+  }
+  // The same from the two files' contents; the names are what errors call them.
+  static ByteLevelBpe from_vocab_and_merges(std::string_view vocab_json, std::string_view merges,
+                                            const std::string& vocab_json_path = "vocab.json",
+                                            const std::string& merges_path = "merges.txt",
+                                            std::optional<std::vector<std::string>> special_tokens = std::nullopt) {
     ByteLevelBpe bpe;
-    bpe.read_vocab(parse_json(read_file(vocab_json_path), vocab_json_path), vocab_json_path);
-    const std::string merges = read_file(merges_path);
+    bpe.read_vocab(parse_json(vocab_json, vocab_json_path), vocab_json_path);
     std::vector<std::pair<std::string, std::string>> pairs;
     std::size_t line_no = 0;
     for (std::size_t pos = 0; pos < merges.size();) {
       std::size_t end = merges.find('\n', pos);
-      if (end == std::string::npos) end = merges.size();
-      std::string_view line(merges.data() + pos, end - pos);
+      if (end == std::string_view::npos) end = merges.size();
+      std::string_view line = merges.substr(pos, end - pos);
       pos = end + 1;
       ++line_no;
       if (line.ends_with('\r')) line.remove_suffix(1);
@@ -223,11 +231,7 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     return std::string(reinterpret_cast<const char*>(f.bytes().data()), f.size());
   }
   static nlohmann::json parse_json(std::string_view text, const std::string& name) {
-    try {
-      return nlohmann::json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::exception& e) {
-      throw FormatError(name + ": invalid JSON: " + e.what());
-    }
+    return parse_json_document(text, name);  // depth and NUL limits: io/json.hpp
   }
 
   // Printable-alphabet token → raw bytes; false if a code point is outside the alphabet.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mmm/core/errors.hpp"
+#include "mmm/io/json.hpp"
 
 namespace mmm::detail::json_fields {
 
@@ -24,33 +25,8 @@ inline std::string show(const Json& v) {
   return s;
 }
 
-// Nesting deeper than this in a tokenizer file is refused before parsing (no real file
-// nests more than a handful of levels; unbounded depth costs memory and stack).
-inline constexpr int max_depth = 64;
-
-inline Json parse(std::string_view text, const std::string& name) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth)
-        throw FormatError(name + ": JSON nested more than " + std::to_string(max_depth) + " levels deep");
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::exception& e) {
-    throw FormatError(name + ": invalid JSON: " + e.what());
-  }
-}
+// Depth and NUL limits are io/json.hpp's, shared with every JSON document mmm reads.
+inline Json parse(std::string_view text, const std::string& name) { return parse_json_document(text, name); }
 
 // An integer in [lo, hi]; `where` names the field ("model.unk_id").
 inline std::int64_t integer(const Json& v, const std::string& where, std::int64_t lo, std::int64_t hi) {

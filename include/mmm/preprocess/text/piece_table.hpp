@@ -79,6 +79,15 @@ class StringIdMap {
 
   std::size_t size() const noexcept { return count_; }
 
+  // Empties the table, keeping its memory: a table refilled per call allocates only when
+  // a call needs more than any before.
+  void clear() noexcept {
+    if (count_ == 0) return;
+    for (Slot& slot : slots_) slot = Slot{};
+    arena_.clear();
+    count_ = 0;
+  }
+
  private:
   struct Slot {
     std::uint64_t hash = 0;

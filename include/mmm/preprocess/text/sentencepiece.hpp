@@ -21,6 +21,7 @@
 
 #include "mmm/core/errors.hpp"
 #include "mmm/io/mapped_file.hpp"
+#include "mmm/preprocess/text/byte_trie.hpp"
 #include "mmm/preprocess/text/piece_table.hpp"
 #include "mmm/preprocess/text/protobuf.hpp"
 #include "mmm/preprocess/text/token_batch.hpp"
@@ -191,6 +192,14 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
     std::vector<Candidate> heap;
     std::vector<std::int32_t> starts, pair_merged;
     std::vector<std::array<std::uint32_t, 5>> rev_merge;  // merged begin,len → left len, right begin,len
+    detail::StringIdMap rev_index;                        // merged text → its rev_merge entry
+    std::vector<std::uint32_t> user_at;                   // user symbol length per position
+    struct Match {
+      std::uint32_t length;
+      std::int32_t id;
+    };
+    std::vector<Match> matches;                           // unigram: pieces by start position,
+    std::vector<std::uint32_t> match_begin, match_count;  // (from the last position to the first)
   };
   static Scratch& scratch() {
     thread_local Scratch s;
@@ -308,6 +317,7 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
         max_score_ = std::max(max_score_, scores_[i]);
       }
     }
+    user_symbols_.build();
     if (unk_id_ < 0) throw FormatError(name_ + ": the model defines no unknown piece");
     if (byte_fallback_)
       for (int b = 0; b < 256; ++b)
@@ -354,17 +364,17 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
 
   // ---- user-defined symbols (never split, never normalized) -------------------------
 
-  void add_user_symbol(std::string_view s) {
-    user_symbols_.insert(s, 0);
-    user_first_[static_cast<unsigned char>(s[0])] = true;
-    user_max_length_ = std::max(user_max_length_, s.size());
+  void add_user_symbol(std::string_view s) { user_symbols_.insert(s, 0); }
+  // For every position of `text`, the length of the longest user-defined symbol that
+  // starts there (0: none), in one linear pass.
+  void find_user_symbols(std::string_view text, std::vector<std::uint32_t>& at) const {
+    if (user_symbols_.empty())
+      at.clear();
+    else
+      user_symbols_.longest(text, at);
   }
-  // Length of the longest user-defined symbol at the start of `w`, or 0.
-  std::size_t user_symbol_at(std::string_view w) const noexcept {
-    if (user_max_length_ == 0 || w.empty() || !user_first_[static_cast<unsigned char>(w[0])]) return 0;
-    for (std::size_t n = std::min(user_max_length_, w.size()); n > 0; --n)
-      if (user_symbols_.find(w.substr(0, n)) >= 0) return n;
-    return 0;
+  static std::size_t user_symbol_at(const std::vector<std::uint32_t>& at, std::size_t pos) noexcept {
+    return at.empty() ? 0 : at[pos];
   }
   static std::size_t one_char(std::string_view w) noexcept {
     return std::min<std::size_t>(w.size(), static_cast<std::size_t>(utf8::lead_length(static_cast<unsigned char>(w[0]))));
@@ -397,8 +407,9 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
 
   // The replacement for the longest normalization rule at the start of `in` and the
   // number of input bytes it consumes (one character when no rule applies).
-  std::pair<std::string_view, std::size_t> normalize_prefix(std::string_view in) const noexcept {
-    if (const std::size_t u = user_symbol_at(in)) return {in.substr(0, u), u};
+  // `user` is the length of the user-defined symbol there (never normalized), or 0.
+  std::pair<std::string_view, std::size_t> normalize_prefix(std::string_view in, std::size_t user) const noexcept {
+    if (user) return {in.substr(0, user), user};
     std::uint32_t value = 0;
     std::size_t length = 0;
     if (longest_rule(in, value, length)) {
@@ -418,10 +429,11 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
     std::vector<std::uint32_t>& map = s.norm_to_orig;
     out.clear();
     map.clear();
+    find_user_symbols(input, s.user_at);
     std::uint32_t consumed = 0;
     if (remove_extra_whitespaces_) {
       while (!input.empty()) {
-        const auto [rep, n] = normalize_prefix(input);
+        const auto [rep, n] = normalize_prefix(input, user_symbol_at(s.user_at, consumed));
         if (rep != " ") break;
         input.remove_prefix(n);
         consumed += static_cast<std::uint32_t>(n);
@@ -443,7 +455,7 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
     if (!treat_whitespace_as_suffix_ && add_dummy_prefix_) add_space();
     bool prev_space = remove_extra_whitespaces_;
     while (!input.empty()) {
-      auto [rep, n] = normalize_prefix(input);
+      auto [rep, n] = normalize_prefix(input, user_symbol_at(s.user_at, consumed));
       while (prev_space && !rep.empty() && rep[0] == ' ') rep.remove_prefix(1);
       if (!rep.empty()) {
         for (char c : rep) {
@@ -518,33 +530,61 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
     if (pending) sink(unk_id_, unk_begin, unk_end);
   }
 
-  // Trie over the normal pieces: node 0 is the root, children by (node, byte) hash.
+  static bool is_normal(PieceType t) noexcept {
+    return t == PieceType::normal || t == PieceType::user_defined || t == PieceType::unused;
+  }
+
+  // The normal pieces, for the unigram lattice: a trie walked from each position, which
+  // costs at most the longest piece per position; for models with longer pieces than
+  // that bound (a 1 MB piece, an 8 KB user symbol), an automaton that finds the pieces at
+  // every position in one pass instead.
+  static constexpr std::size_t short_piece = 64;
   void build_trie() {
-    trie_ids_.assign(1, -1);
+    for (std::size_t i = 0; i < pieces_.size(); ++i)
+      if (is_normal(types_[i])) long_pieces_ = long_pieces_ || pieces_[i].size() > short_piece;
     for (std::size_t i = 0; i < pieces_.size(); ++i) {
-      const PieceType t = types_[i];
-      if (t != PieceType::normal && t != PieceType::user_defined && t != PieceType::unused) continue;
-      std::int32_t node = 0;
-      for (char c : pieces_[i]) {
-        const auto byte = static_cast<std::int32_t>(static_cast<unsigned char>(c));
-        std::int32_t child = node == 0 ? root_children_[static_cast<std::size_t>(byte)] : trie_edges_.find(node, byte).merged;
-        if (child < 0) {
-          child = static_cast<std::int32_t>(trie_ids_.size());
-          trie_ids_.push_back(-1);
-          if (node == 0)
-            root_children_[static_cast<std::size_t>(byte)] = child;
-          else
-            trie_edges_.insert(node, byte, {0, child});
-        }
-        node = child;
-      }
-      trie_ids_[static_cast<std::size_t>(node)] = static_cast<std::int32_t>(i);
+      if (!is_normal(types_[i])) continue;
+      if (long_pieces_)
+        pieces_matcher_.insert(pieces_[i], static_cast<std::int32_t>(i));
+      else
+        pieces_trie_.insert(pieces_[i], static_cast<std::int32_t>(i));
     }
+    pieces_matcher_.build();
+  }
+
+  // Calls piece(length, id) for every normal piece that starts at `pos` of the normalized
+  // text (after find_pieces for the whole text when the model has long pieces).
+  template <class Piece>
+  void pieces_at(const Scratch& s, std::uint32_t pos, Piece&& piece) const {
+    if (long_pieces_) {
+      const Scratch::Match* m = s.matches.data() + s.match_begin[pos];
+      for (std::uint32_t k = 0; k < s.match_count[pos]; ++k) piece(m[k].length, m[k].id);
+      return;
+    }
+    const std::string_view text = s.normalized;
+    std::int32_t node = 0;
+    for (std::size_t at = pos; at < text.size(); ++at) {
+      node = pieces_trie_.child(node, static_cast<unsigned char>(text[at]));
+      if (node < 0) return;
+      if (const std::int32_t id = pieces_trie_.id(node); id >= 0) piece(static_cast<std::uint32_t>(at + 1 - pos), id);
+    }
+  }
+  void find_pieces(Scratch& s) const {
+    if (!long_pieces_) return;
+    const auto size = s.normalized.size();
+    s.matches.clear();
+    s.match_begin.assign(size, 0);
+    s.match_count.assign(size, 0);
+    pieces_matcher_.scan(s.normalized, [&](std::size_t pos, std::size_t length, std::int32_t id) {
+      if (s.match_count[pos]++ == 0) s.match_begin[pos] = static_cast<std::uint32_t>(s.matches.size());
+      s.matches.push_back({static_cast<std::uint32_t>(length), id});
+    });
   }
 
   void encode_unigram(Scratch& s) const {
     const std::string_view text = s.normalized;
     const auto size = static_cast<std::uint32_t>(text.size());
+    find_pieces(s);
     s.lattice.assign(size + 1, LatticeNode{});
     const float unk_score = min_score_ - unk_penalty;
     std::uint32_t starts_at = 0;
@@ -552,16 +592,10 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
       const float best_here = s.lattice[starts_at].score;
       bool has_single = false;
       const auto mblen = static_cast<std::uint32_t>(one_char(text.substr(starts_at)));
-      std::int32_t node = 0;
-      for (std::uint32_t pos = starts_at; pos < size; ++pos) {
-        const auto byte = static_cast<std::int32_t>(static_cast<unsigned char>(text[pos]));
-        node = node == 0 ? root_children_[static_cast<std::size_t>(byte)] : trie_edges_.find(node, byte).merged;
-        if (node < 0) break;
-        const std::int32_t id = trie_ids_[static_cast<std::size_t>(node)];
-        if (id < 0) continue;
+      pieces_at(s, starts_at, [&](std::uint32_t length, std::int32_t id) {
         const PieceType t = types_[static_cast<std::size_t>(id)];
-        if (t == PieceType::unused) continue;
-        const std::uint32_t end = pos + 1, length = end - starts_at;
+        if (t == PieceType::unused) return;
+        const std::uint32_t end = starts_at + length;
         LatticeNode& target = s.lattice[end];
         // Same arithmetic types as sentencepiece: user symbols score in double.
         const double score = t == PieceType::user_defined ? static_cast<double>(static_cast<float>(length) * max_score_) - 0.1
@@ -573,7 +607,7 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
           target.id = id;
         }
         if (!has_single && length == mblen) has_single = true;
-      }
+      });
       if (!has_single) {
         LatticeNode& target = s.lattice[starts_at + mblen];
         const float candidate = unk_score + best_here;
@@ -595,18 +629,51 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
   }
 
   // Every way a normal piece splits into two normal pieces, so that BPE merges look up an
-  // id pair instead of hashing the concatenated string.
+  // id pair instead of hashing the concatenated string. A short piece tries each cut (at
+  // lengths some piece has) by hashing both halves: at most 64 cuts of at most 64 bytes
+  // (short_piece).
+  // That is quadratic in a piece's length (a 1 MB piece took 88 s to load), so a longer
+  // piece instead walks along a trie of the pieces, finding the pieces it starts with,
+  // and backwards along a trie of the reversed pieces, finding those it ends with: linear
+  // in its length. The tries are built only for models that have such pieces.
   void build_pairs() {
+    std::vector<bool> has_length;
+    bool any_long = false;
     for (std::size_t i = 0; i < pieces_.size(); ++i) {
-      const PieceType t = types_[i];
-      if (t != PieceType::normal && t != PieceType::user_defined && t != PieceType::unused) continue;
+      if (!is_normal(types_[i])) continue;
+      const std::size_t n = pieces_[i].size();
+      if (has_length.size() <= n) has_length.resize(n + 1);
+      has_length[n] = true;
+      any_long = any_long || n > short_piece;
+    }
+    for (std::size_t i = 0; i < pieces_.size(); ++i) {
       const std::string_view p = pieces_[i];
+      if (!is_normal(types_[i]) || p.size() > short_piece) continue;
       for (std::size_t cut = 1; cut < p.size(); ++cut) {
+        if (!has_length[cut] || !has_length[p.size() - cut]) continue;
         const std::int32_t a = normal_.find(p.substr(0, cut));
         if (a < 0) continue;
         const std::int32_t b = normal_.find(p.substr(cut));
         if (b >= 0) pair_pieces_.insert(a, b, {0, static_cast<std::int32_t>(i)});
       }
+    }
+    if (!any_long) return;
+    detail::ByteTrie forward, backward;
+    for (std::size_t i = 0; i < pieces_.size(); ++i) {
+      if (!is_normal(types_[i])) continue;
+      forward.insert(pieces_[i], static_cast<std::int32_t>(i));
+      backward.insert(pieces_[i].rbegin(), pieces_[i].rend(), static_cast<std::int32_t>(i));
+    }
+    std::vector<std::int32_t> starts_with;  // by length: the piece that is this piece's prefix
+    for (std::size_t i = 0; i < pieces_.size(); ++i) {
+      const std::string& p = pieces_[i];
+      if (!is_normal(types_[i]) || p.size() <= short_piece) continue;
+      starts_with.assign(p.size() + 1, -1);
+      forward.walk(p.begin(), p.end() - 1, [&](std::size_t length, std::int32_t id) { starts_with[length] = id; });
+      backward.walk(p.rbegin(), p.rend() - 1, [&](std::size_t length, std::int32_t right) {
+        if (const std::int32_t left = starts_with[p.size() - length]; left >= 0)
+          pair_pieces_.insert(left, right, {0, static_cast<std::int32_t>(i)});
+      });
     }
   }
 
@@ -620,11 +687,13 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
     symbols.clear();
     s.heap.clear();
     s.rev_merge.clear();
+    s.rev_index.clear();
     s.starts.clear();
     // With bpe_words_, a word starts at a ▁ that follows other text; each merges on its own.
+    find_user_symbols(text, s.user_at);
     for (std::size_t pos = 0; pos < text.size();) {
       const std::string_view rest = text.substr(pos);
-      std::size_t n = user_symbol_at(rest);
+      std::size_t n = user_symbol_at(s.user_at, pos);
       const bool freeze = n > 0;
       if (!freeze) n = one_char(rest);
       const auto index = static_cast<std::int32_t>(symbols.size());
@@ -714,12 +783,14 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
       heap.push_back({scores_[static_cast<std::size_t>(merged)], left, right, l.length + r.length, merged});
       std::push_heap(heap.begin(), heap.end(), lower_priority);
       if (types_[static_cast<std::size_t>(merged)] == PieceType::unused) {
-        std::array<std::uint32_t, 5> entry{l.begin, l.length + r.length, l.length, r.begin, r.length};
-        auto it = std::find_if(s.rev_merge.begin(), s.rev_merge.end(), [&](const auto& e) {
-          return text.substr(e[0], e[1]) == text.substr(l.begin, l.length + r.length);
-        });
-        if (it == s.rev_merge.end()) s.rev_merge.push_back(entry);
-        else *it = entry;
+        // The last way each unused piece's text was made, found by its text in a hash
+        // table (a scan of the list made long texts quadratic).
+        const std::array<std::uint32_t, 5> entry{l.begin, l.length + r.length, l.length, r.begin, r.length};
+        const auto at = static_cast<std::int32_t>(s.rev_merge.size());
+        if (s.rev_index.insert(text.substr(l.begin, l.length + r.length), at))
+          s.rev_merge.push_back(entry);
+        else
+          s.rev_merge[static_cast<std::size_t>(s.rev_index.find(text.substr(l.begin, l.length + r.length)))] = entry;
       }
     };
     for (std::int32_t i = first + 1; i < last; ++i) maybe_add(i - 1, i);
@@ -744,11 +815,10 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
     const std::string_view w = std::string_view(s.normalized).substr(begin, length);
     const std::int32_t id = piece_to_id(w);
     if (types_[static_cast<std::size_t>(id)] == PieceType::unused && depth < 64) {
-      for (const auto& e : s.rev_merge) {
-        if (std::string_view(s.normalized).substr(e[0], e[1]) != w) continue;
+      if (const std::int32_t at = s.rev_index.find(w); at >= 0) {
         // The recorded halves may sit elsewhere in the text; their bytes are what matters,
         // and the segment keeps this occurrence's position.
-        const std::uint32_t left_length = e[2];
+        const std::uint32_t left_length = s.rev_merge[static_cast<std::size_t>(at)][2];
         resegment(s, begin, left_length, depth + 1);
         resegment(s, begin + left_length, length - left_length, depth + 1);
         return;
@@ -765,9 +835,8 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
   std::vector<PieceType> types_;
   std::vector<std::uint8_t> byte_value_;
   std::array<std::int32_t, 256> byte_to_id_{};
-  detail::StringIdMap normal_, reserved_, user_symbols_;
-  std::array<bool, 256> user_first_{};
-  std::size_t user_max_length_ = 0;
+  detail::StringIdMap normal_, reserved_;
+  detail::PieceMatcher user_symbols_;
 
   Model model_ = Model::unigram;
   bool byte_fallback_ = false;
@@ -780,19 +849,13 @@ class SentencePiece : public EncodeReturning<SentencePiece> {
   std::vector<std::uint32_t> trie_;  // Darts units of the precompiled charsmap
   std::string replacements_;
 
-  // Unigram piece trie.
-  std::vector<std::int32_t> trie_ids_;
-  std::array<std::int32_t, 256> root_children_ = filled_minus_one();
-  detail::PairMap trie_edges_;
+  // Unigram: the pieces that start at each position (pieces_matcher_ when long_pieces_).
+  detail::ByteTrie pieces_trie_;
+  detail::PieceMatcher pieces_matcher_;
+  bool long_pieces_ = false;
   // BPE merges.
   detail::PairMap pair_pieces_;
   bool direct_ids_ = false, bpe_words_ = false;
-
-  static std::array<std::int32_t, 256> filled_minus_one() {
-    std::array<std::int32_t, 256> a;
-    a.fill(-1);
-    return a;
-  }
 };
 
 }  // namespace mmm
