@@ -163,7 +163,7 @@ class Sequential : public ModuleBase<Sequential<Ms...>>, public Children<Ms...> 
 
   // Folds every child that folds into the one before it, then prepares them all.
   void prepare() {
-    [this]<std::size_t... I>(std::index_sequence<I...>) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
       (fold<I>(), ...);
     }(std::index_sequence_for<Ms...>{});
     this->prepare_children();
