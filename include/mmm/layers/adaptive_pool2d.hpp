@@ -35,7 +35,13 @@ class AdaptivePool2D : public ModuleBase<Derived, AnySize<Map, Map>> {
 
   static std::string name() {
     const char* kind = R == AdaptiveReduction::average ? "AdaptiveAvgPool2D" : "AdaptiveMaxPool2D";
-    return std::string(kind) + (runtime_size ? "<>" : "<" + detail::axes_text(Axes{OutH, OutW}) + ">");
+    // Appended piece by piece: GCC 12's -Wrestrict misreads `"<" + std::string&&` here.
+    std::string text = kind;
+    if (runtime_size) return text + "<>";
+    text += '<';
+    text += detail::axes_text(Axes{OutH, OutW});
+    text += '>';
+    return text;
   }
 
   void set_output_size(index out_h, index out_w) requires runtime_size {
