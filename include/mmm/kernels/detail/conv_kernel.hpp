@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "mmm/kernels/detail/gemm_kernel.hpp"
+#include "mmm/kernels/detail/activate.hpp"
 #include "mmm/kernels/detail/math_simd.hpp"
 #include "mmm/kernels/math.hpp"
 
@@ -149,20 +150,6 @@ struct ConvTileEpilogue {
 
 template <class Arch>
 inline constexpr bool has_vector_math = !std::is_same_v<Arch, scalar_arch>;
-
-template <class Arch>
-inline auto activate(Activation a, const xsimd::batch<float, Arch>& x) {
-  switch (a) {
-    case Activation::none: return x;
-    case Activation::relu: return simd::relu<Arch>(x);
-    case Activation::gelu: return simd::gelu<Arch>(x);
-    case Activation::gelu_tanh: return simd::gelu_tanh<Arch>(x);
-    case Activation::silu: return simd::silu<Arch>(x);
-    case Activation::sigmoid: return simd::sigmoid<Arch>(x);
-    case Activation::tanh: return simd::tanh<Arch>(x);
-  }
-  return x;
-}
 
 // Any architecture: element by element, then the activation over each written run.
 inline void store_tile_transposed_scalar(const float* tile, int nr, int rows, int cols, float* y, index ld,

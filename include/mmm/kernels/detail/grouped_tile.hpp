@@ -17,6 +17,7 @@
 #include "mmm/core/dtype.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/kernels/activation.hpp"
+#include "mmm/kernels/detail/activate.hpp"
 #include "mmm/kernels/detail/gemm_kernel.hpp"
 #include "mmm/kernels/detail/math_simd.hpp"
 #include "mmm/kernels/grouped_weights.hpp"
@@ -206,20 +207,6 @@ template <class A>
     v.store_unaligned(p);
   else if (n > 0)
     simd::detail::store_partial<A>(p, static_cast<std::size_t>(n), v, A{});
-}
-
-template <class A>
-[[gnu::always_inline]] inline Floats<A> activate(Activation act, const Floats<A>& x) {
-  switch (act) {
-    case Activation::none: return x;
-    case Activation::relu: return simd::relu<A>(x);
-    case Activation::gelu: return simd::gelu<A>(x);
-    case Activation::gelu_tanh: return simd::gelu_tanh<A>(x);
-    case Activation::silu: return simd::silu<A>(x);
-    case Activation::sigmoid: return simd::sigmoid<A>(x);
-    case Activation::tanh: return simd::tanh<A>(x);
-  }
-  return x;
 }
 
 // How many rows a tile of V registers per row takes on this register file: all the
