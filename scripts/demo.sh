@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds and runs mmm's main multimodal demo: visual question answering (examples/vqa).
+# Builds and runs mmm's demos: image captioning (examples/caption: a ResNet-style encoder and
+# a transformer decoder with beam search describe the shipped scenes), then visual question
+# answering (examples/vqa).
 # An image branch and a question branch run side by side (mmm::Parallel), joined by
 # FusionConcat, answer questions about synthetic scenes; weights trained in PyTorch by
 # tools/train_vqa.py and shipped in examples/vqa.
@@ -13,6 +15,10 @@ build="$root/build-demo"
 
 bash "$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_BENCHMARKS=OFF \
-      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS=vqa >/dev/null
-cmake --build "$build" --target vqa -j2
+      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption" >/dev/null
+cmake --build "$build" --target vqa caption -j2
+if [ $# -eq 0 ]; then
+  "$build/examples/caption/caption"
+  echo
+fi
 exec "$build/examples/vqa/vqa" "$@"

@@ -54,3 +54,32 @@ class Captioner(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
+
+
+class MemoryDecoder:
+    """A transformer decoder over a memory (an encoder-decoder captioner: model.logits(memory,
+    tokens) gives every position's logits, each seeing those before it), with the step-decoder
+    protocol: the state is each row's memory and its tokens so far, and a step runs the whole
+    prefix again — the plain computation the KV cache of mmm's step has to reproduce."""
+
+    def __init__(self, model, vocab_size):
+        self.model = model
+        self.vocab_size = vocab_size
+
+    def make_state(self, memory, per_item):
+        """memory [items, S, D]: item i is the memory of rows i*per_item .. i*per_item+per_item-1."""
+        return memory.repeat_interleave(per_item, 0), [[] for _ in range(memory.shape[0] * per_item)]
+
+    def step(self, new_tokens, state):
+        memory, rows = state
+        rows = [r + list(t) for r, t in zip(rows, new_tokens)]
+        with torch.no_grad():
+            if len({len(r) for r in rows}) == 1:
+                logits = self.model.logits(memory, torch.tensor(rows))[:, -1]
+            else:
+                logits = torch.cat([self.model.logits(memory[i:i + 1], torch.tensor([r]))[:, -1] for i, r in enumerate(rows)])
+        return logits.numpy().astype(np.float32), (memory, rows)
+
+    def reorder(self, state, sources):
+        memory, rows = state
+        return memory[torch.tensor(sources)], [list(rows[s]) for s in sources]

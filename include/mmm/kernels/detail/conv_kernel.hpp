@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "mmm/kernels/detail/activate_simd.hpp"
+#include "mmm/kernels/detail/activate.hpp"
 #include "mmm/kernels/detail/gemm_kernel.hpp"
 #include "mmm/kernels/detail/math_simd.hpp"
 #include "mmm/kernels/math.hpp"

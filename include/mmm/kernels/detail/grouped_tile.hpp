@@ -17,7 +17,7 @@
 #include "mmm/core/dtype.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/kernels/activation.hpp"
-#include "mmm/kernels/detail/activate_simd.hpp"
+#include "mmm/kernels/detail/activate.hpp"
 #include "mmm/kernels/detail/gemm_kernel.hpp"
 #include "mmm/kernels/detail/math_simd.hpp"
 #include "mmm/kernels/grouped_weights.hpp"

@@ -1,0 +1,324 @@
+#pragma once
+// Image captioning on synthetic scenes: the model of tools/train_captioner.py, module for
+// module (its state_dict loads as is), on mmm's decoder-step interface, and everything
+// between a file and the model's input (decoding, resizing, normalization) and between its
+// tokens and the caption. Used by main.cpp, by the parity test (tests/apps/caption.cpp) and
+// by the full-set agreement run (examples/caption/agreement.py).
+//
+//   encoder      ResNet-style CNN: conv1 3→32 /2 + bn1 + ReLU, torchvision BasicBlocks
+//                32→64 /2, 64→128 /2: a 128×8×8 map for a 64×64 image
+//   memory       its 64 positions as tokens (row by row): memory_proj Linear(128, 128) and
+//                memory_pos, learned positions
+//   decoder      embed (Embedding) + pos (learned positions), decoder: nn.TransformerDecoder
+//                of 2 pre-norm layers (D 128, 4 heads, feed-forward 256, causal
+//                self-attention, cross-attention over the memory) and a final LayerNorm,
+//                out: Linear(128, vocabulary)
+//
+// Decoding runs on generate/ (greedy, beam search) through Captioner::step with a KVCache:
+// the memory's keys and values are projected once per image (condition()), and each new
+// token costs one position per layer.
+
+#include <array>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mmm/generate.hpp"
+#include "mmm/models/resnet_blocks.hpp"
+#include "mmm/pipeline.hpp"
+#include "mmm/preprocess/image/decode.hpp"
+#include "mmm/preprocess/image/normalize.hpp"
+#include "mmm/preprocess/image/resize.hpp"
+
+namespace caption {
+
+using mmm::index;
+
+inline constexpr index image_size = 64;    // the model sees 64×64 RGB
+inline constexpr index dim = 128;          // D of the decoder and of the memory tokens
+inline constexpr index features = 128;     // the encoder's channels
+inline constexpr index image_tokens = 64;  // its 8×8 map
+inline constexpr index vocab_size = 46;    // tools/scenes.py vocabulary(), in the metadata
+inline constexpr index max_length = 20;    // <bos> + words + <eos>: the learned positions
+
+// The CNN: tools/train_captioner.py's Encoder (conv1, bn1, layer1, layer2).
+class Encoder : public mmm::ModuleBase<Encoder, mmm::Takes<mmm::Map<3>, mmm::Map<features>>> {
+ public:
+  static std::string name() { return "CaptionEncoder<conv 3→32 /2, BasicBlocks 64 /2, 128 /2>"; }
+
+  static void parameters(auto& self, auto&& p) {
+    p("conv1", self.conv1_);
+    p("bn1", self.bn1_);
+    p("layer1", self.layer1_);
+    p("layer2", self.layer2_);
+  }
+
+  void prepare() {
+    bn1_.fold_into(conv1_);
+    this->prepare_children();
+  }
+
+  mmm::Map<features> forward(const mmm::Map<3>& x, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    auto keep = [&](const auto& y) {
+      ws.release_except(start, y);
+      return y;
+    };
+    const mmm::Map<32> stem = keep(conv1_.forward_fused(x, ws, mmm::kernels::Activation::relu));
+    const mmm::Map<64> c1 = keep(layer1_.forward(stem, ws));
+    return keep(layer2_.forward(c1, ws));
+  }
+
+ private:
+  mmm::Conv2D<3, 32, mmm::Conv{.kernel = 3, .stride = 2, .pad = 1}, false> conv1_;
+  mmm::BatchNorm2D<32> bn1_;
+  mmm::BasicBlock<32, 64, 2> layer1_;
+  mmm::BasicBlock<64, features, 2> layer2_;
+};
+
+// The whole captioner. As a module it takes images and gives their memory (image tokens);
+// as a StepDecoder (generate/decoder.hpp) it continues captions over a conditioned state.
+class Captioner : public mmm::ModuleBase<Captioner, mmm::Takes<mmm::Map<3>, mmm::Seq<dim>>> {
+  using DecoderLayer = mmm::TransformerDecoderLayer<dim, 4, 256, mmm::Layer{.norm_first = true, .causal = true}>;
+  using Decoder = mmm::TransformerDecoder<DecoderLayer, 2, mmm::LayerNorm<dim>>;
+
+ public:
+  static constexpr index vocab_size = caption::vocab_size;
+
+  // Rows of captions in progress: the decoder's KVCache (self-attention keys and values of
+  // every position so far, and each row's image memory), and room for the row maps
+  // condition() needs, so that nothing allocates after make_state().
+  class State {
+   public:
+    State() = default;
+    State(mmm::KVCache cache, index rows) : cache_(std::move(cache)), sources_(static_cast<std::size_t>(rows)) {}
+    index rows() const noexcept { return cache_.batch(); }
+    index capacity() const noexcept { return cache_.capacity(); }
+    // Empties every row and forgets the memory: condition() again before the next caption.
+    void reset() noexcept { cache_.reset(); }
+    void reorder(std::span<const index> sources) { cache_.reorder(sources); }
+    mmm::KVCache& cache() noexcept { return cache_; }
+
+   private:
+    friend class Captioner;
+    mmm::KVCache cache_;
+    std::vector<index> sources_;
+  };
+
+  static std::string name() { return "Captioner<" + Encoder::name() + ", " + Decoder::name() + ">"; }
+
+  static void parameters(auto& self, auto&& p) {
+    p("encoder", self.encoder_);
+    p("memory_proj", self.memory_proj_);
+    p("memory_pos", self.memory_pos_);
+    p("embed", self.embed_);
+    p("pos", self.pos_);
+    p("decoder", self.decoder_);
+    p("out", self.out_);
+  }
+
+  // N images (N×3×64×64, normalized) → their N × 64 memory tokens.
+  mmm::Seq<dim> forward(const mmm::Map<3>& images, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Map<features> map = encoder_.forward(images, ws);
+    if (map.height * map.width != image_tokens)
+      throw mmm::ShapeError(name() + ": the encoder gives a " + std::to_string(map.height) + "×" + std::to_string(map.width) +
+                            " map but the memory has " + std::to_string(image_tokens) + " learned positions (64×64 images)");
+    const mmm::Seq<features> tokens = mmm::MapToSeq{}.forward(map, ws);
+    const mmm::Seq<dim> projected = memory_proj_.forward(tokens, ws);
+    const mmm::Seq<dim> memory = memory_pos_.forward(projected, ws);
+    ws.release_except(start, memory);
+    return memory;
+  }
+
+  // Teacher forcing, the training script's model.logits(memory, tokens): the logits of every
+  // position of N token rows (N memories), each position seeing those before it.
+  mmm::Seq<vocab_size> logits(const mmm::Seq<dim>& memory, const mmm::Tokens& tokens, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<dim> x = pos_.forward(embed_.forward(tokens, ws), ws);
+    const mmm::Seq<dim> h = decoder_.forward(x, memory, mmm::DecoderMasks{}, ws);
+    const mmm::Seq<vocab_size> y = out_.forward(h, ws);
+    ws.release_except(start, y);
+    return y;
+  }
+
+  // A state for `rows` captions of up to `capacity` tokens (<bos> included).
+  State make_state(index rows, index capacity) const {
+    return State(decoder_.make_cache(rows, capacity, image_tokens), rows);
+  }
+
+  // Empties the state and gives image i of `memory` to its rows/memory.batch consecutive
+  // rows (beam search's layout: rows b·width … b·width + width − 1 are image b's beams).
+  void condition(State& state, const mmm::Seq<dim>& memory, mmm::Workspace& ws) const {
+    mmm::KVCache& cache = state.cache_;
+    const index rows = cache.max_batch();
+    if (memory.batch < 1 || rows % memory.batch != 0)
+      throw mmm::ShapeError(name() + ": " + std::to_string(memory.batch) + " images for a state of " + std::to_string(rows) +
+                            " rows; the rows must be a multiple of the images");
+    const index per_image = rows / memory.batch;
+    cache.reset();
+    std::iota(state.sources_.begin(), state.sources_.begin() + memory.batch, index{0});
+    cache.reorder({state.sources_.data(), static_cast<std::size_t>(memory.batch)});
+    decoder_.set_memory(memory, cache, ws);
+    for (index r = 0; r < rows; ++r) state.sources_[static_cast<std::size_t>(r)] = r / per_image;
+    cache.reorder(state.sources_);
+  }
+
+  // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
+  mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
+    mmm::KVCache& cache = state.cache_;
+    if (tokens.batch != cache.batch())
+      throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
+                            std::to_string(cache.batch()) + " rows");
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<dim> e = embed_.forward(tokens, ws);
+    const mmm::Seq<dim> x = pos_.forward_at(e, cache.lengths().data(), tokens.lengths, ws);
+    const mmm::Seq<dim> h = decoder_.step(x, cache, ws);
+    // Each row's last new position.
+    float* last = ws.allocate<float>(mmm::checked_mul(tokens.batch, dim, "Captioner::step"));
+    for (index b = 0; b < h.batch; ++b)
+      std::memcpy(last + b * dim, h.data + (b * h.length + tokens.valid_length(b) - 1) * dim, sizeof(float) * dim);
+    const mmm::Feat<vocab_size> y = out_.forward(mmm::Feat<dim>(last, tokens.batch), ws);
+    ws.release_except(start, y);
+    return y;
+  }
+
+ private:
+  Encoder encoder_;
+  mmm::Linear<features, dim> memory_proj_;
+  mmm::LearnedPositions<image_tokens, dim> memory_pos_;
+  mmm::Embedding<vocab_size, dim> embed_;
+  mmm::LearnedPositions<max_length, dim> pos_;
+  Decoder decoder_;
+  mmm::Linear<dim, vocab_size> out_;
+};
+
+static_assert(mmm::generate::StepDecoder<Captioner>, "the captioner decodes on generate/'s step interface");
+
+// The model, its vocabulary and decoding settings (from the weights' metadata), and buffers
+// for one image at a time.
+class Describer {
+ public:
+  // `path`: caption.safetensors (examples/caption).
+  explicit Describer(const std::string& path) : image_(mmm::Shape{1, 3, image_size, image_size}) {
+    const mmm::SafeTensors weights(path);
+    mmm::load(model_, weights);
+    const auto& meta = weights.metadata();
+    auto field = [&](const std::string& key) {
+      auto it = meta.find(key);
+      if (it == meta.end()) throw mmm::FormatError(weights.path() + ": metadata has no '" + key + "'");
+      return it->second;
+    };
+    try {
+      words_ = nlohmann::json::parse(field("vocabulary")).get<std::vector<std::string>>();
+      mean_ = std::stof(field("mean"));
+      std_ = std::stof(field("std"));
+      width_ = std::stol(field("beam_width"));
+    } catch (const nlohmann::json::exception& e) {
+      throw mmm::FormatError(weights.path() + ": metadata 'vocabulary' is not a JSON list of strings: " + e.what());
+    } catch (const std::logic_error&) {
+      throw mmm::FormatError(weights.path() + ": metadata 'mean', 'std' or 'beam_width' is not a number");
+    }
+    if (static_cast<index>(words_.size()) != vocab_size)
+      throw mmm::FormatError(weights.path() + ": " + std::to_string(words_.size()) + " words in the metadata's vocabulary, the model has " +
+                             std::to_string(vocab_size));
+    bos_ = id_of("<bos>", weights.path());
+    eos_ = id_of("<eos>", weights.path());
+    pad_ = id_of("<pad>", weights.path());
+    if (width_ < 1 || width_ > 64) throw mmm::FormatError(weights.path() + ": beam_width " + std::to_string(width_) + " is not in [1, 64]");
+    state_ = model_.make_state(width_, max_length);
+  }
+
+  // The image as the model's [1, 3, 64, 64] input: resized when it is another size
+  // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
+  const mmm::Tensor& image_input(const mmm::Image& image) {
+    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
+    const mmm::Normalizer normalize(mean, std);
+    if (image.height() == image_size && image.width() == image_size) {
+      normalize(image, image_.data());
+    } else {
+      resizer_.resize(image, resized_, {image_size, image_size});
+      normalize(resized_, image_.data());
+    }
+    return image_;
+  }
+
+  // Beam search (width 0: the model's) or greedy decoding of one normalized image
+  // (image_input()'s tensor): the best token sequence, <eos> included when it ended there,
+  // and its score (beam search: sum of log-probabilities / length; greedy: the sum). A view
+  // into this Describer's Workspace, valid until the next call; allocates nothing once a
+  // call of the same width has run.
+  mmm::generate::Hypotheses beam(const mmm::Tensor& input, index width = 0) {
+    if (width <= 0) width = width_;
+    condition(input, width);
+    return mmm::generate::beam_search(model_, state_, mmm::Tokens(&bos_, 1, 1),
+                                      {.max_length = max_length, .eos = eos_, .width = width}, workspace_);
+  }
+  mmm::generate::Hypotheses greedy(const mmm::Tensor& input) {
+    condition(input, 1);
+    return mmm::generate::greedy(model_, state_, mmm::Tokens(&bos_, 1, 1), {.max_length = max_length, .eos = eos_},
+                                 workspace_);
+  }
+
+  struct Result {
+    std::string text;
+    std::vector<std::int32_t> tokens;  // generated, <eos> included when it ended there
+    float score = 0;                   // sum of log-probabilities / length
+  };
+  // The caption of an image (any size) by beam search of the given width (0: the model's).
+  Result describe(const mmm::Image& image, index width = 0) {
+    const mmm::generate::Hypotheses h = beam(image_input(image), width);
+    const auto tokens = h.tokens(0);
+    return {text(tokens), {tokens.begin(), tokens.end()}, h.score(0)};
+  }
+
+  // The words of generated tokens, up to <eos>.
+  std::string text(std::span<const std::int32_t> tokens) const {
+    std::string out;
+    for (std::int32_t t : tokens) {
+      if (t == eos_) break;
+      if (t == pad_ || t == bos_) continue;
+      if (!out.empty()) out += ' ';
+      out += words_[static_cast<std::size_t>(t)];
+    }
+    return out;
+  }
+
+  const Captioner& model() const { return model_; }
+  const std::vector<std::string>& words() const { return words_; }
+  std::int32_t bos() const { return bos_; }
+  std::int32_t eos() const { return eos_; }
+  index beam_width() const { return width_; }
+
+ private:
+  // The image's memory into a state of `rows` rows (made again only when that changes).
+  void condition(const mmm::Tensor& input, index rows) {
+    if (rows != state_.rows()) state_ = model_.make_state(rows, max_length);
+    workspace_.reset();
+    const mmm::Seq<dim> memory = model_.forward(mmm::Map<3>(input), workspace_);
+    model_.condition(state_, memory, workspace_);
+  }
+
+  std::int32_t id_of(const std::string& word, const std::string& path) const {
+    for (std::size_t i = 0; i < words_.size(); ++i)
+      if (words_[i] == word) return static_cast<std::int32_t>(i);
+    throw mmm::FormatError(path + ": the vocabulary has no '" + word + "'");
+  }
+
+  Captioner model_;
+  std::vector<std::string> words_;
+  std::int32_t bos_ = 0, eos_ = 0, pad_ = 0;
+  float mean_ = 0.5f, std_ = 0.5f;
+  index width_ = 4;
+  Captioner::State state_;
+  mmm::Tensor image_;
+  mmm::Image resized_;
+  mmm::Resizer resizer_;
+  mmm::Workspace workspace_;
+};
+
+}  // namespace caption
