@@ -14,7 +14,9 @@
 #include "mmm/compose/sequential.hpp"
 
 #include "mmm/layers/activation.hpp"
+#include "mmm/layers/conv1d.hpp"
 #include "mmm/layers/conv2d.hpp"
+#include "mmm/layers/conv_transpose2d.hpp"
 #include "mmm/layers/embedding.hpp"
 #include "mmm/layers/flatten.hpp"
 #include "mmm/layers/fusion.hpp"
