@@ -131,7 +131,27 @@ struct join_error {
                 "expects<Kind>, previous_module_gives<Kind> or input_is<Kind>> in the lines above");
 };
 
+// A module whose output size is taken from the module after it (Flatten<>, which flattens
+// to the size the next module takes): in a chain it stands for M::resolve<Next>, and
+// Sequential runs that. Where nothing follows it, it is left as it is and does not fit.
+template <class M>
+concept SizedByNextModule = M::sized_by_next_module;
+
 namespace detail {
+
+// The module that runs in place of M when Next follows it.
+template <class M, class Next>
+struct resolved {
+  using type = M;
+};
+template <SizedByNextModule M, class Next>
+struct resolved<M, Next> {
+  using type = typename M::template resolve<Next>;
+};
+template <SizedByNextModule M>
+struct resolved<M, void> {
+  using type = M;
+};
 
 template <template <class> class Given, class In, class... Ms>
 struct chain;
@@ -148,6 +168,9 @@ struct chain<Given, In> {
 
 template <template <class> class Given, class In, class M, class... Rest>
 struct chain<Given, In, M, Rest...> : chain_after<M::template accepts<In>, Given, In, M, Rest...> {};
+
+template <template <class> class Given, class In, SizedByNextModule M, class Next, class... Rest>
+struct chain<Given, In, M, Next, Rest...> : chain<Given, In, typename M::template resolve<Next>, Next, Rest...> {};
 
 template <template <class> class Given, class In, class M, class... Rest>
 struct chain_after<true, Given, In, M, Rest...> : chain<previous_module_gives, typename M::template output<In>, Rest...> {};
