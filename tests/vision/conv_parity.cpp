@@ -123,3 +123,47 @@ TEST_CASE("Conv2D propagates NaN inputs to the outputs whose window holds them, 
   for (Index i = 0; i < z.numel(); ++i) nans += std::isnan(z[i]) ? 1 : 0;
   CHECK(nans == 9);  // its own channel only
 }
+
+namespace {
+// y, GELU(y) through Sequential's fused call, and ReLU(y + r), over each item's own length.
+template <class C>
+void check_conv1d(const std::string& name) {
+  OracleCase c(name);
+  C conv;
+  c.load_model(conv);
+  Sequential<C, GELU> conv_gelu;
+  c.load_model(conv_gelu.template get<0>());
+  const Tensor x = c.input("x"), r = c.input("r");
+  const IntTensor lengths = c.int_input("lengths");
+  const Seq<C::in_channels> in(x, lengths.data());
+  Workspace ws;
+  const Seq<C::out_channels> y = conv(in, ws);
+  for (Index b = 0; b < in.batch; ++b) CHECK(y.lengths[b] == C::output_length(lengths[b]));
+  check_output(y.to_tensor(), c, "y", name);
+  check_output(conv_gelu(in, ws).to_tensor(), c, "gelu", name + " + GELU");
+  ws.reset();
+  check_output(conv.forward_fused(in, ws, kernels::Activation::relu, r.data()).to_tensor(), c, "residual_relu",
+               name + " + residual + ReLU");
+}
+}  // namespace
+
+TEST_CASE("Conv1D matches nn.Conv1d over time-major sequences, each item over its own length") {
+  check_conv1d<Conv1D<80, 96, Conv{.kernel = 3, .pad = 1}>>("conv1d_80_96_k3");
+  check_conv1d<Conv1D<96, 96, Conv{.kernel = 3, .stride = 2, .pad = 1}>>("conv1d_96_96_k3s2_lengths");
+  check_conv1d<Conv1D<12, 20, Conv{.kernel = 5, .pad = 4, .dilation = 2, .groups = 4, .padding_mode = PaddingMode::reflect}>>(
+      "conv1d_12_20_k5d2g4_reflect_lengths");
+  check_conv1d<Conv1D<24, 24, Conv{.kernel = 7, .pad = 3, .groups = 24, .padding_mode = PaddingMode::replicate}>>(
+      "conv1d_depthwise_24_k7_replicate_lengths");
+  check_conv1d<Conv1D<8, 6, Conv{.kernel = 4, .pad = Pad::same}>>("conv1d_8_6_k4_same");
+  check_conv1d<Conv1D<10, 7, Conv{.kernel = 3, .stride = 3, .pad = 1, .padding_mode = PaddingMode::circular}, false>>(
+      "conv1d_10_7_k3s3_nobias_circular");
+  STATIC_REQUIRE(Conv1D<24, 24, Conv{.kernel = 7, .pad = 3, .groups = 24}>::depthwise);
+}
+
+TEST_CASE("ConvTranspose2D matches nn.ConvTranspose2d: stride, padding and output_padding per axis, groups, dilation") {
+  check_conv2d<ConvTranspose2D<12, 8, Conv{.kernel = {3, 4}, .stride = {2, 3}, .pad = {1, 2}, .groups = 4,
+                                           .output_padding = {1, 2}}>>("conv_transpose_12_8_k3x4_s2x3_op_g4");
+  check_conv2d<ConvTranspose2D<16, 10, Conv{.kernel = 4, .stride = 2, .pad = 1}>>("conv_transpose_16_10_k4s2");
+  check_conv2d<ConvTranspose2D<6, 9, Conv{.kernel = 3, .dilation = 2}, false>>("conv_transpose_6_9_k3d2_nobias");
+  STATIC_REQUIRE(ConvTranspose2D<16, 10, Conv{.kernel = 4, .stride = 2, .pad = 1}>::output_height(9) == 18);
+}

@@ -97,3 +97,47 @@ with Oracle("vision.conv") as o:
         y32 = m(x)
         o.save("depthwise_nan", m.state_dict(), inputs={"x": x},
                outputs=with_float32({"y": m.double()(x.double())}, {"y": y32}))
+
+    # ---- Conv1d over time-major sequences (mmm's Seq is [N, T, C]; torch's input [N, C, T]) ----
+    def save_conv1d(name, m, batch, length, lengths=None):
+        """Each item alone (its first `lengths[b]` steps), its output zero past its own length."""
+        randomize(m, g)
+        x = torch.randn(batch, length, m.in_channels, generator=g)
+        lengths = lengths or [length] * batch
+
+        def run(mod, x):
+            """The output, and where it is valid (steps past an item's own length are zero)."""
+            full = mod(x[:, :length].transpose(1, 2)).transpose(1, 2)  # shape of the batch's output
+            y = torch.zeros_like(full)
+            valid = torch.zeros(full.shape[:2] + (1,), dtype=torch.bool)
+            for b, l in enumerate(lengths):
+                item = mod(x[b:b + 1, :l].transpose(1, 2)).transpose(1, 2)
+                y[b, :item.shape[1]] = item[0]
+                valid[b, :item.shape[1]] = True
+            return y, valid
+
+        with torch.no_grad():
+            y32, valid = run(m, x)
+            y, _ = run(m.double(), x.double())
+            m.float()
+            r = torch.randn(y.shape, generator=g)  # a fused residual is not added past an item's length either
+            o.save(name, m.state_dict(), inputs={"x": x, "r": r, "lengths": torch.tensor(lengths, dtype=torch.int32)},
+                   outputs=with_float32({"y": y, "gelu": nn.functional.gelu(y), "residual_relu": torch.relu(y + r.double()) * valid},
+                                        {"y": y32, "gelu": nn.functional.gelu(y32), "residual_relu": torch.relu(y32 + r) * valid}))
+
+    save_conv1d("conv1d_80_96_k3", nn.Conv1d(80, 96, 3, padding=1), 2, 301)
+    save_conv1d("conv1d_96_96_k3s2_lengths", nn.Conv1d(96, 96, 3, stride=2, padding=1), 3, 301, [301, 157, 2])
+    save_conv1d("conv1d_12_20_k5d2g4_reflect_lengths",
+                nn.Conv1d(12, 20, 5, padding=4, dilation=2, groups=4, padding_mode="reflect"), 3, 37, [37, 20, 9])
+    save_conv1d("conv1d_depthwise_24_k7_replicate_lengths",
+                nn.Conv1d(24, 24, 7, padding=3, groups=24, padding_mode="replicate"), 2, 53, [53, 30])
+    save_conv1d("conv1d_8_6_k4_same", nn.Conv1d(8, 6, 4, padding="same"), 2, 29)
+    save_conv1d("conv1d_10_7_k3s3_nobias_circular", nn.Conv1d(10, 7, 3, stride=3, padding=1, bias=False,
+                                                              padding_mode="circular"), 2, 31, [31, 12])
+
+    # ---- ConvTranspose2d ----
+    save_conv("conv_transpose_12_8_k3x4_s2x3_op_g4",
+              nn.ConvTranspose2d(12, 8, (3, 4), stride=(2, 3), padding=(1, 2), output_padding=(1, 2), groups=4),
+              image(3, 12, 13, 11))
+    save_conv("conv_transpose_16_10_k4s2", nn.ConvTranspose2d(16, 10, 4, stride=2, padding=1), image(2, 16, 9, 7))
+    save_conv("conv_transpose_6_9_k3d2_nobias", nn.ConvTranspose2d(6, 9, 3, dilation=2, bias=False), image(1, 6, 8, 10))

@@ -114,14 +114,16 @@ void check_random_cases(bool depthwise, int count) {
 }  // namespace
 
 // Threads for a scope, every size of problem split between them, and optionally blocks
-// of fewer input bytes (more bands); restored afterwards.
+// of fewer input bytes (more bands) and of fewer depth steps (partial tiles kept between
+// passes); restored afterwards.
 struct ConvSettings {
   kernels::detail::ConvBlocking saved = kernels::detail::conv_blocking();
-  explicit ConvSettings(int threads, Index block_bytes = 0) {
+  explicit ConvSettings(int threads, Index block_bytes = 0, Index depth = 0) {
     set_num_threads(threads);
     auto& blocking = kernels::detail::conv_blocking();
     if (threads > 1) blocking.min_parallel_flops = 0;
     if (block_bytes > 0) blocking.block_bytes = block_bytes;
+    if (depth > 0) blocking.depth = depth;
   }
   ~ConvSettings() {
     kernels::detail::conv_blocking() = saved;
@@ -137,6 +139,10 @@ TEST_CASE("the implicit-GEMM convolution matches a plain convolution over random
   SECTION("blocks of a few rows (bands refilled), 2 threads") {
     const ConvSettings settings(2, 1024);
     check_random_cases(false, 120);
+  }
+  SECTION("the depth in passes of 7 steps (partial tiles), 2 threads") {
+    const ConvSettings settings(2, 0, 7);
+    check_random_cases(false, 80);
   }
 }
 
@@ -191,6 +197,103 @@ TEST_CASE("Conv2D's forward allocates nothing once its Workspace is sized") {
   const long allocations = test::allocations_during([&] {
     const Map<8> y = model(x, ws);
     CHECK(y.height == 19);
+  }, 5);
+  CHECK(allocations == 0);
+  set_num_threads(0);
+}
+
+TEST_CASE("Conv1D names its geometry and refuses sequences too short for it and lengths outside them") {
+  using C = Conv1D<12, 20, Conv{.kernel = 5, .pad = 4, .dilation = 2, .groups = 4, .padding_mode = PaddingMode::reflect}>;
+  CHECK(C::name() == "Conv1D<12, 20, kernel 5, stride 1, pad 4, dilation 2, groups 4, reflect>");
+  STATIC_REQUIRE(Conv1D<80, 384, Conv{.kernel = 3, .stride = 2, .pad = 1}>::output_length(3000) == 1500);
+  STATIC_REQUIRE(C::output_length(9) == 9);
+  C conv;
+  test::fill_random(conv, 2, 0.1f);
+  Workspace ws;
+  // The dilated kernel spans 9 steps; 4 steps reflect-padded by 4 are 12, but reflect needs pads < 4.
+  Tensor short_seq(Shape{1, 4, 12});
+  REQUIRE_THROWS_AS(conv(Seq<12>(short_seq), ws), ShapeError);
+  REQUIRE_THROWS_WITH(conv(Seq<12>(short_seq), ws), Contains(C::name()) && Contains("reflect") && Contains("4 steps"));
+  using Plain = Conv1D<3, 5, Conv{.kernel = 7}>;
+  Plain plain;
+  test::fill_random(plain, 3, 0.1f);
+  Tensor six(Shape{2, 6, 3});
+  REQUIRE_THROWS_WITH(plain(Seq<3>(six), ws), Contains(Plain::name()) && Contains("6 steps") && Contains("spans 7"));
+  Tensor empty(Shape{1, 0, 3});
+  REQUIRE_THROWS_AS(plain(Seq<3>(empty), ws), ShapeError);
+  Tensor nine(Shape{2, 9, 3});
+  const std::int32_t too_long[] = {9, 10};
+  REQUIRE_THROWS_AS(plain(Seq<3>(nine, too_long), ws), RangeError);
+  REQUIRE_THROWS_WITH(plain(Seq<3>(nine, too_long), ws), Contains(Plain::name()) && Contains("item 1") && Contains("10"));
+  // An item shorter than the kernel has no valid output steps: all zero.
+  const std::int32_t one_short[] = {9, 4};
+  for (Index i = 0; i < nine.numel(); ++i) nine[i] = 1.0f;
+  const Seq<5> y = plain(Seq<3>(nine, one_short), ws);
+  REQUIRE(y.length == 3);
+  CHECK((y.lengths[0] == 3 && y.lengths[1] == 0));
+  for (Index i = 0; i < 3 * 5; ++i) CHECK(y.data[3 * 5 + i] == 0.0f);
+}
+
+TEST_CASE("Conv1D propagates a NaN input to the output steps whose window holds it") {
+  Conv1D<4, 6, Conv{.kernel = 3, .pad = 1}> conv;
+  test::fill_random(conv, 4, 0.2f);
+  Tensor x(Shape{1, 20, 4});
+  for (Index i = 0; i < x.numel(); ++i) x[i] = 0.5f;
+  x[7 * 4 + 2] = NAN;  // step 7, channel 2
+  Workspace ws;
+  const Seq<6> y = conv(Seq<4>(x), ws);
+  for (Index t = 0; t < 20; ++t)
+    for (Index o = 0; o < 6; ++o) CHECK(std::isnan(y.data[t * 6 + o]) == (t >= 6 && t <= 8));
+}
+
+TEST_CASE("ConvTranspose2D names its geometry and refuses an input whose output would be empty") {
+  using T = ConvTranspose2D<4, 6, Conv{.kernel = 1, .pad = 1}>;
+  CHECK(T::name().rfind("ConvTranspose2D<4, 6, kernel 1", 0) == 0);
+  STATIC_REQUIRE(T::output_height(1) == -1);  // (1 − 1)·1 − 2 + 0 + 1
+  STATIC_REQUIRE(T::output_height(3) == 1);
+  T conv;
+  test::fill_random(conv, 5, 0.1f);
+  Workspace ws;
+  Tensor one(Shape{1, 4, 1, 5});
+  REQUIRE_THROWS_AS(conv(Map<4>(one), ws), ShapeError);
+  REQUIRE_THROWS_WITH(conv(Map<4>(one), ws), Contains(T::name()) && Contains("1×5 map") && Contains("-1×3"));
+  Tensor empty(Shape{1, 4, 0, 5});
+  REQUIRE_THROWS_AS(conv(Map<4>(empty), ws), ShapeError);
+  Tensor fits(Shape{1, 4, 3, 3});
+  const Map<6> y = conv(Map<4>(fits), ws);
+  CHECK((y.height == 1 && y.width == 1));
+}
+
+TEST_CASE("Conv1D and ConvTranspose2D forwards allocate nothing once their Workspace is sized") {
+  using Front = Sequential<Conv1D<20, 48, Conv{.kernel = 3, .pad = 1}>, GELU, Conv1D<48, 48, Conv{.kernel = 3, .stride = 2, .pad = 1}>,
+                           GELU, Conv1D<48, 48, Conv{.kernel = 5, .pad = 2, .groups = 48}>>;
+  using Up = Sequential<ConvTranspose2D<16, 8, Conv{.kernel = 4, .stride = 2, .pad = 1}>, ReLU,
+                        ConvTranspose2D<8, 6, Conv{.kernel = 3, .stride = 2, .pad = 1, .groups = 2, .output_padding = 1}>>;
+  static Front front;
+  static Up up;
+  test::fill_random(front, 6, 0.2f);
+  test::fill_random(up, 7, 0.2f);
+  std::mt19937 rng(8);
+  const auto frames = random_vector(rng, 3 * 301 * 20);
+  const std::int32_t lengths[] = {301, 150, 7};
+  const Seq<20> seq(frames.data(), 3, 301, lengths);
+  const auto pixels = random_vector(rng, 2 * 16 * 13 * 11);
+  const Map<16> map(pixels.data(), 2, 13, 11);
+  Workspace ws;
+  set_num_threads(2);
+  for (int warm = 0; warm < 2; ++warm) {
+    (void)front(seq, ws);
+    ws.reset();
+    (void)up(map, ws);
+    ws.reset();
+  }
+  const long allocations = test::allocations_during([&] {
+    const Seq<48> y = front(seq, ws);
+    CHECK((y.length == 151 && y.lengths[2] == 4));
+    ws.reset();
+    const Map<6> z = up(map, ws);
+    CHECK((z.height == 52 && z.width == 44));
+    ws.reset();
   }, 5);
   CHECK(allocations == 0);
   set_num_threads(0);

@@ -97,6 +97,16 @@ inline void gemm_columns(index m, const float* a, index lda, const PackedWeights
   detail::gemm_run<detail::kernel_arch>(m, n, b.k(), false, a, lda, bop, c, ldc, detail::product_epilogue(ep));
 }
 
+// The same with op(A) = Aᵀ when ta is Trans::yes: A stored k×m (lda ≥ m), e.g. channel
+// planes read as positions × channels.
+inline void gemm(Trans ta, index m, const float* a, index lda, const PackedWeights& b, float* c, index ldc,
+                 const Epilogue& ep = {}) {
+  detail::OperandB bop;
+  bop.packed = b.data();
+  detail::gemm_run<detail::kernel_arch>(m, b.n(), b.k(), ta == Trans::yes, a, lda, bop, c, ldc,
+                                        detail::product_epilogue(ep));
+}
+
 // General product on unpacked operands: C = epilogue(op(A)·op(B)), op = transpose or not.
 // A is m×k after op, B is k×n after op; lda/ldb are the row strides as stored.
 inline void gemm(Trans ta, Trans tb, index m, index n, index k, const float* a, index lda, const float* b, index ldb,

@@ -12,8 +12,11 @@
 // int-or-tuple arguments do. Pad::same is torch's padding='same' (stride 1 only): the
 // total padding d·(k − 1) per axis, the odd one on the bottom/right, as torch places it.
 
+#include <algorithm>
+#include <span>
 #include <string>
 
+#include "mmm/core/errors.hpp"
 #include "mmm/core/tensor.hpp"
 #include "mmm/kernels/conv.hpp"
 
@@ -105,6 +108,78 @@ constexpr kernels::ConvParams conv_params(index in, index out, const Conv& c) {
   }
   p.padding_mode = c.padding_mode;
   return p;
+}
+
+// A Conv1D as the kernels see it: the w fields, one row (h fields 1 and no padding).
+constexpr kernels::ConvParams conv1d_params(index in, index out, const Conv& c) {
+  Conv one_row = c;
+  one_row.kernel = Axes{1, c.kernel.w};
+  one_row.stride = Axes{1, c.stride.w};
+  one_row.dilation = Axes{1, c.dilation.w};
+  if (!c.pad.keeps_size) one_row.pad = Pad{0, c.pad.w};
+  kernels::ConvParams p = conv_params(in, out, one_row);
+  p.pad_top = p.pad_bottom = 0;
+  return p;
+}
+
+// "kernel 3, stride 2, pad 1" of a Conv1D.
+inline std::string conv1d_options_text(const Conv& c) {
+  std::string s = "kernel " + std::to_string(c.kernel.w) + ", stride " + std::to_string(c.stride.w) + ", pad " +
+                  (c.pad.keeps_size ? std::string("same") : std::to_string(c.pad.w));
+  if (c.dilation.w != 1) s += ", dilation " + std::to_string(c.dilation.w);
+  if (c.groups != 1) s += ", groups " + std::to_string(c.groups);
+  if (c.padding_mode != PaddingMode::zeros) s += std::string(", ") + kernels::name(c.padding_mode);
+  return s;
+}
+
+
+// The per-channel affine folded into a convolution and what prepare() derives from it:
+// shared by the convolutions.
+class FoldedAffine {
+ public:
+  void set(std::span<const float> scale, std::span<const float> shift, index channels, const std::string& module) {
+    if (static_cast<index>(scale.size()) != channels || static_cast<index>(shift.size()) != channels)
+      throw ShapeError(module + ": fold_affine needs " + std::to_string(channels) + " scales and shifts, got " +
+                       std::to_string(scale.size()) + " and " + std::to_string(shift.size()));
+    scale_ = Tensor(Shape{channels});
+    shift_ = Tensor(Shape{channels});
+    std::copy(scale.begin(), scale.end(), scale_.data());
+    std::copy(shift.begin(), shift.end(), shift_.data());
+  }
+  bool active() const noexcept { return scale_.data() != nullptr; }
+  const float* scale() const noexcept { return active() ? scale_.data() : nullptr; }
+  // The bias the kernel adds: bias·scale + shift, or the bias itself, or none.
+  Tensor effective_bias(const Tensor* bias, index channels) const {
+    if (!active()) return bias ? *bias : Tensor();
+    Tensor b(Shape{channels});
+    for (index o = 0; o < channels; ++o) b[o] = (bias ? (*bias)[o] : 0.0f) * scale_[o] + shift_[o];
+    return b;
+  }
+
+ private:
+  Tensor scale_, shift_;
+};
+
+inline std::string map_size_text(index h, index w) { return std::to_string(h) + "×" + std::to_string(w); }
+
+// The checks every 2-D convolution makes of its input, with messages naming the module
+// (whose name is built only then: a forward must not allocate).
+template <class Module>
+void check_conv_input(const kernels::ConvParams& p, index h, index w) {
+  const index need_h = p.dilation_h * (p.kernel_h - 1) + 1, need_w = p.dilation_w * (p.kernel_w - 1) + 1;
+  const index padded_h = h + p.pad_top + p.pad_bottom, padded_w = w + p.pad_left + p.pad_right;
+  if (h <= 0 || w <= 0 || padded_h < need_h || padded_w < need_w)
+    throw ShapeError(Module::name() + ": a " + map_size_text(h, w) + " map is smaller than the (padded, dilated) kernel (" +
+                     map_size_text(padded_h, padded_w) + " padded, the kernel spans " + map_size_text(need_h, need_w) +
+                     "); the output would be " + map_size_text(p.out_h(h), p.out_w(w)));
+  if (p.padding_mode == PaddingMode::reflect &&
+      (std::max(p.pad_top, p.pad_bottom) >= h || std::max(p.pad_left, p.pad_right) >= w))
+    throw ShapeError(Module::name() + ": reflect padding needs each pad smaller than the map's side, got a " +
+                     map_size_text(h, w) + " map");
+  if (p.padding_mode == PaddingMode::circular &&
+      (std::max(p.pad_top, p.pad_bottom) > h || std::max(p.pad_left, p.pad_right) > w))
+    throw ShapeError(Module::name() + ": circular padding wraps around at most once: a " + map_size_text(h, w) +
+                     " map allows pads up to its sides");
 }
 
 }  // namespace detail

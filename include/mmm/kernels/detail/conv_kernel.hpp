@@ -42,13 +42,14 @@ struct ConvTraits {
 // kept the parity tests' worst elements at torch's own float32 error, for ~1% of time.
 inline constexpr index conv_sum_block = 64;
 
-// The tile (MR rows of NR floats, row i = position i) for `kc` depth steps.
+// The tile (MR rows of NR floats, row i = position i) for `kc` depth steps: written, or
+// with `accumulate` added to what it holds.
 // Step > 0: the position stride, known at compile time (the broadcasts then address
 // origin + constant); Step == 0: `step` at run time.
 template <class Arch, int MR, index Step>
 inline void conv_accumulate(index kc, const float* __restrict origin, index step,
                             const std::int32_t* __restrict offsets, const float* __restrict panel,
-                            float* __restrict tile) {
+                            float* __restrict tile, bool accumulate) {
   using S = Simd<Arch>;
   using V = typename S::V;
   constexpr int NV = KernelTraits<Arch>::nv;
@@ -106,7 +107,7 @@ inline void conv_accumulate(index kc, const float* __restrict origin, index step
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v) acc[0][i][v] = acc[0][i][v] + acc[s][i][v];
     }
-    if (kb == 0) {
+    if (kb == 0 && !accumulate) {
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -123,20 +124,22 @@ inline void conv_accumulate(index kc, const float* __restrict origin, index step
 // conv_accumulate for `rows` in [1, MR], chosen at run time.
 template <class Arch, index Step, int... Rows>
 inline void conv_accumulate_rows(std::integer_sequence<int, Rows...>, int rows, index kc, const float* origin,
-                                 index step, const std::int32_t* offsets, const float* panel, float* tile) {
-  (void)((rows == Rows + 1 ? (conv_accumulate<Arch, Rows + 1, Step>(kc, origin, step, offsets, panel, tile), true)
-                           : false) ||
+                                 index step, const std::int32_t* offsets, const float* panel, float* tile,
+                                 bool accumulate) {
+  (void)((rows == Rows + 1
+              ? (conv_accumulate<Arch, Rows + 1, Step>(kc, origin, step, offsets, panel, tile, accumulate), true)
+              : false) ||
          ...);
 }
 
 template <class Arch>
 inline void conv_tile(int rows, index kc, const float* origin, index step, const std::int32_t* offsets,
-                      const float* panel, float* tile) {
+                      const float* panel, float* tile, bool accumulate = false) {
   constexpr auto all_rows = std::make_integer_sequence<int, KernelTraits<Arch>::mr>{};
   if (step == 1)
-    conv_accumulate_rows<Arch, 1>(all_rows, rows, kc, origin, step, offsets, panel, tile);
+    conv_accumulate_rows<Arch, 1>(all_rows, rows, kc, origin, step, offsets, panel, tile, accumulate);
   else
-    conv_accumulate_rows<Arch, 0>(all_rows, rows, kc, origin, step, offsets, panel, tile);
+    conv_accumulate_rows<Arch, 0>(all_rows, rows, kc, origin, step, offsets, panel, tile, accumulate);
 }
 
 // What a store adds to the tile before writing it: bias per channel, a residual laid out

@@ -1,0 +1,106 @@
+#pragma once
+// ConvTranspose2D<In, Out, Conv{...}, Bias>: a transposed 2-D convolution over NCHW maps,
+// Map<In> → Map<Out>, as torch.nn.ConvTranspose2d(In, Out, kernel_size, stride, padding,
+// output_padding, groups, bias, dilation): an image generator's upsampling step. Options
+// per axis as Conv2D's; .output_padding adds rows and columns at the bottom and right
+// (it must be smaller than the stride or the dilation, as torch requires); only zero
+// padding, as in torch.
+//   output side = (input − 1)·stride − 2·pad + dilation·(kernel − 1) + output_padding + 1
+// Parameters: weight [In, Out/groups, kh, kw] (torch's layout), bias [Out].
+//
+// forward_fused(x, ws, act, residual) and fold_affine(scale, shift) as Conv2D's.
+// Through the one GEMM and col2im (kernels/conv_transpose.hpp), weights packed once.
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mmm/compose/module_base.hpp"
+#include "mmm/core/checked.hpp"
+#include "mmm/core/errors.hpp"
+#include "mmm/kernels/conv_transpose.hpp"
+#include "mmm/layers/conv_options.hpp"
+
+namespace mmm {
+
+template <index In, index Out, Conv P = Conv{}, bool Bias = true>
+class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Takes<Map<In>, Map<Out>>> {
+  static_assert(In > 0 && Out > 0, "ConvTranspose2D<In, Out>: channel counts must be positive");
+  static_assert(detail::conv_options_valid(P),
+                "ConvTranspose2D: kernel, stride, dilation and groups must be positive, padding not negative");
+  static_assert(In % P.groups == 0 && Out % P.groups == 0,
+                "ConvTranspose2D: groups must divide both the input and the output channel count (as torch)");
+  static_assert(!P.pad.keeps_size, "ConvTranspose2D: padding='same' is not an option of torch.nn.ConvTranspose2d");
+  static_assert(P.padding_mode == PaddingMode::zeros, "ConvTranspose2D: only zero padding, as torch.nn.ConvTranspose2d");
+  static_assert((P.output_padding.h < P.stride.h || P.output_padding.h < P.dilation.h) &&
+                    (P.output_padding.w < P.stride.w || P.output_padding.w < P.dilation.w),
+                "ConvTranspose2D: output_padding must be smaller than the stride or the dilation (as torch)");
+
+ public:
+  static constexpr index in_channels = In;
+  static constexpr index out_channels = Out;
+  static constexpr Conv geometry = P;
+  static constexpr kernels::ConvTransposeParams params{detail::conv_params(In, Out, P), P.output_padding.h,
+                                                       P.output_padding.w};
+
+  static std::string name() {
+    return "ConvTranspose2D<" + std::to_string(In) + ", " + std::to_string(Out) + ", " +
+           detail::conv_options_text(P, true) + (Bias ? "" : ", no bias") + ">";
+  }
+
+  ConvTranspose2D() : weight_(Shape{In, Out / P.groups, P.kernel.h, P.kernel.w}) {
+    if constexpr (Bias) bias_ = Tensor(Shape{Out});
+  }
+
+  static void parameters(auto& self, auto&& p) {
+    p("weight", self.weight_);
+    if constexpr (Bias) p("bias", self.bias_);
+  }
+
+  Tensor& weight() noexcept { return weight_; }
+  const Tensor& weight() const noexcept { return weight_; }
+  Tensor& bias() noexcept requires Bias { return bias_; }
+  const Tensor& bias() const noexcept requires Bias { return bias_; }
+
+  static constexpr index output_height(index h) { return params.out_h(h); }
+  static constexpr index output_width(index w) { return params.out_w(w); }
+
+  void fold_affine(std::span<const float> scale, std::span<const float> shift) {
+    affine_.set(scale, shift, Out, name());
+    packed_.clear();
+  }
+  bool folded() const noexcept { return affine_.active(); }
+
+  void prepare() {
+    packed_ = kernels::pack_conv_transpose(params, weight_.data(), affine_.scale());
+    bias_used_ = affine_.effective_bias(Bias ? &bias_ : nullptr, Out);
+  }
+
+  Map<Out> forward(const Map<In>& x, Workspace& ws) const { return forward_fused(x, ws, kernels::Activation::none); }
+
+  Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation,
+                         const float* residual = nullptr) const {
+    if (packed_.empty())
+      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them or folding");
+    const index oh = params.out_h(x.height), ow = params.out_w(x.width);
+    if (x.height <= 0 || x.width <= 0 || oh <= 0 || ow <= 0)
+      throw ShapeError(name() + ": a " + detail::map_size_text(x.height, x.width) + " map gives a " +
+                       detail::map_size_text(oh, ow) + " output; both sides must be positive");
+    float* y = ws.allocate<float>(checked_mul(checked_mul(x.batch, Out, "ConvTranspose2D"), checked_mul(oh, ow, "ConvTranspose2D"),
+                                              "ConvTranspose2D"));
+    const Workspace::Mark scratch = ws.mark();
+    float* cols = ws.allocate<float>(kernels::conv_transpose_scratch(params, x.height, x.width));
+    kernels::conv_transpose2d(params, x.data, x.batch, x.height, x.width, packed_, y,
+                              {bias_used_.data(), residual, activation}, cols);
+    ws.release(scratch);
+    return {y, x.batch, oh, ow};
+  }
+
+ private:
+  Tensor weight_, bias_;
+  detail::FoldedAffine affine_;
+  std::vector<kernels::PackedWeights> packed_;
+  Tensor bias_used_;
+};
+
+}  // namespace mmm
