@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <initializer_list>
 #include <typeinfo>
 #include <random>
@@ -256,7 +257,10 @@ double reference(const kernels::AttentionProblem& p, Index b, Index h, Index t, 
 }  // namespace
 
 TEST_CASE("kernels::attention: tiled = materialized = float64, for rows and for pages", "[attention][kernel]") {
-  std::mt19937 rng(20240611);
+  const char* fixed = std::getenv("MMM_SEED");
+  const unsigned seed = fixed ? static_cast<unsigned>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
+  UNSCOPED_INFO("kernel trials seed " << seed << " (rerun with MMM_SEED=" << seed << ")");
+  std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
   for (int trial = 0; trial < 40; ++trial) {
     const Index batch = 1 + rng() % 3, kv_heads = 1 + rng() % 3, q_heads = kv_heads * (1 + rng() % 3);
@@ -329,7 +333,9 @@ TEST_CASE("kernels::attention: tiled = materialized = float64, for rows and for 
             }
       INFO("trial " << trial << ": batch " << batch << ", heads " << q_heads << "/" << kv_heads << ", head_dim " << dh
                     << ", lengths " << q_len << "/" << kv_len << (causal ? ", causal" : "") << (masked ? ", masked" : ""));
-      REQUIRE(worst < 1e-4);
+      // Peaked rows have scores of magnitude ~20, whose float32 rounding (~1e-5 absolute, as
+      // in torch's float32 matmul) e^s turns into that relative error of the weights.
+      REQUIRE(worst < (sharpness > 1.0f ? 1e-3 : 1e-4));
     }
     set_num_threads(0);
   }

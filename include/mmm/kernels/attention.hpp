@@ -151,6 +151,10 @@ struct KvPageLayout {
         const index w = std::clamp<index>(n - p * nr, 0, nr);
         for (index j = 0; j < w; ++j) {
           const float* src = k + (j0 + p * nr + j) * ldk;
+          for (index d = 0; d < head_dim; d += 16) {  // rows a stride apart: fetch ahead of the copy
+            __builtin_prefetch(src + nr * ldk + d);
+            __builtin_prefetch(v + (j0 + p * nr + j + nr) * ldv + d);
+          }
           for (index d = 0; d < head_dim; ++d) panel[d * nr + j] = src[d];
         }
         if (w < nr)
@@ -194,15 +198,16 @@ inline index key_limit(const AttentionProblem& p, index b, index t) {
   return std::max<index>(limit, 0);
 }
 
-// Scores s[0, n) of query (b, h, t) against keys [j0, j0 + n), with the element masks applied.
-inline void apply_masks(const ScoreMasks& m, index b, index h, index t, index j0, index n, float* s) {
+// Scores s[0, n) of query (b, h, t) against keys [j0, j0 + n), with the element masks applied;
+// additive masks count `unit` times (the tiled kernel's scores are in base-2 units).
+inline void apply_masks(const ScoreMasks& m, index b, index h, index t, index j0, index n, float* s, float unit = 1.0f) {
   if (m.added) {
     const float* a = m.added + b * m.batch_stride + h * m.head_stride + t * m.row_stride + j0;
-    for (index j = 0; j < n; ++j) s[j] += a[j];
+    for (index j = 0; j < n; ++j) s[j] += unit * a[j];
   }
   if (m.key_added) {
     const float* a = m.key_added + b * m.key_batch_stride + j0;
-    for (index j = 0; j < n; ++j) s[j] += a[j];
+    for (index j = 0; j < n; ++j) s[j] += unit * a[j];
   }
   if (m.blocked) {
     const std::uint8_t* z = m.blocked + b * m.batch_stride + h * m.head_stride + t * m.row_stride + j0;
@@ -216,14 +221,25 @@ inline void apply_masks(const ScoreMasks& m, index b, index h, index t, index j0
   }
 }
 
-// The row-wise half of the online softmax, over one block of scores:
-//   m' = max(m, max_j s_j),  p_j = e^{s_j − m'},  l' = l·e^{m − m'} + Σ p_j,
-// p written over s; returns e^{m − m'}, the factor the row's output accumulator needs.
+// The row-wise half of the online softmax, over one block of scores in base-2 units (the
+// queries carry the factor log2 e, so that e^x = 2^s):
+//   m' = max(m, max_j s_j),  p_j = 2^{s_j − m'},  l' = l·2^{m − m'} + Σ p_j,
+// p written over s; returns 2^{m − m'}, the factor the row's output accumulator needs.
 // A row that has seen only −inf keeps m = −inf and l = 0 (its p are 0).
 template <class A>
 struct OnlineSoftmax {
   using F = xsimd::batch<float, A>;
   static constexpr index W = static_cast<index>(F::size);
+
+  // 2^t for t ≤ 0: t = n + f with f ∈ [−½, ½], 2^f by a degree-5 polynomial (relative
+  // error 1.8e-7 in float, fitted here), times 2^n; below −150 it is 0.
+  static F exp2(F t) {
+    t = xsimd::max(t, F(-150.0f));
+    const F n = xsimd::nearbyint(t), f = t - n;
+    static constexpr float c[] = {1.3264698209241033e-3f, 9.671509265899658e-3f, 5.550733953714371e-2f,
+                                  2.4022242426872253e-1f, 6.931470036506653e-1f, 1.0f};
+    return simd::detail::scale_pow2<A>(simd::detail::horner<A>(f, c), n, A{});
+  }
 
   static float update(float* s, index n, float& m, float& l) {
     const float block_max = MathKernels<A>::reduce_max(s, n);
@@ -237,13 +253,13 @@ struct OnlineSoftmax {
       std::fill_n(s, n, 0.0f);
       return 1.0f;
     }
-    const float correction = m == neg_inf ? 0.0f : std::exp(m - m_new);
+    const float correction = m == neg_inf ? 0.0f : std::exp2(m - m_new);
     const F mv(m_new);
     F sum0(0.0f), sum1(0.0f);
     index j = 0;
     for (; j + 2 * W <= n; j += 2 * W) {
-      const F a = simd::detail::exp_parts<A, true>(F::load_unaligned(s + j) - mv).value();
-      const F c = simd::detail::exp_parts<A, true>(F::load_unaligned(s + j + W) - mv).value();
+      const F a = exp2(F::load_unaligned(s + j) - mv);
+      const F c = exp2(F::load_unaligned(s + j + W) - mv);
       a.store_unaligned(s + j);
       c.store_unaligned(s + j + W);
       sum0 += a;
@@ -252,7 +268,7 @@ struct OnlineSoftmax {
     for (; j < n; j += W) {
       const index k = std::min(W, n - j);
       const F x = k == W ? F::load_unaligned(s + j) : MathKernels<A>::load_partial(s + j, k, neg_inf);
-      const F a = simd::detail::exp_parts<A, true>(x - mv).value();
+      const F a = exp2(x - mv);
       sum0 += a;
       if (k == W)
         a.store_unaligned(s + j);
@@ -281,6 +297,7 @@ struct AttentionTiles {
   static constexpr index MR = KernelTraits<Arch>::mr;
   static constexpr index NR = KernelTraits<Arch>::nr;
   static constexpr index AS = KernelTraits<Arch>::a_stride;
+  static constexpr float log2e = 1.44269504088896341f;
   using Layout = KvPageLayout<Arch>;
   using Math = xsimd::default_arch;
 
@@ -306,11 +323,16 @@ struct AttentionTiles {
     const index pages_per_block = std::max<index>(1, std::min(blk.block_keys, AS) / P);
 
     index max_limit = 0;
+    const float q_scale = p.scale * log2e;  // scores in base-2 units: e^x = 2^(x·log2 e)
+    // The next block's queries (most often this thread's next item) arrive while this one computes.
+    for (index r = 0; r < rows; ++r) {
+      const index t = t0 + positions + r % positions;
+      if (t < p.q_len)
+        for (index d = 0; d < dh; d += 16) __builtin_prefetch(p.q + (b * p.q_len + t) * p.ldq + (h0 + r / positions) * dh + d);
+    }
     for (index r = 0; r < rows; ++r) {
       const index h = h0 + r / positions, t = t0 + r % positions;
-      const float* q = p.q + (b * p.q_len + t) * p.ldq + h * dh;
-      float* qr = w.q + r * AS;
-      for (index d = 0; d < dh; ++d) qr[d] = q[d] * p.scale;
+      MathKernels<Math>::scale(p.q + (b * p.q_len + t) * p.ldq + h * dh, q_scale, w.q + r * AS, dh);
       w.limit[r] = key_limit(p, b, t);
       max_limit = std::max(max_limit, w.limit[r]);
       w.m[r] = neg_inf;
@@ -337,7 +359,7 @@ struct AttentionTiles {
       for (index r = 0; r < rows; ++r) {
         float* s = w.s + r * AS;
         const index n = std::clamp<index>(w.limit[r] - j0, 0, keys);
-        if (p.masks.any() && n > 0) apply_masks(p.masks, b, h0 + r / positions, t0 + r % positions, j0, n, s);
+        if (p.masks.any() && n > 0) apply_masks(p.masks, b, h0 + r / positions, t0 + r % positions, j0, n, s, log2e);
         const float correction = n > 0 ? OnlineSoftmax<Math>::update(s, n, w.m[r], w.l[r]) : 1.0f;
         std::fill(s + n, s + keys, 0.0f);
         if (correction != 1.0f) MathKernels<Math>::scale(w.o + r * vw, correction, w.o + r * vw, vw);
@@ -412,7 +434,11 @@ inline void attention(const AttentionProblem& p, Workspace& ws) {
   const index vw = Layout::value_panels(dh) * Tiles::NR;
   const index per_thread = checked_add(packed_floats, rows * (2 * AS + vw + 2) + 64, "kernels::attention");
 
-  const int threads = static_cast<int>(std::min<index>(num_threads(), items));
+  // Below ~4 MFLOP a parallel region costs more than it saves — unless the keys and values
+  // to read reach a megabyte (a decoder step over a long cache: bound by memory).
+  const double work = static_cast<double>(p.batch) * p.q_heads * p.q_len * std::max<index>(p.kv_len, 1) * dh;
+  const double kv_bytes = 2.0 * sizeof(float) * static_cast<double>(p.batch) * p.kv_heads * p.kv_len * dh;
+  const int threads = work < 1e6 && kv_bytes < (1 << 20) ? 1 : static_cast<int>(std::min<index>(num_threads(), items));
   const Workspace::Mark scratch = ws.mark();
   float* slab = ws.allocate<float>(checked_mul(per_thread, threads, "kernels::attention"));
   index* limits = ws.allocate<index>(checked_mul(rows, threads, "kernels::attention"));

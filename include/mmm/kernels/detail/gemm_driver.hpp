@@ -235,9 +235,14 @@ void gemm_run(index m, index n, index k, bool ta, const float* a, index lda, con
   const index panels = (n + NR - 1) / NR;
   const index row_panels = (m + MR - 1) / MR;
 
-  // Below ~2 MFLOP (a few µs on one core) a parallel region costs more than it saves.
+  // Below ~2 MFLOP (a few µs on one core) a parallel region costs more than it saves,
+  // unless the product streams a megabyte or more of packed weights for a few rows (a
+  // decoder step's projections): that is bound by memory, and threads add bandwidth.
   index threads = num_threads();
-  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(std::max<index>(k, 1)) < 1e6)
+  const bool streams_weights = bop.packed && row_panels <= few_row_panels &&
+                               static_cast<double>(n) * static_cast<double>(k) * sizeof(float) >= (1 << 20);
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(std::max<index>(k, 1)) < 1e6 &&
+      !streams_weights)
     threads = 1;
   threads = std::min(threads, panels * row_panels);
   if (threads <= 1) {
