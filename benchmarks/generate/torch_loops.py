@@ -6,10 +6,12 @@ an Embedding(8000, 256) → LSTM(256, 256, 2 layers) → Linear(256, 8000) decod
 loop a PyTorch user writes; its kernels are libtorch's (the Python overhead per op included).
 
     /usr/bin/python3 benchmarks/generate/torch_loops.py [--repetitions 5] [--threads 1,2]
+    /usr/bin/python3 benchmarks/generate/torch_loops.py --export DIR    (ONNX step models for ort_loops.mjs)
 
 Prints one row per case, named as bench_generate's: <Kind>/torch/<model>/threads:N, the
 median milliseconds per request and tokens per second."""
 import argparse
+import json
 import math
 import os
 import statistics
@@ -48,8 +50,7 @@ class CachedGPT2(nn.Module):
                 v = torch.cat((past[i][1], v), dim=2)
             present.append((k, v))
             s = q @ k.transpose(-2, -1) / math.sqrt(D // H)
-            if T > 1:
-                s = s + torch.triu(torch.full((T, k.shape[2]), float("-inf")), k.shape[2] - T + 1)
+            s = s + torch.triu(torch.full((T, k.shape[2]), float("-inf")), k.shape[2] - T + 1)
             a = torch.softmax(s, dim=-1) @ v
             x = x + block.attn.c_proj(a.transpose(1, 2).reshape(B, T, D))
             x = x + block.mlp(block.ln_2(x))
@@ -118,15 +119,66 @@ def beam4(model, prompt, width=4):
     return beams[0]
 
 
+class Gpt2Step(nn.Module):
+    """CachedGPT2 with the past as two tensors [layers, B, heads, P, 64], for ONNX."""
+
+    def __init__(self, cached):
+        super().__init__()
+        self.cached = cached
+
+    def forward(self, tokens, start, past_k, past_v):
+        logits, present = self.cached(tokens, start, list(zip(past_k, past_v)))
+        return logits, torch.stack([k for k, _ in present]), torch.stack([v for _, v in present])
+
+
+class LstmStep(nn.Module):
+    def __init__(self, decoder):
+        super().__init__()
+        self.d = decoder
+
+    def forward(self, tokens, h, c):
+        logits, (h, c) = self.d.step(tokens, (h, c))
+        return logits, h, c
+
+
+def export(models, prompt, out):
+    """ONNX step models for ort_loops.mjs (opset 14, batch and lengths dynamic), the prompt
+    and torch's greedy and beam-4 tokens, which the ONNX loops must reproduce."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump({"prompt": prompt[0].tolist(), "new_tokens": NEW, "vocab": VOCAB,
+                   **{name: {"Greedy": greedy(m, prompt)[0].tolist(), "Beam4": beam4(m, prompt).tolist()}
+                      for name, m in models.items()}}, f)
+    tokens = torch.randint(0, VOCAB, (2, 3))
+    past = torch.zeros(4, 2, 4, 5, 64)
+    torch.onnx.export(Gpt2Step(models["gpt2_256x4_v8000"]), (tokens, torch.tensor(5), past, past),
+                      os.path.join(out, "gpt2_256x4_v8000.onnx"), opset_version=14,
+                      input_names=["tokens", "start", "past_k", "past_v"],
+                      output_names=["logits", "present_k", "present_v"],
+                      dynamic_axes={"tokens": {0: "B", 1: "T"}, "past_k": {1: "B", 3: "P"},
+                                    "past_v": {1: "B", 3: "P"}, "logits": {0: "B"},
+                                    "present_k": {1: "B", 3: "Q"}, "present_v": {1: "B", 3: "Q"}})
+    h = torch.zeros(2, 2, 256)
+    torch.onnx.export(LstmStep(models["lstm_256x2_v8000"]), (tokens, h, h), os.path.join(out, "lstm_256x2_v8000.onnx"),
+                      opset_version=14, input_names=["tokens", "h", "c"], output_names=["logits", "h_out", "c_out"],
+                      dynamic_axes={"tokens": {0: "B", 1: "T"}, "h": {1: "B"}, "c": {1: "B"}, "logits": {0: "B"},
+                                    "h_out": {1: "B"}, "c_out": {1: "B"}})
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--export", metavar="DIR", help="write the ONNX step models for ort_loops.mjs and stop")
     args = parser.parse_args()
     torch.manual_seed(0)
     gpt2 = GPT2(VOCAB, 256, 256, 4, 4).eval()
     models = {"gpt2_256x4_v8000": CachedGPT2(gpt2).eval(), "lstm_256x2_v8000": LstmDecoder().eval()}
     prompt = torch.randint(0, VOCAB, (1, PROMPT))
+    if args.export:
+        with torch.no_grad():
+            export(models, prompt, args.export)
+        return
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
         for kind, run in (("Greedy", greedy), ("Beam4", beam4)):
