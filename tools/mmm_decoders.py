@@ -5,6 +5,10 @@ names mmm loads), each with the step-decoder protocol of tools/mmm_generate.py:
                                                 over LSTM<embed, hidden, Rnn{.layers}>
     Captioner(encoder, decoder)                 an image encoder whose features are the LSTM's
                                                 first input (Show and Tell), then the decoder
+    TransformerCaptioner(...)                   generate/transformer_decoder.hpp, CrossAttentionDecoder
+    Recomputing(vocab, logits_of)               the protocol over any full forward: every step
+                                                runs the whole prefix again (no cache: the
+                                                reference a KV cache must agree with)
 """
 import numpy as np
 import torch
@@ -83,3 +87,46 @@ class MemoryDecoder:
     def reorder(self, state, sources):
         memory, rows = state
         return memory[torch.tensor(sources)], [list(rows[s]) for s in sources]
+
+
+class TransformerCaptioner(nn.Module):
+    """Token embedding + learned positions, nn.TransformerDecoder over a memory, a head."""
+
+    def __init__(self, vocab, max_len, dim, heads, ff, layers, norm_first=True):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim)
+        self.positions = nn.Embedding(max_len, dim)
+        layer = nn.TransformerDecoderLayer(dim, heads, ff, dropout=0.0, batch_first=True, norm_first=norm_first)
+        self.decoder = nn.TransformerDecoder(layer, layers, norm=nn.LayerNorm(dim))
+        self.head = nn.Linear(dim, vocab)
+
+    def forward(self, tokens, memory):
+        t = tokens.shape[1]
+        x = self.embedding(tokens) + self.positions(torch.arange(t))
+        causal = torch.triu(torch.full((t, t), float("-inf")), 1)
+        return self.head(self.decoder(x, memory, tgt_mask=causal))
+
+
+class Recomputing:
+    def __init__(self, vocab, logits_of):
+        """logits_of(prefix: list of ids, memory or None) -> logits [V] of the last position."""
+        self.vocab_size = vocab
+        self.logits_of = logits_of
+
+    def make_state(self, rows):
+        return {"prefix": [[] for _ in range(rows)], "memory": [None] * rows}
+
+    def condition(self, state, memory):
+        """memory [items, S, D]: item i for rows i*k .. i*k+k-1."""
+        rows = len(state["prefix"])
+        k = rows // memory.shape[0]
+        state["memory"] = [memory[r // k] for r in range(rows)]
+        return state
+
+    def step(self, new_tokens, state):
+        state = {"prefix": [p + list(t) for p, t in zip(state["prefix"], new_tokens)], "memory": state["memory"]}
+        logits = torch.stack([self.logits_of(p, m) for p, m in zip(state["prefix"], state["memory"])])
+        return logits.numpy().astype(np.float32), state
+
+    def reorder(self, state, sources):
+        return {"prefix": [list(state["prefix"][s]) for s in sources], "memory": [state["memory"][s] for s in sources]}

@@ -7,7 +7,7 @@ parameter names mmm loads). Each mirrors one mmm type:
     GatedFusion(out, *ins)        layers/gated_fusion.hpp
     SequenceJoin()                layers/sequence_join.hpp (image/audio tokens before text)
     CrossAttentionFusion(dq, dkv, heads)   layers/cross_attention_fusion.hpp
-    map_to_seq(x)                 layers/flatten.hpp, MapToSeq
+    map_to_seq(x), MapToSeq()     layers/flatten.hpp, MapToSeq
 
 Branch values are tensors; a sequence with padding is a pair (x [N, T, D], lengths [N]).
 Feat branches are [N, D] and are repeated over the steps of sequence branches; Map
@@ -42,6 +42,11 @@ def _as_rows(branches):
         return xs, False
     t = steps[0]
     return [x if x.dim() == 3 else x[:, None, :].expand(x.shape[0], t, x.shape[1]) for x in xs], True
+
+
+class MapToSeq(nn.Module):
+    def forward(self, x):
+        return map_to_seq(x)
 
 
 class Parallel(nn.ModuleList):

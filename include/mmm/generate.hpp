@@ -7,6 +7,8 @@
 //   generate/ctc.hpp           CTC greedy and prefix beam search (speech)
 //   streaming (a callback per token) and stop strings: StreamOptions in generate/token_loop.hpp
 //   generate/recurrent_decoder.hpp   an Embedding → LSTM/GRU/RNN → Linear decoder (captioners)
+//   generate/transformer_decoder.hpp decoder-only LMs (GPT2, Llama) and a cross-attention
+//                                    (captioner) decoder, over a KVCache
 //   generate/kv_cache.hpp            transformer decoders' keys and values (paged, copy-on-write)
 // (Only includes.)
 
@@ -21,3 +23,4 @@
 #include "mmm/generate/sampling.hpp"
 #include "mmm/generate/stop_strings.hpp"
 #include "mmm/generate/token_loop.hpp"
+#include "mmm/generate/transformer_decoder.hpp"

@@ -152,3 +152,70 @@ TEST_CASE("an LSTM decoder (RecurrentDecoder) decodes without allocating per tok
   CHECK(beam_short == 0);
   CHECK(beam_long == 0);
 }
+
+TEST_CASE("transformer decoders over a KV cache decode without allocating per token") {
+  using Gpt2 = GPT2<GPT2Config{.vocab = 61, .positions = 160, .dim = 32, .heads = 4, .layers = 2}>;
+  Gpt2 model;
+  test::fill_random(model, 29, 0.3f);
+  const LanguageModelDecoder<Gpt2> lm(model);
+  const std::vector<std::int32_t> ids{3, 4, 5, 6, 7, 8};
+  const std::vector<std::int32_t> lengths{3, 2};
+  const Tokens prompt(ids.data(), 2, 3, lengths.data());
+  Workspace ws;
+  auto greedy_state = lm.make_state(2, 3 + 80);
+  auto sample_state = lm.make_state(2, 3 + 80);
+  auto beam_state = lm.make_state(2 * 4, 3 + 80);
+  const auto [greedy_short, greedy_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        greedy_state.reset();
+        return greedy(lm, greedy_state, prompt, {.max_length = n}, ws).tokens(0).size();
+      },
+      40, 80);
+  const auto [sample_short, sample_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        sample_state.reset();
+        return sample(lm, sample_state, prompt, {.max_length = n, .top_k = 20, .top_p = 0.9f, .seed = 3}, ws)
+            .tokens(0)
+            .size();
+      },
+      40, 80);
+  const auto [beam_short, beam_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        beam_state.reset();
+        return beam_search(lm, beam_state, prompt, {.max_length = n, .eos = 1, .width = 4, .n_best = 2}, ws)
+            .tokens(0)
+            .size();
+      },
+      40, 80);
+  CHECK(greedy_short == 0);
+  CHECK(greedy_long == 0);
+  CHECK(sample_short == 0);
+  CHECK(sample_long == 0);
+  CHECK(beam_short == 0);
+  CHECK(beam_long == 0);
+
+  // A captioner cross-attending to 12 memory positions per image.
+  using CaptionLayer = TransformerDecoderLayer<16, 2, 32, Layer{.norm_first = true, .causal = true}>;
+  CrossAttentionDecoder<43, 64, CaptionLayer, 2> captioner;
+  test::fill_random(captioner, 31, 0.3f);
+  Tensor memory(Shape{2, 12, 16});
+  for (Index i = 0; i < memory.numel(); ++i) memory[i] = 0.05f * static_cast<float>(i % 11) - 0.2f;
+  const std::vector<std::int32_t> bos{0, 0};
+  const Tokens start(bos.data(), 2, 1);
+  auto caption_state = captioner.make_state(2 * 3, 64, 12);
+  const auto [caption_short, caption_long] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        caption_state.reset();
+        captioner.condition(caption_state, Seq<16>(memory), ws);
+        return beam_search(captioner, caption_state, start, {.max_length = n, .eos = 1, .width = 3}, ws)
+            .tokens(0)
+            .size();
+      },
+      30, 60);
+  CHECK(caption_short == 0);
+  CHECK(caption_long == 0);
+}

@@ -14,6 +14,8 @@
 
 using namespace mmm;
 using generate::Hypotheses;
+using test::meta_float;
+using test::meta_int;
 using test::OracleCase;
 
 namespace {
@@ -26,9 +28,6 @@ std::string token_text_of(std::int32_t i) {
   if (i % 3 == 0) s += letters[static_cast<std::size_t>((7 * i + 3) % 26)];
   return s;
 }
-
-Index meta_int(const OracleCase& c, const std::string& key) { return std::stoll(c.meta(key)); }
-float meta_float(const OracleCase& c, const std::string& key) { return std::stof(c.meta(key)); }
 
 // A case over the torch decoder: its weights loaded, its prompt.
 struct DecoderCase {

@@ -1,7 +1,9 @@
-"""Oracle for tests/generate/parity.cpp and recurrent.cpp: greedy decoding, beam search and
+"""Oracle for tests/generate/parity.cpp, recurrent.cpp and transformer.cpp: greedy decoding, beam search and
 sampling by the reference procedures of tools/mmm_generate.py over torch decoders (ElmanDecoder,
 the network of tests/generate/decoders.hpp; tools/mmm_decoders.py's LstmDecoder and an LSTM
-captioner, which RecurrentDecoder loads), and CTC greedy / prefix beam search over random
+captioner, which RecurrentDecoder loads; a GPT-2 (tools/reference) and a transformer
+captioner with cross-attention to CNN patches, decoded by recomputing every prefix, which
+the KV-cached C++ decoders must agree with), and CTC greedy / prefix beam search over random
 log-probabilities. Weights, prompts and seeds are fresh each run; sampled text is recorded
 from the Python generator and sampler, for the C++ side to reproduce token for token.
 
@@ -13,6 +15,8 @@ import torch
 from torch import nn
 
 import mmm_decoders as D
+import mmm_fusion as FU
+from reference.decoder_blocks import GPT2
 import mmm_generate as G
 from mmm_oracle import Oracle
 
@@ -91,6 +95,17 @@ def robust(run, attempts=50, bound=1e-4):
         if not margins or min(margins) >= bound:
             return result
     raise RuntimeError(f"no case without a near-tie in {attempts} attempts")
+
+
+def decode(decoder, state_for, prompts, meta, seed=None, margins=None):
+    """Greedy, beam search or sampling as meta["kind"] says; state_for(rows) makes the state."""
+    if meta["kind"] == "greedy":
+        return G.greedy(decoder, state_for(len(prompts)), prompts, meta["max_length"], EOS, margins=margins)
+    if meta["kind"] == "beam":
+        return G.beam_search(decoder, state_for(len(prompts) * meta["width"]), prompts, meta["max_length"], EOS,
+                             meta["width"], meta["length_penalty"], meta["n_best"], margins=margins)
+    return G.sample(decoder, state_for(len(prompts)), prompts, meta["max_length"], EOS, meta["temperature"],
+                    meta["top_k"], meta["top_p"], seed=seed, margins=margins)
 
 
 with Oracle("generate.parity") as o, torch.no_grad():
@@ -209,15 +224,7 @@ with Oracle("generate.parity") as o, torch.no_grad():
         def run(attempt):
             prompts, margins = draw_prompts(rows, 5, 41), []
             seed = base + attempt
-            if meta["kind"] == "greedy":
-                out = G.greedy(lstm, lstm.make_state(rows), prompts, meta["max_length"], EOS, margins=margins)
-            elif meta["kind"] == "beam":
-                out = G.beam_search(lstm, lstm.make_state(rows * meta["width"]), prompts, meta["max_length"], EOS,
-                                    meta["width"], meta["length_penalty"], meta["n_best"], margins=margins)
-            else:
-                out = G.sample(lstm, lstm.make_state(rows), prompts, meta["max_length"], EOS, meta["temperature"],
-                               meta["top_k"], meta["top_p"], seed=seed, margins=margins)
-            return (prompts, seed, out), margins
+            return (prompts, seed, decode(lstm, lstm.make_state, prompts, meta, seed, margins)), margins
 
         prompts, seed, out = robust(run)
         o.save(case, lstm.state_dict(), inputs=prompts_tensor(prompts), outputs=pack(out, meta.get("n_best", 1)),
@@ -237,15 +244,52 @@ with Oracle("generate.parity") as o, torch.no_grad():
             images, margins = torch.randn(2, 3, 11, 9, generator=g), []
             features = encoder(images)
             dec = captioner.decoder
-            state = dec.condition(dec.make_state(2 * meta["width"]), features)
-            prompts = [[0], [0]]
-            if meta["kind"] == "greedy":
-                out = G.greedy(dec, state, prompts, meta["max_length"], EOS, margins=margins)
-            else:
-                out = G.beam_search(dec, state, prompts, meta["max_length"], EOS, meta["width"], meta["length_penalty"],
-                                    meta["n_best"], margins=margins)
+            out = decode(dec, lambda rows: dec.condition(dec.make_state(rows), features), [[0], [0]], meta,
+                         margins=margins)
             return (images, out), margins
 
         images, out = robust(run)
         o.save(case, captioner.state_dict(), inputs={"image": images}, outputs=pack(out, meta["n_best"]),
+               metadata={k: str(v) for k, v in dict(meta, eos=EOS).items()})
+
+    # ---- transformer.cpp: GPT2<vocab 53, positions 64, dim 48, heads 4, layers 2> ----
+    gpt2 = GPT2(53, 64, 48, 4, 2)
+    gpt2.wte.weight.mul_(4.0)  # peaked logits (tied head)
+    lm = D.Recomputing(53, lambda prefix, _: gpt2(torch.tensor([prefix]))[0, -1])
+    for case, rows, meta in [
+        ("gpt2_greedy", 3, {"kind": "greedy", "max_length": 14}),
+        ("gpt2_beam", 2, {"kind": "beam", "max_length": 11, "width": 4, "length_penalty": 1.0, "n_best": 3}),
+        ("gpt2_sample", 2, {"kind": "sample", "max_length": 14, "temperature": 0.8, "top_k": 10, "top_p": 0.9}),
+    ]:
+        meta = dict(meta, eos=EOS)
+
+        def run(attempt):
+            prompts, margins = draw_prompts(rows, 6, 53), []
+            seed = base + attempt
+            return (prompts, seed, decode(lm, lm.make_state, prompts, meta, seed, margins)), margins
+
+        prompts, seed, out = robust(run)
+        o.save(case, gpt2.state_dict(), inputs=prompts_tensor(prompts), outputs=pack(out, meta.get("n_best", 1)),
+               metadata={k: str(v) for k, v in dict(meta, seed=seed).items()})
+
+    # A transformer captioner: Conv2d(3, 16, 3, stride 2, pad 1) + ReLU, the map's positions as
+    # tokens, Linear(16, 32): the memory; then TransformerCaptioner(37, 32, dim 32, heads 4,
+    # ff 64, 2 pre-norm layers) from BOS = 0 with cross-attention to it.
+    patches = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(), FU.MapToSeq(), nn.Linear(16, 32))
+    captioner = D.TransformerCaptioner(37, 32, 32, 4, 64, 2)
+    captioner.head.weight.mul_(4.0)
+    model = nn.ModuleDict({"encoder": patches, "decoder": captioner})
+    cap = D.Recomputing(37, lambda prefix, memory: captioner(torch.tensor([prefix]), memory[None])[0, -1])
+    for case, meta in [("tcaption_greedy", {"kind": "greedy", "max_length": 12, "width": 1, "n_best": 1}),
+                       ("tcaption_beam", {"kind": "beam", "max_length": 12, "width": 3, "n_best": 3,
+                                          "length_penalty": 1.0})]:
+        def run(_):
+            images, margins = torch.randn(2, 3, 9, 11, generator=g), []
+            memory = patches(images)
+            out = decode(cap, lambda rows: cap.condition(cap.make_state(rows), memory), [[0], [0]], meta,
+                         margins=margins)
+            return (images, out), margins
+
+        images, out = robust(run)
+        o.save(case, model.state_dict(), inputs={"image": images}, outputs=pack(out, meta["n_best"]),
                metadata={k: str(v) for k, v in dict(meta, eos=EOS).items()})

@@ -19,9 +19,6 @@ namespace {
 using LstmDecoder = generate::RecurrentDecoder<41, 13, LSTM<13, 29, Rnn{.layers = 2}>>;
 using CaptionDecoder = generate::RecurrentDecoder<37, 13, LSTM<13, 31>>;
 using ImageEncoder = Sequential<Conv2D<3, 8, Conv{.kernel = 3, .stride = 2, .pad = 1}>, ReLU, GlobalAvgPool, Linear<8, 13>>;
-
-Index meta_int(const OracleCase& c, const std::string& key) { return std::stoll(c.meta(key)); }
-float meta_float(const OracleCase& c, const std::string& key) { return std::stof(c.meta(key)); }
 }  // namespace
 
 static_assert(generate::StepDecoder<LstmDecoder>);
@@ -33,26 +30,9 @@ TEST_CASE("an LSTM decoder greedy-decodes, beam-searches and samples as the Pyth
     c.load_model(decoder);
     const IntTensor ids = c.int_input("ids"), lengths = c.int_input("lengths");
     const Tokens prompt(ids.view(), lengths.data());
-    const Index max_length = meta_int(c, "max_length");
-    const auto eos = static_cast<std::int32_t>(meta_int(c, "eos"));
-    const std::string kind = c.meta("kind");
     Workspace ws;
-    if (kind == "greedy") {
-      auto state = decoder.make_state(prompt.batch, 0);
-      test::check_hypotheses(generate::greedy(decoder, state, prompt, {.max_length = max_length, .eos = eos}, ws), c, "",
-                             name);
-    } else if (kind == "beam") {
-      const generate::BeamOptions o{.max_length = max_length, .eos = eos, .width = meta_int(c, "width"),
-                                    .length_penalty = meta_float(c, "length_penalty"), .n_best = meta_int(c, "n_best")};
-      auto state = decoder.make_state(prompt.batch * o.width, 0);
-      test::check_hypotheses(generate::beam_search(decoder, state, prompt, o, ws), c, "", name);
-    } else {
-      const generate::SamplingOptions o{.max_length = max_length, .eos = eos, .temperature = meta_float(c, "temperature"),
-                                        .top_k = meta_int(c, "top_k"), .top_p = meta_float(c, "top_p"),
-                                        .seed = std::stoull(c.meta("seed"))};
-      auto state = decoder.make_state(prompt.batch, 0);
-      test::check_hypotheses(generate::sample(decoder, state, prompt, o, ws), c, "", name);
-    }
+    const Hypotheses h = test::decode_case(decoder, c, prompt, [&](Index rows) { return decoder.make_state(rows, 0); }, ws);
+    test::check_hypotheses(h, c, "", name);
   }
 }
 
@@ -64,22 +44,17 @@ TEST_CASE("an LSTM captioner: CNN features condition the state, then greedy and 
     load(encoder, c.file(), "model.encoder");
     load(decoder, c.file(), "model.decoder");
     const Tensor images = c.input("image");
-    const Index width = meta_int(c, "width");
     Workspace ws;
     const Feat<13> features = encoder(Map<3>(images), ws);
-    auto state = decoder.make_state(images.dim(0) * width, 0);
-    decoder.condition(state, features, ws);
     const std::vector<std::int32_t> bos(static_cast<std::size_t>(images.dim(0)), 0);
     const Tokens prompt(bos.data(), images.dim(0), 1);
-    const Index max_length = meta_int(c, "max_length");
-    const auto eos = static_cast<std::int32_t>(meta_int(c, "eos"));
-    const Hypotheses h =
-        c.meta("kind") == "greedy"
-            ? generate::greedy(decoder, state, prompt, {.max_length = max_length, .eos = eos}, ws)
-            : generate::beam_search(decoder, state, prompt,
-                                    {.max_length = max_length, .eos = eos, .width = width,
-                                     .length_penalty = meta_float(c, "length_penalty"), .n_best = meta_int(c, "n_best")},
-                                    ws);
+    const Hypotheses h = test::decode_case(decoder, c, prompt,
+                                           [&](Index rows) {
+                                             auto state = decoder.make_state(rows, 0);
+                                             decoder.condition(state, features, ws);
+                                             return state;
+                                           },
+                                           ws);
     test::check_hypotheses(h, c, "", name);
   }
 }

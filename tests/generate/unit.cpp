@@ -348,3 +348,28 @@ TEST_CASE("CTC greedy merges repeats and removes blanks; prefix beam search sums
   CHECK(e.tokens(0).empty());
   CHECK(e.score(0) == 0.0f);
 }
+
+TEST_CASE("transformer decoders: memory items that do not divide the rows, a memory or a request too long") {
+  using CaptionLayer = TransformerDecoderLayer<8, 2, 16, Layer{.norm_first = true, .causal = true}>;
+  CrossAttentionDecoder<11, 6, CaptionLayer, 1> captioner;
+  test::fill_random(captioner, 7, 0.3f);
+  Workspace ws;
+  Tensor memory(Shape{3, 5, 8});
+  auto state = captioner.make_state(4, 6, 5);
+  REQUIRE_THROWS_AS(captioner.condition(state, Seq<8>(memory), ws), ShapeError);
+  REQUIRE_THROWS_WITH(captioner.condition(state, Seq<8>(memory), ws),
+                      Contains("CrossAttentionDecoder<11, 6") && Contains("3 memory items for a state of 4 rows"));
+  Tensor long_memory(Shape{2, 7, 8});
+  auto pair = captioner.make_state(2, 6, 5);
+  REQUIRE_THROWS_AS(captioner.condition(pair, Seq<8>(long_memory), ws), RangeError);
+  REQUIRE_THROWS_WITH(captioner.condition(pair, Seq<8>(long_memory), ws),
+                      Contains("the memory has 7 positions but the cache was made for at most 5"));
+
+  // The state holds MaxLen = 6 positions, whatever was asked for.
+  auto capped = captioner.make_state(2, 100, 5);
+  CHECK(capped.capacity() == 6);
+  Tensor ok(Shape{2, 5, 8});
+  captioner.condition(capped, Seq<8>(ok), ws);
+  const std::vector<std::int32_t> bos{0, 0};
+  REQUIRE_THROWS_AS(greedy(captioner, capped, Tokens(bos.data(), 2, 1), {.max_length = 8}, ws), ResourceError);
+}

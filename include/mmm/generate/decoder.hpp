@@ -27,7 +27,9 @@
 // lengths[r] ≥ 1 tokens (prompts of different lengths in one batch), so rows then hold
 // different numbers of positions. Scratch and the output come from ws, which the step must
 // not reset (the algorithm keeps its own buffers there): use modules' forward(), not
-// operator(). The logits stay valid until the algorithm releases them.
+// operator(). The logits stay valid until the algorithm releases them. (A model whose step
+// starts a new call on its Workspace keeps one of its own in the state and gives logits
+// from there, valid until the next step: generate/transformer_decoder.hpp does.)
 //
 // state.reset(): empty every row again, keeping the memory (a new request on the same state).
 // state.reorder(sources): row r continues from what row sources[r] held before the call —
