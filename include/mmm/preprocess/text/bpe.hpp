@@ -140,12 +140,17 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     }
     bpe.read_merges(pairs, name, "model.merges[");
     if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
+      // Ids must leave no gap, so none can pass the vocabulary plus the added tokens: a
+      // larger one is refused before it sizes a table (id 2^31 - 1 asked for 64 GB).
+      const std::size_t id_limit = bpe.token_bytes_.size() + j["added_tokens"].size();
       for (const auto& t : j["added_tokens"]) {
         if (!t.is_object() || !t.contains("id") || !t.contains("content") || !t["id"].is_number_integer() ||
             !t["content"].is_string())
           throw FormatError(name + ": an added_tokens entry lacks an integer id or a string content");
         const auto id = t["id"].get<std::int64_t>();
-        if (id < 0 || id > INT32_MAX) throw FormatError(name + ": added token id " + std::to_string(id) + " is out of range");
+        if (id < 0 || static_cast<std::uint64_t>(id) >= id_limit)
+          throw FormatError(name + ": added token id " + std::to_string(id) + " is outside [0, " + std::to_string(id_limit) +
+                            "): the model's vocabulary and the added tokens cannot reach it without a gap");
         if (static_cast<std::size_t>(id) >= bpe.token_bytes_.size()) bpe.token_bytes_.resize(static_cast<std::size_t>(id) + 1);
         if (bpe.token_bytes_[static_cast<std::size_t>(id)].empty())
           bpe.token_bytes_[static_cast<std::size_t>(id)] = t["content"].get<std::string>();
@@ -154,11 +159,14 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     for (std::size_t i = 0; i < bpe.token_bytes_.size(); ++i)
       if (bpe.token_bytes_[i].empty()) throw FormatError(name + ": no token has id " + std::to_string(i));
     if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_id") &&
-        j["padding"]["pad_id"].is_number_integer())
-      bpe.pad_id_ = j["padding"]["pad_id"].get<std::int32_t>();
-    if (bpe.pad_id_ < -1 || bpe.pad_id_ >= static_cast<std::int32_t>(bpe.size()))
-      throw FormatError(name + ": padding.pad_id " + std::to_string(bpe.pad_id_) + " is outside the vocabulary of " +
-                        std::to_string(bpe.size()));
+        j["padding"]["pad_id"].is_number_integer()) {
+      // Read wide and checked before narrowing: 4294967301 was read as 5.
+      const auto& pad = j["padding"]["pad_id"];
+      const std::int64_t pad_id = pad.is_number_unsigned() && pad.get<std::uint64_t>() > INT64_MAX ? INT64_MAX : pad.get<std::int64_t>();
+      if (pad_id < -1 || pad_id >= static_cast<std::int64_t>(bpe.size()))
+        throw FormatError(name + ": padding.pad_id " + pad.dump() + " is outside the vocabulary of " + std::to_string(bpe.size()));
+      bpe.pad_id_ = static_cast<std::int32_t>(pad_id);
+    }
     return bpe;
   }
 
