@@ -196,3 +196,46 @@ TEST_CASE("PieceMatcher finds every set string at every position, as a brute for
     }
   }
 }
+
+namespace {
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+}  // namespace
+
+TEST_CASE("reproduction 8: a JPEG whose scan ends inside a block is refused before stb decodes it", "[hardening][r8]") {
+  if (!has_image_decoder) return;
+  // stb 2.27 shifted by 32 on this file (UBSan: stbi__grow_buffer_unsafe); the scan walk
+  // refuses it first. It is a baseline JPEG cut inside its entropy-coded data.
+  const auto bytes = read_bytes(std::string(MMM_IMAGE_CORPUS) + "/regress-stb-shift-exponent-32.jpg");
+  const std::string m = message_of<FormatError>([&] { detail::check_jpeg_scans(bytes, detail::jpeg_start(bytes), "cut.jpg"); });
+  CHECK_THAT(m, Catch::StartsWith("cut.jpg: corrupt JPEG") && Catch::Contains("ends in the middle of a block"));
+  if (has_libjpeg) {
+    // libjpeg-turbo decodes it as PIL does (a warning, the rest grey), without stb.
+    try {
+      (void)decode_image(bytes, {}, "cut.jpg");
+    } catch (const FormatError&) {
+    }
+  } else {
+    CHECK_THROWS_WITH(decode_image(bytes, {}, "cut.jpg"), Catch::Contains("ends in the middle of a block"));
+  }
+  // Every cut of a real JPEG's scan data is refused the same way or decodes, never more.
+  for (const char* name : {"baseline.jpg", "progressive.jpg", "s444.jpg", "gray.jpg"}) {
+    const auto good = read_bytes(std::string(MMM_IMAGE_CORPUS) + "/" + name);
+    INFO(name);
+    CHECK_NOTHROW(decode_image(good));
+    std::size_t sos = 0;
+    for (std::size_t i = 0; i + 1 < good.size(); ++i)
+      if (good[i] == 0xFF && good[i + 1] == 0xDA) sos = i;
+    for (std::size_t cut = sos + 20; cut + 2 < good.size(); cut += 7) {
+      std::vector<std::uint8_t> b(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut));
+      b.push_back(0xFF), b.push_back(0xD9);
+      try {
+        (void)decode_image(b);
+      } catch (const FormatError&) {
+      }
+    }
+  }
+}

@@ -200,7 +200,9 @@ TEST_CASE("resize matches torchvision's tensor resize", "[image][resize]") {
     CHECK(again == out);
   }
   std::printf("resize: %ld of %ld values bit-exact with torchvision\n", long(exact), long(values));
-  CHECK(double(exact) >= 0.99 * double(values));
+  // The code achieves 99.986-99.988% on random cases; nearbyint written round (half away
+  // from zero, not torchvision's half to even) gives ~99.963%.
+  CHECK(double(exact) >= 0.9998 * double(values));
 }
 
 TEST_CASE("center_crop and pad match torchvision", "[image][crop][pad]") {

@@ -29,8 +29,9 @@
 // during the decode, stb's allocations are capped by what the declared size needs (zlib
 // bombs). stb 2.27 has bugs that fuzzing finds, worked around before stb sees the data: JPEG
 // marker segments are validated (a Huffman table of more than 256 codes overflows stb's
-// arrays), empty PNG IDAT chunks are dropped, and since stb reads past a truncated buffer as
-// zeros, a BMP's pixel array is checked against the bytes really present.
+// arrays), a JPEG's scans are walked (a scan whose data ends inside a block makes stb shift
+// by 32: image/jpeg_scan.hpp), empty PNG IDAT chunks are dropped, and since stb reads past
+// a truncated buffer as zeros, a BMP's pixel array is checked against the bytes really present.
 
 #include <algorithm>
 #include <cstdint>
@@ -42,6 +43,7 @@
 
 #include "mmm/core/errors.hpp"
 #include "mmm/preprocess/image/image.hpp"
+#include "mmm/preprocess/image/jpeg_scan.hpp"
 
 #if defined(MMM_HAS_STB)
 // The C headers stb includes, at global scope first: their include guards then keep them
@@ -526,6 +528,9 @@ inline void decode_image(std::span<const std::uint8_t> bytes, Image& out, const 
                      " (raise it if the image is genuine)");
   detail::check_bmp_length(bytes, info, what);
 #if defined(MMM_HAS_STB)
+  // stb 2.27 shifts out of range on a scan whose data ends inside a block (and overflows
+  // ints on absurd DC values): walk the scans first (image/jpeg_scan.hpp).
+  if (detail::is_jpeg(bytes)) detail::check_jpeg_scans(bytes, detail::jpeg_start(bytes), what);
   int w = 0, h = 0, c = 0;
   // The largest buffer stb needs is a few bytes per pixel (16-bit PNG rows, GIF frame
   // history, JPEG planes); 16 per pixel and 1 MiB of slack is ample.
