@@ -1,7 +1,7 @@
 // tokenizer.json parity: every pipeline the oracle builds (SentencePiece BPE and Unigram in
 // LLaMA-2's and T5's layouts, byte-level BPE in RoBERTa's, LLaMA-3's, Qwen2's and o200k's,
 // BERT's WordPiece, a character BPE, a WordLevel pipeline with most normalizers and
-// pre-tokenizers) encodes ~5,500 multilingual texts with the ids and offsets Hugging Face's
+// pre-tokenizers) encodes 5,200 multilingual texts with the ids and offsets Hugging Face's
 // `tokenizers` gives, and decodes them to its strings. Then the refusals: every piece mmm does
 // not implement, and added-token ids that disagree with the vocabulary
 // (issue 15, reproduction 3), are FormatErrors naming the field and the value.
