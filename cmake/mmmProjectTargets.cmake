@@ -27,6 +27,11 @@ if(MMM_SANITIZE)
   target_compile_options(mmm_project_options INTERFACE
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g1)
   target_link_options(mmm_project_options INTERFACE -fsanitize=address,undefined)
+  # Tests whose input sweeps are there for accuracy (checked in the Release run) thin them
+  # out under the sanitizers, which look for memory errors and undefined behaviour.
+  target_compile_definitions(mmm_project_options INTERFACE MMM_SANITIZED_BUILD=1)
+else()
+  target_compile_definitions(mmm_project_options INTERFACE MMM_SANITIZED_BUILD=0)
 endif()
 target_link_libraries(mmm_project_options INTERFACE mmm::mmm)
 
