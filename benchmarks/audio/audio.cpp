@@ -4,6 +4,9 @@
 //   LogMel/mmm/16k_30s      log(MelSpectrogram + 1e-6) of 30 s at 16 kHz: n_fft 400, win
 //                           400 Hann, hop 160, 80 HTK mels, center/reflect (3001 frames).
 //                           Counter audio_s_per_s = seconds of audio per second.
+//   WhisperLogMel/mmm/16k_30s  Whisper's log_mel_spectrogram (80 Slaney mels, log10, clamp at
+//                           max - 8, (x + 4) / 4) of the same 30 s; the peer is Whisper's
+//                           formula (whisper/audio.py) in torch, as the parity oracle writes it.
 //   Mfcc/mmm/16k_30s        MFCC 40 of 128 mels (torchaudio defaults), same signal.
 //   RealFft/eigen/<n>       one real FFT of length n (Eigen's kissfft), transforms/s.
 //   RealFft/mmm_batch/<n>   RealFftBatch: 16 real FFTs of length n per call (what Stft uses).
@@ -27,7 +30,8 @@ std::vector<float> noise(mmm::index n, unsigned seed = 1) {
 
 constexpr int seconds = 30;
 
-mmm::LogMelOptions whisper_like() {
+// Whisper's STFT sizes with torchaudio's MelSpectrogram defaults (HTK mels, no norm): not Whisper's features.
+mmm::LogMelOptions log_mel_options() {
   mmm::LogMelOptions o;
   o.mel_spectrogram.stft = {.n_fft = 400, .hop_length = 160};
   o.mel_spectrogram.mel = {.sample_rate = 16000, .n_mels = 80};
@@ -37,7 +41,7 @@ mmm::LogMelOptions whisper_like() {
 
 void LogMel(benchmark::State& state) {
   const std::vector<float> x = noise(16000 * seconds);
-  mmm::LogMel logmel(whisper_like());
+  mmm::LogMel logmel(log_mel_options());
   mmm::Tensor out(mmm::Shape{logmel.n_mels(), logmel.frames(mmm::index(x.size()))});
   for (auto _ : state) {
     logmel.compute(x, out.view());
@@ -46,6 +50,18 @@ void LogMel(benchmark::State& state) {
   state.counters["audio_s_per_s"] = benchmark::Counter(double(seconds), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(LogMel)->Name("LogMel/mmm/16k_30s")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void WhisperLogMel(benchmark::State& state) {
+  const std::vector<float> x = noise(16000 * seconds);
+  mmm::WhisperLogMel whisper;
+  mmm::Tensor out(mmm::Shape{whisper.n_mels(), whisper.frames(mmm::index(x.size()))});
+  for (auto _ : state) {
+    whisper.compute(x, out.view());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["audio_s_per_s"] = benchmark::Counter(double(seconds), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(WhisperLogMel)->Name("WhisperLogMel/mmm/16k_30s")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void Mfcc(benchmark::State& state) {
   const std::vector<float> x = noise(16000 * seconds);

@@ -10,6 +10,8 @@ rows, _ = load_rounds(out, per_iteration="transforms_per_iteration")
 
 WORK = {  # workload -> (mmm name, peer name, unit note)
     "log-mel 30 s @16 kHz (n_fft 400, hop 160, 80 mels)": ("LogMel/mmm/16k_30s", "LogMel/torchaudio/16k_30s"),
+    "Whisper log_mel_spectrogram 30 s (80 Slaney mels; peer: Whisper's formula in torch)": (
+        "WhisperLogMel/mmm/16k_30s", "WhisperLogMel/torch/16k_30s"),
     "MFCC 40 (128 mels) 30 s @16 kHz": ("Mfcc/mmm/16k_30s", "Mfcc/torchaudio/16k_30s"),
     "resample 30 s 44.1 kHz -> 16 kHz": ("Resample/mmm/44100to16000_30s", "Resample/torchaudio/44100to16000_30s"),
 }

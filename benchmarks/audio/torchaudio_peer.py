@@ -39,6 +39,17 @@ def main():
     x44 = torch.randn(1, 44100 * SECONDS) * 0.3
     mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=400, win_length=400, hop_length=160, n_mels=80)
     mfcc = torchaudio.transforms.MFCC(sample_rate=16000)
+    whisper_window = torch.hann_window(400)
+    whisper_filters = torchaudio.functional.melscale_fbanks(201, 0.0, 8000.0, 80, 16000, norm="slaney",
+                                                            mel_scale="slaney").T.contiguous()
+
+    def whisper_log_mel(audio):
+        # whisper/audio.py's log_mel_spectrogram, with librosa's filters from torchaudio (the same Slaney ones).
+        stft = torch.stft(audio, 400, 160, window=whisper_window, return_complex=True)
+        magnitudes = stft[..., :-1].abs() ** 2
+        log_spec = torch.clamp(whisper_filters @ magnitudes, min=1e-10).log10()
+        log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+        return (log_spec + 4.0) / 4.0
     results = []
 
     def add(name, fn, per_call=1, counters=None):
@@ -50,6 +61,7 @@ def main():
 
     with torch.inference_mode():
         add("LogMel/torchaudio/16k_30s/real_time", lambda: torch.log(mel(x16) + 1e-6))
+        add("WhisperLogMel/torch/16k_30s/real_time", lambda: whisper_log_mel(x16))
         add("Mfcc/torchaudio/16k_30s/real_time", lambda: mfcc(x16))
         # The FFT alone: torch.fft.rfft over a batch of frames (one call, pocketfft), per transform.
         for n in (400, 512, 511, 1024):

@@ -25,11 +25,11 @@ WORK = {  # workload -> (mmm row, peer row)
         fastest("Preset/torchvision-io/jpeg640x480_to_224", "Preset/torchvision-pil/jpeg640x480_to_224")),
     "decode 640×480 JPEG": ("Decode/mmm/jpeg640x480",
                            fastest("Decode/torchvision-io/jpeg640x480", "Decode/torchvision-pil/jpeg640x480")),
-    "same pipeline, mmm with libjpeg-turbo (MMM_HAS_LIBJPEG)": (
-        "Preset/mmm-libjpeg/jpeg640x480_to_224",
+    "same pipeline, mmm on the stb_image fallback (no libjpeg-turbo)": (
+        "Preset/mmm-stb/jpeg640x480_to_224",
         fastest("Preset/torchvision-io/jpeg640x480_to_224", "Preset/torchvision-pil/jpeg640x480_to_224")),
-    "decode, mmm with libjpeg-turbo (MMM_HAS_LIBJPEG)": (
-        "Decode/mmm-libjpeg/jpeg640x480",
+    "decode, mmm on the stb_image fallback (no libjpeg-turbo)": (
+        "Decode/mmm-stb/jpeg640x480",
         fastest("Decode/torchvision-io/jpeg640x480", "Decode/torchvision-pil/jpeg640x480")),
     "resize + crop + normalize (decoded pixels)": ("Transform/mmm/640x480_to_224",
                                                   "Transform/torchvision/640x480_to_224"),

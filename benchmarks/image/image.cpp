@@ -30,11 +30,11 @@
 
 namespace {
 
-// Rows of the libjpeg build are told apart from the stb ones.
+// Rows of the stb_image fallback (bench_image_stb, or a build without libjpeg) are told apart.
 #if defined(MMM_HAS_LIBJPEG)
-#define MMM_BENCH_DECODER "mmm-libjpeg"
-#else
 #define MMM_BENCH_DECODER "mmm"
+#else
+#define MMM_BENCH_DECODER "mmm-stb"
 #endif
 
 using Bytes = std::vector<std::uint8_t>;

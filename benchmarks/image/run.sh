@@ -10,15 +10,15 @@ build=${1:-$here/../../build-image}
 reps=${REPS:-5}
 min_time=${MIN_TIME:-0.5}
 exe=$build/benchmarks/image/bench_image
-exe_libjpeg=$build/benchmarks/image/bench_image_libjpeg
+exe_stb=$build/benchmarks/image/bench_image_stb
 out=$(mktemp -d)
 jpeg=$out/bench.jpg
 /usr/bin/python3 "$here/torchvision_peer.py" --write-jpeg "$jpeg"
 for ((r = 1; r <= reps; ++r)); do
   MMM_IMAGE_BENCH_JPEG=$jpeg "$exe" --benchmark_min_time="$min_time" --benchmark_format=json >"$out/mmm.$r.json"
-  if [[ -x "$exe_libjpeg" ]]; then  # the optional libjpeg-turbo decoder, when built
-    MMM_IMAGE_BENCH_JPEG=$jpeg "$exe_libjpeg" --benchmark_min_time="$min_time" --benchmark_filter='Preset|Decode' \
-      --benchmark_format=json >"$out/mmm-libjpeg.$r.json"
+  if [[ -x "$exe_stb" ]]; then  # the stb_image fallback, when the default build decodes with libjpeg-turbo
+    MMM_IMAGE_BENCH_JPEG=$jpeg "$exe_stb" --benchmark_min_time="$min_time" --benchmark_filter='Preset|Decode' \
+      --benchmark_format=json >"$out/mmm-stb.$r.json"
   fi
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$here/torchvision_peer.py" --jpeg "$jpeg" \
     --min-time "$min_time" >"$out/torchvision.$r.json"

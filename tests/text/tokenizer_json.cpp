@@ -1,9 +1,10 @@
 // tokenizer.json parity: every pipeline the oracle builds (SentencePiece BPE and Unigram in
 // LLaMA-2's and T5's layouts, byte-level BPE in RoBERTa's, LLaMA-3's, Qwen2's and o200k's,
 // BERT's WordPiece, a character BPE, a WordLevel pipeline with most normalizers and
-// pre-tokenizers) encodes ~5,500 multilingual texts with the ids and offsets Hugging Face's
-// `tokenizers` gives, and decodes them to its strings. Then loading errors, added-token ids
-// (issue 15, reproduction 3) and options.
+// pre-tokenizers) encodes 5,200 multilingual texts with the ids and offsets Hugging Face's
+// `tokenizers` gives, and decodes them to its strings. Then the refusals: every piece mmm does
+// not implement, and added-token ids that disagree with the vocabulary
+// (issue 15, reproduction 3), are FormatErrors naming the field and the value.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -128,4 +129,44 @@ TEST_CASE("tokenizer.json pipelines encode and decode as Hugging Face's tokenize
       CHECK(wrong_decode == 0);
     }
   }
+}
+
+TEST_CASE("tokenizer.json pieces mmm does not implement are FormatErrors naming the field and the value",
+          "[text][tokenizer_json]") {
+  // A complete small pipeline: it loads, and each replacement below must be refused, not skipped.
+  const nlohmann::json base = {
+      {"version", "1.0"},
+      {"added_tokens", nlohmann::json::array()},
+      {"normalizer", {{"type", "Lowercase"}}},
+      {"pre_tokenizer", {{"type", "Whitespace"}}},
+      {"post_processor", nullptr},
+      {"decoder", nullptr},
+      {"model", {{"type", "WordLevel"}, {"vocab", {{"[UNK]", 0}, {"hello", 1}, {"world", 2}}}, {"unk_token", "[UNK]"}}}};
+  const HfTokenizer ok = HfTokenizer::from_json(base.dump(), "p.json");
+  CHECK(ok.encode("Hello WORLD") == std::vector<std::int32_t>{1, 2});
+  auto refused = [&](nlohmann::json::json_pointer at, nlohmann::json value, const std::string& named) {
+    nlohmann::json k = base;
+    k[at] = value;
+    INFO(at.to_string() << " = " << value.dump());
+    REQUIRE_THROWS_AS(HfTokenizer::from_json(k.dump(), "p.json"), mmm::FormatError);
+    REQUIRE_THROWS_WITH(HfTokenizer::from_json(k.dump(), "p.json"), Catch::Contains("p.json") && Catch::Contains(named));
+  };
+  using ptr = nlohmann::json::json_pointer;
+  refused(ptr("/normalizer"), {{"type", "Precompiled"}, {"precompiled_charsmap", "AAAA"}}, "normalizer.type is \"Precompiled\"");
+  refused(ptr("/normalizer"), {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}, {{"type", "Shout"}}}}},
+          "normalizer.normalizers[1].type is \"Shout\"");
+  refused(ptr("/pre_tokenizer"), {{"type", "UnicodeScripts"}}, "pre_tokenizer.type is \"UnicodeScripts\"");
+  refused(ptr("/pre_tokenizer"), {{"type", "Split"}, {"pattern", {{"Regex", "[a-z]+|\\d"}}}, {"behavior", "Isolated"}, {"invert", false}},
+          "pre_tokenizer.pattern");
+  refused(ptr("/pre_tokenizer"), {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Sideways"}, {"invert", false}},
+          "Sideways");
+  refused(ptr("/post_processor"), {{"type", "Shuffle"}}, "post_processor.type is \"Shuffle\"");
+  refused(ptr("/decoder"), {{"type", "CTC"}, {"pad_token", "<pad>"}}, "decoder.type is \"CTC\"");
+  refused(ptr("/model/type"), "WordSpiral", "model.type is \"WordSpiral\"");
+  refused(ptr("/normalizer"), "Lowercase", "normalizer is \"Lowercase\"");
+  refused(ptr("/truncation"), {{"direction", "Up"}, {"max_length", 8}, {"strategy", "LongestFirst"}, {"stride", 0}},
+          "truncation.direction is \"Up\"");
+  // An added token whose id is another token's (issue 15, reproduction 3) and one out of range.
+  refused(ptr("/added_tokens"), {{{"id", 1}, {"content", "[SEP]"}, {"special", true}}}, "added_tokens[0].id is 1");
+  refused(ptr("/added_tokens"), {{{"id", -3}, {"content", "[SEP]"}, {"special", true}}}, "added_tokens[0].id");
 }
