@@ -2,6 +2,9 @@
 // it) and GroupNorm (oracle: layers.py), and what folding does and does not change.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+
 #include "mmm/pipeline.hpp"
 #include "support/oracle.hpp"
 
@@ -77,4 +80,23 @@ TEST_CASE("norms over maps list torch's names and refuse what they cannot normal
   bn.prepare();
   CHECK(bn(Map<4>(x), ws).to_tensor()[0] == Approx(1.0f / std::sqrt(1.0f + 1e-5f)));
   REQUIRE_THROWS_AS((GroupNorm<2, 4>{}(Map<4>(Tensor(Shape{2, 4, 0, 3})), ws)), ShapeError);
+}
+
+TEST_CASE("a NaN input propagates as in torch: to its own output in BatchNorm2D, to its whole group in GroupNorm") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Workspace ws;
+  Tensor x(Shape{2, 4, 3, 5});
+  for (Index i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(i % 7) * 0.3f - 1.0f;
+  const Index plane = 3 * 5, poisoned = 1 * 4 * plane + 1 * plane + 7;  // item 1, channel 1, pixel 7
+  x[poisoned] = nan;
+
+  BatchNorm2D<4> bn;
+  bn.prepare();
+  const Tensor b = bn(Map<4>(x), ws).to_tensor();
+  for (Index i = 0; i < b.numel(); ++i) CHECK(std::isnan(b[i]) == (i == poisoned));
+
+  // Two groups of two channels: item 1's first group (channels 0 and 1) has the NaN.
+  const Tensor g = GroupNorm<2, 4>{}(Map<4>(x), ws).to_tensor();
+  const Index group_begin = 1 * 4 * plane, group_end = group_begin + 2 * plane;
+  for (Index i = 0; i < g.numel(); ++i) CHECK(std::isnan(g[i]) == (i >= group_begin && i < group_end));
 }

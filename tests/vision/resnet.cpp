@@ -7,7 +7,7 @@
 // its residual), where float32 itself is off by more than that on this metric: torch's own
 // float32 results against its float64 ones measured logits 0.6-1.6e-4 and maps 0.6-1.0e-3
 // (two seeds per net, resnet.py's statistics). mmm against torch's float32 is then held to
-// 1e-3 (logits) and 5e-3 (map). Measured over 8 seeds × 2 images: see RESULTS.md.
+// 1e-3 (logits) and 5e-3 (map).
 #include "resnet_check.hpp"
 
 using namespace mmm;
