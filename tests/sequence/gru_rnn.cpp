@@ -177,7 +177,7 @@ TEST_CASE("gemm_small: C = act(alpha·A·Wᵀ + bias + residual) at odd sizes", 
   std::printf("gemm_small seed %u\n", seed);
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  const std::array<std::array<index, 3>, 6> sizes{{{1, 1, 1}, {1, 1, 37}, {3, 5, 16}, {2, 7, 53}, {5, 1, 128}, {1, 3, 17}}};
+  const std::array<std::array<Index, 3>, 6> sizes{{{1, 1, 1}, {1, 1, 37}, {3, 5, 16}, {2, 7, 53}, {5, 1, 128}, {1, 3, 17}}};
   for (const auto& [m, n, k] : sizes) {
     std::vector<float> a(static_cast<std::size_t>(m * (k + 2))), w(static_cast<std::size_t>(n * k)),
         bias(static_cast<std::size_t>(n)), c(static_cast<std::size_t>(m * (n + 1)));
@@ -189,12 +189,12 @@ TEST_CASE("gemm_small: C = act(alpha·A·Wᵀ + bias + residual) at odd sizes", 
     ep.bias = bias.data();
     ep.residual = c.data();
     ep.ld_residual = n + 1;
-    ep.activation = Activation::relu;
+    ep.activation = kernels::Activation::relu;
     kernels::gemm_small(m, a.data(), k + 2, w.data(), n, k, c.data(), n + 1, ep);
-    for (index i = 0; i < m; ++i)
-      for (index j = 0; j < n; ++j) {
+    for (Index i = 0; i < m; ++i)
+      for (Index j = 0; j < n; ++j) {
         double dot = 0, magnitude = 0;
-        for (index d = 0; d < k; ++d) {
+        for (Index d = 0; d < k; ++d) {
           dot += static_cast<double>(a[static_cast<std::size_t>(i * (k + 2) + d)]) * w[static_cast<std::size_t>(j * k + d)];
           magnitude += std::fabs(static_cast<double>(a[static_cast<std::size_t>(i * (k + 2) + d)]) * w[static_cast<std::size_t>(j * k + d)]);
         }
