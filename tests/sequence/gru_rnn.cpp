@@ -3,9 +3,13 @@
 // range check at its boundaries; the errors bad input gets.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <random>
+#include <vector>
 
 #include "mmm/layers/embedding.hpp"
 #include "mmm/layers/gru.hpp"
@@ -162,4 +166,42 @@ TEST_CASE("bad input to a recurrent layer is a typed error naming the layer", "[
   const auto r = gru.forward_with_states(Seq<37>(empty.view()), ws, {h_init.view(), {}});
   CHECK(r.output.length == 0);
   require_identical(r.h_n, h_init.view(), "h_n of an empty sequence");
+}
+
+// The real-time models' output layer (Linear(H→1) on one row) skips the blocked GEMM for
+// kernels::gemm_small: its dot products must give what the epilogue promises, at odd depths
+// (register tails), with a bias, a residual aliasing C, alpha and an activation.
+TEST_CASE("gemm_small: C = act(alpha·A·Wᵀ + bias + residual) at odd sizes", "[linear][gemm_small]") {
+  const unsigned seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::printf("gemm_small seed %u\n", seed);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  const std::array<std::array<Index, 3>, 6> sizes{{{1, 1, 1}, {1, 1, 37}, {3, 5, 16}, {2, 7, 53}, {5, 1, 128}, {1, 3, 17}}};
+  for (const auto& [m, n, k] : sizes) {
+    std::vector<float> a(static_cast<std::size_t>(m * (k + 2))), w(static_cast<std::size_t>(n * k)),
+        bias(static_cast<std::size_t>(n)), c(static_cast<std::size_t>(m * (n + 1)));
+    for (auto* v : {&a, &w, &bias, &c})
+      for (float& x : *v) x = dist(rng);
+    const std::vector<float> residual = c;
+    kernels::Epilogue ep;
+    ep.alpha = 0.75f;
+    ep.bias = bias.data();
+    ep.residual = c.data();
+    ep.ld_residual = n + 1;
+    ep.activation = kernels::Activation::relu;
+    kernels::gemm_small(m, a.data(), k + 2, w.data(), n, k, c.data(), n + 1, ep);
+    for (Index i = 0; i < m; ++i)
+      for (Index j = 0; j < n; ++j) {
+        double dot = 0, magnitude = 0;
+        for (Index d = 0; d < k; ++d) {
+          dot += static_cast<double>(a[static_cast<std::size_t>(i * (k + 2) + d)]) * w[static_cast<std::size_t>(j * k + d)];
+          magnitude += std::fabs(static_cast<double>(a[static_cast<std::size_t>(i * (k + 2) + d)]) * w[static_cast<std::size_t>(j * k + d)]);
+        }
+        const double expected =
+            std::max(0.0, 0.75 * dot + bias[static_cast<std::size_t>(j)] + residual[static_cast<std::size_t>(i * (n + 1) + j)]);
+        INFO("m " << m << " n " << n << " k " << k << " at (" << i << ", " << j << ")");
+        REQUIRE(std::fabs(c[static_cast<std::size_t>(i * (n + 1) + j)] - expected) <= 1e-6 * (magnitude + 2) + 1e-7);
+      }
+  }
 }

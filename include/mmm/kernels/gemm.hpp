@@ -118,6 +118,32 @@ inline void gemm(Trans ta, Trans tb, index m, index n, index k, const float* a, 
   detail::gemm_run<detail::kernel_arch>(m, n, k, ta == Trans::yes, a, lda, bop, c, ldc, detail::product_epilogue(ep));
 }
 
+// C[m×n] (ldc) = epilogue(A[m×k] (lda) · Wᵀ) for a small W[n×k] stored as torch stores a
+// Linear weight (row-major, row stride k) and a few rows: one dot product per output,
+// nothing packed, no threads, none of the blocked driver's set-up, which is most of the
+// time of a Linear(H→1) on one row (a real-time model's output layer, ~50 ns of 60).
+// For products of at most small_product_macs multiply-adds. The residual may alias C.
+inline constexpr index small_product_macs = 4096;
+inline void gemm_small(index m, const float* a, index lda, const float* w, index n, index k, float* c, index ldc,
+                       const Epilogue& ep = {}) {
+  using F = simd::Floats<xsimd::default_arch>;
+  constexpr index W = static_cast<index>(F::size);
+  for (index i = 0; i < m; ++i) {
+    const float* x = a + i * lda;
+    float* y = c + i * ldc;
+    for (index j = 0; j < n; ++j) {
+      const float* row = w + j * k;
+      F acc(0.0f);
+      index d = 0;
+      for (; d + W <= k; d += W) acc = detail::Simd<xsimd::default_arch>::fma(F::load_unaligned(x + d), F::load_unaligned(row + d), acc);
+      if (d < k) acc = detail::Simd<xsimd::default_arch>::fma(Math::load_partial(x + d, k - d, 0.0f), Math::load_partial(row + d, k - d, 0.0f), acc);
+      y[j] = ep.alpha * xsimd::hadd(acc) + (ep.bias ? ep.bias[j] : 0.0f) +
+             (ep.residual ? ep.residual[i * ep.ld_residual + j] : 0.0f);
+    }
+    if (ep.activation != Activation::none) apply(ep.activation, y, y, n);
+  }
+}
+
 // Where consecutive products of a batch start, in elements (e.g. one attention head after
 // another). The bias is shared by all; the residual advances by `residual`.
 struct BatchStrides {

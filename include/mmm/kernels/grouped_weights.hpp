@@ -4,8 +4,9 @@
 // LSTM units (i, f, g, o of units u..u+15 are one group of four registers), the three of a
 // GRU, or simply 64 consecutive columns of a Linear.
 //
-//   group g, depth k, register v, lane l  ←  W[column_of(g, v, l)][k]   (W is n×k, torch's
-//                                            layout; a negative column is a zero, padding)
+//   group g, depth k, register v, lane l  ←  W[column_of(g, v, l)][k]·scale_of(g, v, l)
+//                                            (W is n×k, torch's layout; a negative column is
+//                                            a zero, padding; the scale is 1 unless given)
 //
 // float32: group g holds k·V·lanes floats, depth-major, so the kernel streams it front to
 // back. bfloat16: depth comes in pairs, each 32-bit word holding W[c][2p] in its low half and
@@ -30,14 +31,17 @@ inline constexpr index step_lanes = static_cast<index>(xsimd::batch<float, step_
 }  // namespace detail
 
 class GroupedWeights {
+  static constexpr auto no_scale = [](index, int, index) { return 1.0f; };
+
  public:
   static constexpr index lanes = detail::step_lanes;
 
   GroupedWeights() = default;
 
   // W[n×k] with row stride ldw, as `groups` groups of `vectors` registers.
-  template <class ColumnOf>
-  GroupedWeights(WeightType type, const float* w, index ldw, index k, index groups, int vectors, ColumnOf column_of)
+  template <class ColumnOf, class ScaleOf = decltype(no_scale)>
+  GroupedWeights(WeightType type, const float* w, index ldw, index k, index groups, int vectors, ColumnOf column_of,
+                 ScaleOf scale_of = no_scale)
       : type_(type), k_(k), groups_(groups), vectors_(vectors) {
     if (k < 0 || groups < 0 || vectors <= 0) throw ShapeError("GroupedWeights: negative sizes");
     const index width = vectors * lanes;
@@ -48,8 +52,9 @@ class GroupedWeights {
         for (int v = 0; v < vectors; ++v)
           for (index l = 0; l < lanes; ++l) {
             const index col = column_of(g, v, l);
+            const float scale = scale_of(g, v, l);
             float* out = f32_.get() + g * group_size_ + v * lanes + l;
-            for (index d = 0; d < k; ++d) out[d * width] = col < 0 ? 0.0f : w[col * ldw + d];
+            for (index d = 0; d < k; ++d) out[d * width] = col < 0 ? 0.0f : w[col * ldw + d] * scale;
           }
     } else {
       const index pairs = (k + 1) / 2;
@@ -59,9 +64,12 @@ class GroupedWeights {
         for (int v = 0; v < vectors; ++v)
           for (index l = 0; l < lanes; ++l) {
             const index col = column_of(g, v, l);
+            const float scale = scale_of(g, v, l);
             std::uint32_t* out = bf16_.get() + g * group_size_ + v * lanes + l;
             for (index p = 0; p < pairs; ++p) {
-              auto at = [&](index d) -> std::uint32_t { return col < 0 || d >= k ? 0u : float_to_bfloat16(w[col * ldw + d]); };
+              auto at = [&](index d) -> std::uint32_t {
+                return col < 0 || d >= k ? 0u : float_to_bfloat16(w[col * ldw + d] * scale);
+              };
               out[p * width] = at(2 * p) | (at(2 * p + 1) << 16);
             }
           }

@@ -37,6 +37,7 @@
 #include "mmm/core/threading.hpp"
 #include "mmm/core/workspace.hpp"
 #include "mmm/kernels/activation.hpp"
+#include "mmm/kernels/detail/gate_math.hpp"
 #include "mmm/kernels/detail/grouped_tile.hpp"
 #include "mmm/kernels/gemm.hpp"
 #include "mmm/kernels/gemm_grouped.hpp"
@@ -71,19 +72,21 @@ struct LstmCell {
   static constexpr index unit(index g, int, index lane) { return g * group_units + lane; }
   static constexpr int gate(int v) { return v; }
   static constexpr bool folds_recurrent_bias(int) { return true; }
+  // The σ gates' weights and biases are stored halved (see gate_sigmoid_of_double).
+  static constexpr bool halved(int gate) { return gate != 2; }
 
   template <class A>
   [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
                                             const StepRow& row, index g, index hidden, const float*) {
     using F = detail::Floats<A>;
     const index u0 = g * group_units, valid = hidden - u0;
-    const F i = simd::sigmoid<A>(gx[0] + gh[0]);
-    const F f = simd::sigmoid<A>(gx[1] + gh[1]);
-    const F n = simd::tanh<A>(gx[2] + gh[2]);
-    const F o = simd::sigmoid<A>(gx[3] + gh[3]);
-    const F c = f * detail::load_first<A>(row.c + u0, valid) + i * n;
+    const F i = detail::gate_sigmoid_of_double<A>(gx[0] + gh[0]);
+    const F f = detail::gate_sigmoid_of_double<A>(gx[1] + gh[1]);
+    const F n = detail::gate_tanh<A>(gx[2] + gh[2]);
+    const F o = detail::gate_sigmoid_of_double<A>(gx[3] + gh[3]);
+    const F c = detail::Simd<A>::fma(f, detail::load_first<A>(row.c + u0, valid), i * n);
     detail::store_first<A>(row.c + u0, valid, c);
-    detail::store_first<A>(row.out + u0, valid, o * simd::tanh<A>(c));
+    detail::store_first<A>(row.out + u0, valid, o * detail::gate_tanh<A>(c));
   }
 };
 
@@ -96,6 +99,7 @@ struct GruCell {
   static constexpr int gate(int v) { return v; }
   // b_hn stays inside r⊙(h·W_hnᵀ + b_hn); b_hr and b_hz fold into the input part.
   static constexpr bool folds_recurrent_bias(int gate) { return gate < 2; }
+  static constexpr bool halved(int gate) { return gate < 2; }  // r and z: σ
 
   template <class A>
   [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[3], const detail::Floats<A> (&gh)[3],
@@ -103,11 +107,11 @@ struct GruCell {
     using F = detail::Floats<A>;
     constexpr index W = GroupedWeights::lanes;
     const index u0 = g * group_units, valid = hidden - u0;
-    const F r = simd::sigmoid<A>(gx[0] + gh[0]);
-    const F z = simd::sigmoid<A>(gx[1] + gh[1]);
-    const F n = simd::tanh<A>(gx[2] + r * (gh[2] + F::load_unaligned(bias_hn + g * 3 * W + 2 * W)));
+    const F r = detail::gate_sigmoid_of_double<A>(gx[0] + gh[0]);
+    const F z = detail::gate_sigmoid_of_double<A>(gx[1] + gh[1]);
+    const F n = detail::gate_tanh<A>(detail::Simd<A>::fma(r, gh[2] + F::load_unaligned(bias_hn + g * 3 * W + 2 * W), gx[2]));
     const F h = detail::load_first<A>(row.h + u0, valid);
-    detail::store_first<A>(row.out + u0, valid, n + z * (h - n));
+    detail::store_first<A>(row.out + u0, valid, detail::Simd<A>::fma(z, h - n, n));
   }
 };
 
@@ -121,6 +125,7 @@ struct RnnCell {
   static constexpr index unit(index g, int v, index lane) { return (g * 4 + v) * GroupedWeights::lanes + lane; }
   static constexpr int gate(int) { return 0; }
   static constexpr bool folds_recurrent_bias(int) { return true; }
+  static constexpr bool halved(int) { return false; }
 
   template <class A>
   [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
@@ -130,7 +135,7 @@ struct RnnCell {
       const index u0 = unit(g, v, 0);
       if (u0 >= hidden) break;
       const auto pre = gx[v] + gh[v];
-      detail::store_first<A>(row.out + u0, hidden - u0, Act == Activation::tanh ? simd::tanh<A>(pre) : simd::relu<A>(pre));
+      detail::store_first<A>(row.out + u0, hidden - u0, Act == Activation::tanh ? detail::gate_tanh<A>(pre) : simd::relu<A>(pre));
     }
   }
 };
@@ -175,8 +180,9 @@ class RecurrentWeights {
       const index u = Cell::unit(g, v, l);
       return u < hidden ? Cell::gate(v) * hidden + u : -1;
     };
-    recurrent_ = GroupedWeights(type, s.w_hh, state, state, groups_, vectors, row_of);
-    input_ = GroupedWeights(type, s.w_ih, in, in, groups_, vectors, row_of);
+    auto scale_of = [](index, int v, index) { return Cell::halved(Cell::gate(v)) ? 0.5f : 1.0f; };
+    recurrent_ = GroupedWeights(type, s.w_hh, state, state, groups_, vectors, row_of, scale_of);
+    input_ = GroupedWeights(type, s.w_ih, in, in, groups_, vectors, row_of, scale_of);
     bias_x_ = allocate_aligned<float>(width_);
     bias_hn_ = allocate_aligned<float>(width_);
     for (index col = 0; col < width_; ++col) {
@@ -185,7 +191,8 @@ class RecurrentWeights {
       const float b_ih = row >= 0 && s.b_ih ? s.b_ih[row] : 0.0f;
       const float b_hh = row >= 0 && s.b_hh ? s.b_hh[row] : 0.0f;
       const bool folds = Cell::folds_recurrent_bias(Cell::gate(v));
-      bias_x_[col] = b_ih + (folds ? b_hh : 0.0f);
+      const float scale = Cell::halved(Cell::gate(v)) ? 0.5f : 1.0f;
+      bias_x_[col] = (b_ih + (folds ? b_hh : 0.0f)) * scale;
       bias_hn_[col] = folds ? 0.0f : b_hh;
     }
     if (s.w_hr) projection_ = pack_grouped(type, s.w_hr, state, hidden, hidden);
@@ -407,7 +414,8 @@ void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, Works
   constexpr index W = GroupedWeights::lanes;
   const index hidden = w.hidden(), state = w.state(), in = w.in();
   const Workspace::Mark m = ws.mark();
-  std::uint32_t* pairs = P == Product::bf16_dot ? ws.allocate<std::uint32_t>(operand_length(P, in) + operand_length(P, state)) : nullptr;
+  std::uint32_t* pairs = nullptr;
+  if constexpr (P == Product::bf16_dot) pairs = ws.allocate<std::uint32_t>(operand_length(P, in) + operand_length(P, state));
   for (index b = 0; b < f.batch; ++b) {
     StepRow row;
     row.h = f.h + b * state;
@@ -440,7 +448,7 @@ void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, Works
       }
     });
   }
-  ws.release(m);
+  if constexpr (P == Product::bf16_dot) ws.release(m);
 }
 
 }  // namespace detail

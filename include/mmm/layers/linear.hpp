@@ -57,7 +57,10 @@ class Linear : public ModuleBase<Linear<In, Out, Bias, Weights>, Rows<In, Out>> 
     float* y = ws.allocate<float>(rows * Out);
     if constexpr (Weights == WeightType::f32) {
       const kernels::PackedWeights& w = params_.template packed<Linear>();
-      kernels::gemm(rows, x.data, In, w, y, Out, params_.epilogue(activation));
+      if (rows * In * Out <= kernels::small_product_macs)
+        kernels::gemm_small(rows, x.data, In, params_.weight.data(), Out, In, y, Out, params_.epilogue(activation));
+      else
+        kernels::gemm(rows, x.data, In, w, y, Out, params_.epilogue(activation));
     } else {
       if (bf16_.empty())
         throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them");

@@ -297,7 +297,7 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
         f.c = state.slot_c(l);
         f.out = state.spare();
         kernels::run_frame(packed_[l], f, ws);
-        std::copy_n(state.spare(), x.batch * state_size, state.slot_h(l));
+        kernels::copy(state.spare(), state.slot_h(l), x.batch * state_size);
         in = state.slot_h(l);
         in_stride = state_size;
       }

@@ -7,8 +7,9 @@
 //               BF16's vdpbf16ps (two products and their sum per lane, float32 accumulation);
 //   bf16_widen  bfloat16 weight pairs widened to float32 (a shift and a mask), float
 //               activations, FMA: where the compile target lacks AVX-512 BF16.
-// Each output is one chain of multiply-adds in depth order, whatever the tile (below).
+// Each output's sums are in one fixed order whatever the tile (GroupTile, below).
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -81,108 +82,147 @@ inline void to_bf16_pairs(const float* x, index k, std::uint32_t* out) {
 template <class A>
 using Floats = xsimd::batch<float, A>;
 
-// R rows × G groups × V registers of accumulators, each summed over the whole depth in one
-// chain from zero, in depth order: an output's arithmetic never depends on the tile it is
-// computed in (how many rows are in the batch, how many threads), so a streamed frame
-// gives exactly what the whole sequence gives. Tiles of one row take several groups
-// instead, for enough independent chains to hide the FMA latency.
+// R rows × G groups × V registers of accumulators over the depth of a weight group.
+//
+// The order of the sums is fixed, whatever the tile: the depth is cut into four blocks
+// [n·j/4, n·(j + 1)/4) (n depths, or bfloat16 pairs), each block summed in one chain from
+// zero in depth order, and an output is (b0 + b1) + (b2 + b3). So an output's bits never
+// depend on the tile it is computed in — how many rows are in the batch, how many threads
+// share the step, one frame or a whole sequence — and a streamed frame gives exactly what
+// the whole sequence gives. Small tiles (a single row: latency-bound) run the blocks side
+// by side, four times the independent chains; big ones run them one after another.
 template <class A, Product P, int R, int G, int V>
 struct GroupTile {
   using F = Floats<A>;
   static constexpr index W = static_cast<index>(F::size);
   static constexpr int rows = R, groups = G, vectors = V;
+  static constexpr int blocks = 4;
+  static constexpr int side_by_side = R * G * V >= 16 ? 1 : R * G * V >= 8 ? 2 : 4;
 
   F acc[R][G][V];
 
-  // acc[r][j] = Σ_d rows[r][d] · group (g + j)[d], over the k depths (float) or ⌈k/2⌉
-  // pairs (bf16) of w.
+  // acc[r][j] = Σ_d rows[r][d] · group (g + j)[d], over the k depths of w.
   [[gnu::always_inline]] inline void multiply(const Operand<P>* const* rows, const GroupedWeights& w, index g) {
+    const index k = w.k();
+    const index n = P == Product::f32 ? k : (k + 1) / 2;
+    index start[blocks + 1];
+#pragma GCC unroll 5
+    for (int j = 0; j <= blocks; ++j) start[j] = n * j / blocks;
+    const void* group[G];
+#pragma GCC unroll 4
+    for (int j = 0; j < G; ++j) group[j] = P == Product::f32 ? static_cast<const void*>(w.f32_group(g + j)) : w.bf16_group(g + j);
+    F rest[R][G][V];
+#pragma GCC unroll 4
+    for (int j0 = 0; j0 < blocks; j0 += side_by_side) {
+      F part[side_by_side][R][G][V];
+      index length = n, longest = 0;
+#pragma GCC unroll 4
+      for (int i = 0; i < side_by_side; ++i) {
+        length = std::min(length, start[j0 + i + 1] - start[j0 + i]);
+        longest = std::max(longest, start[j0 + i + 1] - start[j0 + i]);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+          for (int q = 0; q < G; ++q)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) part[i][r][q][v] = F(0.0f);
+      }
+#pragma GCC unroll 2
+      for (index d = 0; d < length; ++d)
+#pragma GCC unroll 4
+        for (int i = 0; i < side_by_side; ++i) step(part[i], rows, group, k, start[j0 + i] + d);
+      for (index d = length; d < longest; ++d)  // the blocks one longer than the others
+#pragma GCC unroll 4
+        for (int i = 0; i < side_by_side; ++i)
+          if (start[j0 + i] + d < start[j0 + i + 1]) step(part[i], rows, group, k, start[j0 + i] + d);
+      // (b0 + b1) into acc, (b2 + b3) into rest, then acc + rest.
+#pragma GCC unroll 4
+      for (int i = 0; i < side_by_side; ++i) {
+        const int j = j0 + i;
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+          for (int q = 0; q < G; ++q)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) {
+              F& sum = j < 2 ? acc[r][q][v] : rest[r][q][v];
+              sum = j % 2 == 0 ? part[i][r][q][v] : sum + part[i][r][q][v];
+            }
+      }
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
+      for (int q = 0; q < G; ++q)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[r][q][v] = acc[r][q][v] + rest[r][q][v];
+  }
+
+ private:
+  // p += rows[·] at depth d (a depth, or a bfloat16 pair) × the groups at d.
+  [[gnu::always_inline]] static inline void step(F (&p)[R][G][V], const Operand<P>* const* rows, const void* const* group,
+                                                 index k, index d) {
+    constexpr index stride = V * W;
+    if constexpr (P == Product::f32) {
+      F wv[G][V];
+#pragma GCC unroll 4
       for (int j = 0; j < G; ++j)
 #pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) acc[r][j][v] = F(0.0f);
-    const index k = w.k();
-    constexpr index step = V * W;
-    if constexpr (P == Product::f32) {
-      const float* b[G];
-#pragma GCC unroll 4
-      for (int j = 0; j < G; ++j) b[j] = w.f32_group(g + j);
-#pragma GCC unroll 2
-      for (index d = 0; d < k; ++d) {
-        F wv[G][V];
+        for (int v = 0; v < V; ++v) wv[j][v] = F::load_unaligned(static_cast<const float*>(group[j]) + d * stride + v * W);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const F x(rows[r][d]);
 #pragma GCC unroll 4
         for (int j = 0; j < G; ++j)
 #pragma GCC unroll 4
-          for (int v = 0; v < V; ++v) wv[j][v] = F::load_unaligned(b[j] + d * step + v * W);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const F x(rows[r][d]);
-#pragma GCC unroll 4
-          for (int j = 0; j < G; ++j)
-#pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) acc[r][j][v] = Simd<A>::fma(x, wv[j][v], acc[r][j][v]);
-        }
+          for (int v = 0; v < V; ++v) p[r][j][v] = Simd<A>::fma(x, wv[j][v], p[r][j][v]);
       }
     } else if constexpr (P == Product::bf16_dot) {
 #if MMM_HAS_BF16_DOT
       static_assert(W == 16, "bf16_dot runs on AVX-512 registers");
-      const std::uint32_t* b[G];
+      (void)k;
+      __m512i wv[G][V];
 #pragma GCC unroll 4
-      for (int j = 0; j < G; ++j) b[j] = w.bf16_group(g + j);
-      const index pairs = (k + 1) / 2;
-#pragma GCC unroll 2
-      for (index p = 0; p < pairs; ++p) {
-        __m512i wv[G][V];
+      for (int j = 0; j < G; ++j)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) wv[j][v] = _mm512_loadu_si512(static_cast<const std::uint32_t*>(group[j]) + d * stride + v * W);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512i x = _mm512_set1_epi32(static_cast<int>(rows[r][d]));
 #pragma GCC unroll 4
         for (int j = 0; j < G; ++j)
 #pragma GCC unroll 4
-          for (int v = 0; v < V; ++v) wv[j][v] = _mm512_loadu_si512(b[j] + p * step + v * W);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const __m512i x = _mm512_set1_epi32(static_cast<int>(rows[r][p]));
-#pragma GCC unroll 4
-          for (int j = 0; j < G; ++j)
-#pragma GCC unroll 4
-            for (int v = 0; v < V; ++v)
-              acc[r][j][v] = _mm512_dpbf16_ps(acc[r][j][v], reinterpret_cast<const __m512bh&>(x),
-                                              reinterpret_cast<const __m512bh&>(wv[j][v]));
-        }
+          for (int v = 0; v < V; ++v)
+            p[r][j][v] = _mm512_dpbf16_ps(p[r][j][v], reinterpret_cast<const __m512bh&>(x),
+                                          reinterpret_cast<const __m512bh&>(wv[j][v]));
       }
 #endif
     } else {
       using I = xsimd::batch<std::int32_t, A>;
-      const std::int32_t* b[G];
-#pragma GCC unroll 4
-      for (int j = 0; j < G; ++j) b[j] = reinterpret_cast<const std::int32_t*>(w.bf16_group(g + j));
       const I high_half(static_cast<std::int32_t>(0xffff0000u));
-      const index pairs = (k + 1) / 2;
-      for (index p = 0; p < pairs; ++p) {
-        const bool both = 2 * p + 1 < k;
-        F lo[G][V], hi[G][V];
+      const bool both = 2 * d + 1 < k;  // an odd depth's last pair has no second half
+      F lo[G][V], hi[G][V];
+#pragma GCC unroll 4
+      for (int j = 0; j < G; ++j)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) {
+          const I word = I::load_unaligned(static_cast<const std::int32_t*>(group[j]) + d * stride + v * W);
+          lo[j][v] = xsimd::bitwise_cast<F>(word << 16);
+          hi[j][v] = xsimd::bitwise_cast<F>(word & high_half);
+        }
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const F x0(rows[r][2 * d]);
 #pragma GCC unroll 4
         for (int j = 0; j < G; ++j)
 #pragma GCC unroll 4
-          for (int v = 0; v < V; ++v) {
-            const I word = I::load_unaligned(b[j] + p * step + v * W);
-            lo[j][v] = xsimd::bitwise_cast<F>(word << 16);
-            hi[j][v] = xsimd::bitwise_cast<F>(word & high_half);
-          }
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const F x0(rows[r][2 * p]);
+          for (int v = 0; v < V; ++v) p[r][j][v] = Simd<A>::fma(x0, lo[j][v], p[r][j][v]);
+        if (both) {
+          const F x1(rows[r][2 * d + 1]);
 #pragma GCC unroll 4
           for (int j = 0; j < G; ++j)
 #pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) acc[r][j][v] = Simd<A>::fma(x0, lo[j][v], acc[r][j][v]);
-          if (both) {
-            const F x1(rows[r][2 * p + 1]);
-#pragma GCC unroll 4
-            for (int j = 0; j < G; ++j)
-#pragma GCC unroll 4
-              for (int v = 0; v < V; ++v) acc[r][j][v] = Simd<A>::fma(x1, hi[j][v], acc[r][j][v]);
-          }
+            for (int v = 0; v < V; ++v) p[r][j][v] = Simd<A>::fma(x1, hi[j][v], p[r][j][v]);
         }
       }
     }
