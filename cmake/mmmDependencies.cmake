@@ -28,7 +28,16 @@ find_path(MMM_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
 # libjpeg-turbo decodes JPEGs exactly as PIL does (Debian: libjpeg62-turbo-dev). Optional:
 # an installed mmm finds it again here, and uses it only if the consumer has it too.
 if(MMM_USE_LIBJPEG)
-  find_package(JPEG QUIET)
+  set(mmm_jpeg_found_here OFF)
+  if(NOT TARGET JPEG::JPEG)
+    find_package(JPEG QUIET)
+    set(mmm_jpeg_found_here ON)
+  endif()
+  # Imported targets are local to the directory that created them, and a project that vendors
+  # mmm with add_subdirectory evaluates $<TARGET_EXISTS:JPEG::JPEG> in its own directory.
+  if(mmm_jpeg_found_here AND TARGET JPEG::JPEG)
+    set_target_properties(JPEG::JPEG PROPERTIES IMPORTED_GLOBAL TRUE)
+  endif()
 endif()
 
 function(mmm_link_dependencies target)

@@ -407,7 +407,7 @@ TEST_CASE("Attention reports bad masks and mismatched inputs, naming itself and 
   require_error<ShapeError>([&] { (void)m(Branches<Seq<D>, Seq<D>>(Seq<D>(x), Seq<D>(memory)), ws); }, {"Attention<72, 6>: the query has batch 3 but the keys have 2"});
   require_error<ShapeError>([&] { (void)m.attend(Seq<D>(x), Seq<D>(keys), Seq<D>(values), {}, ws); }, {"53 keys but 50 values"});
   const std::int32_t too_long[3] = {37, 38, 1};
-  require_error<RangeError>([&] { (void)m(Seq<D>(x, too_long), ws); }, {"item 1 claims 38 valid keys of 37"});
+  require_error<RangeError>([&] { (void)m(Seq<D>(x, too_long), ws); }, {"Attention<72, 6>: item 1 of the input Seq<72> claims 38 valid steps, outside [0, 37]"});
   static Attention<D, H, Attn{.rope = Rope{.theta = 10000.0f, .max_positions = 16}}> short_rope;
   test::fill_random(short_rope, 2, 0.1f);
   require_error<RangeError>([&] { (void)short_rope(Seq<D>(x), ws); }, {"reaches position 36, past the 16 positions it has"});

@@ -91,7 +91,8 @@ std::string byte_tokenizer_json(const std::string& extra) {
     utf8::append(utf8, alphabet[static_cast<std::size_t>(b)]);
     vocab[utf8] = b;
   }
-  return R"({"model": {"type": "BPE", "vocab": )" + vocab.dump() + R"(, "merges": []})" + extra + "}";
+  return R"({"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "model": {"type": "BPE", "vocab": )" +
+         vocab.dump() + R"(, "merges": []})" + extra + "}";
 }
 }  // namespace
 

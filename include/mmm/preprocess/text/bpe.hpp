@@ -312,14 +312,19 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
                         "a prefix space, a BPE model without byte fallback or dropout) — load the file with HfTokenizer");
     };
     if (const auto* n = jf::member(j, "normalizer"); n && !n->is_null()) refuse("normalizer", *n);
+    // A piece is ByteLevel when it is an object whose "type" is; a missing "type" must not be
+    // looked up with const operator[] (undefined behaviour in nlohmann::json, found by fuzzing).
+    auto byte_level = [](const nlohmann::json& v) {
+      const auto* type = jf::member(v, "type");
+      return type && *type == "ByteLevel";
+    };
     const auto* pre = jf::member(j, "pre_tokenizer");
-    if (!pre || !pre->is_object() || jf::member(*pre, "type") == nullptr || (*pre)["type"] != "ByteLevel" ||
-        jf::boolean(*pre, "add_prefix_space", true, name + ": pre_tokenizer") ||
+    if (!pre || !byte_level(*pre) || jf::boolean(*pre, "add_prefix_space", true, name + ": pre_tokenizer") ||
         !jf::boolean(*pre, "use_regex", true, name + ": pre_tokenizer"))
       refuse("pre_tokenizer", pre ? *pre : nlohmann::json());
-    if (const auto* d = jf::member(j, "decoder"); d && !d->is_null() && !(d->is_object() && (*d)["type"] == "ByteLevel"))
+    if (const auto* d = jf::member(j, "decoder"); d && !d->is_null() && !byte_level(*d))
       refuse("decoder", *d);
-    if (const auto* p = jf::member(j, "post_processor"); p && !p->is_null() && !(p->is_object() && (*p)["type"] == "ByteLevel"))
+    if (const auto* p = jf::member(j, "post_processor"); p && !p->is_null() && !byte_level(*p))
       refuse("post_processor", *p);
     const auto& model = j["model"];
     if (jf::boolean(model, "byte_fallback", false, name + ": model")) refuse("model.byte_fallback", model["byte_fallback"]);
