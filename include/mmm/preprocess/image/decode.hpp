@@ -311,14 +311,15 @@ inline bool drop_empty_png_idat(std::span<const std::uint8_t> b, std::vector<std
     return be32_at(b, at) == 0 && std::memcmp(b.data() + at + 4, "IDAT", 4) == 0;
   };
   bool found = false;
-  for (std::size_t at = 8; at + 12 <= b.size(); at += 12 + be32_at(b, at)) {
+  // A chunk's length and type (8 bytes) say what it is, even when its CRC is cut off.
+  for (std::size_t at = 8; at + 8 <= b.size(); at += 12 + std::size_t{be32_at(b, at)}) {
     if (is_empty_idat(at)) found = true;
     if (be32_at(b, at) > b.size()) break;
   }
   if (!found) return false;
   copy.assign(b.begin(), b.begin() + 8);
   std::size_t at = 8;
-  for (; at + 12 <= b.size(); at += 12 + be32_at(b, at)) {
+  for (; at + 8 <= b.size(); at += 12 + std::size_t{be32_at(b, at)}) {
     const std::size_t end = std::min<std::size_t>(b.size(), at + 12 + std::size_t{be32_at(b, at)});
     if (!is_empty_idat(at)) copy.insert(copy.end(), b.begin() + static_cast<std::ptrdiff_t>(at),
                                         b.begin() + static_cast<std::ptrdiff_t>(end));
