@@ -286,16 +286,16 @@ class Walk {
   std::size_t entropy_coded_data(std::size_t at) {
     reset();
     Bits bits(b_, at);
-    int todo = restart_interval_ ? restart_interval_ : std::numeric_limits<int>::max();
+    int mcus_before_restart = restart_interval_ ? restart_interval_ : std::numeric_limits<int>::max();
     // After each MCU: at the end of a restart interval, a RST marker starts the next one;
     // anything else ends the scan (as in stb). Returns false when the scan ends.
     auto next = [&]() {
-      if (--todo > 0) return true;
+      if (--mcus_before_restart > 0) return true;
       const std::size_t m = bits.next_marker();
       if (m + 1 >= b_.size() || b_[m + 1] < 0xD0 || b_[m + 1] > 0xD7) return false;
       bits = Bits(b_, m + 2);
       reset();
-      todo = restart_interval_ ? restart_interval_ : std::numeric_limits<int>::max();
+      mcus_before_restart = restart_interval_ ? restart_interval_ : std::numeric_limits<int>::max();
       return true;
     };
     if (scan_.size() == 1) {
