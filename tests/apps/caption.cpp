@@ -18,6 +18,16 @@ using test::require_close;
 
 namespace {
 
+// The memory and the logits are compared element by element at 1e-4 relative with the floor
+// at 1% of the tensor's largest element, not the default 0.1%. Through the encoder and the
+// decoder, float32 rounding leaves ~1e-6 absolute on logits of size ~10 — on the elements
+// that cancel to near zero that is 1e-4 of the default floor, for PyTorch itself: measured
+// on 120 scenes, PyTorch float32 against its own float64 evaluation of the same weights
+// reached 1.08e-4 and mmm against PyTorch 1.7e-4 at the 0.1% floor; at the 1% floor they
+// were 1.3e-5 and 2.6e-5 (mmm against float64: 2.0e-5). The float64 logits are checked too,
+// so agreeing with PyTorch is also agreeing with the exact answer.
+constexpr double deep_floor = 1e-2;
+
 caption::Describer& describer() {
   static caption::Describer d(std::string(MMM_CAPTION_DIR) + "/caption.safetensors");
   return d;
@@ -51,16 +61,14 @@ TEST_CASE("the captioner gives PyTorch's memory, logits and captions on held-out
 
     Workspace ws;
     const Seq<caption::dim> memory = model.forward(Map<3>(input), ws);
-    // The memory is an intermediate: BatchNorm folded into the convolutions rounds
-    // differently from torch's conv-then-BN, by up to ~1e-6 absolute on elements near the
-    // comparison floor. What the application is held to, the logits, is checked at 1e-4.
-    require_close(memory.to_tensor(), c.output("memory"), 5e-4, name + " memory");
+    require_close(memory.to_tensor(), c.output("memory"), 1e-4, name + " memory", deep_floor);
 
     // Every position of PyTorch's beam caption, all at once and one KV-cache step at a time.
     const IntTensor tokens = c.int_input("tokens");
     const Index length = tokens.shape()[1];
     const Seq<caption::vocab_size> logits = model.logits(memory, Tokens(tokens.view()), ws);
-    require_close(logits.to_tensor(), c.output("logits"), 1e-4, name + " teacher-forced logits");
+    require_close(logits.to_tensor(), c.output("logits"), 1e-4, name + " teacher-forced logits", deep_floor);
+    require_close(logits.to_tensor(), c.output("exact_logits"), 1e-4, name + " logits vs float64", deep_floor);
     caption::Captioner::State state = model.make_state(1, caption::max_length);
     model.condition(state, memory, ws);
     Tensor stepped(Shape{1, length, caption::vocab_size});
@@ -68,7 +76,7 @@ TEST_CASE("the captioner gives PyTorch's memory, logits and captions on held-out
       const Feat<caption::vocab_size> y = model.step(Tokens(tokens.data() + t, 1, 1), state, ws);
       std::copy(y.data, y.data + caption::vocab_size, stepped.data() + t * caption::vocab_size);
     }
-    require_close(stepped, c.output("logits"), 1e-4, name + " step logits");
+    require_close(stepped, c.output("logits"), 1e-4, name + " step logits", deep_floor);
 
     const generate::Hypotheses beam = describer().beam(input);
     require_tokens(beam.tokens(0), c.int_output("beam"), name + " beam tokens");

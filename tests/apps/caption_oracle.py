@@ -3,7 +3,9 @@ run by PyTorch — the model class of tools/train_captioner.py, decoded by the p
 tools/mmm_generate.py that generate/ implements — on a slice of its held-out scenes (the
 first --held-out of the 2000 the training script measured on) and on --fresh new random
 scenes. Per scene: the pixels, the normalized image, the memory, the beam-search and greedy
-captions with their scores, and the logits of every position of the beam caption."""
+captions with their scores, and the logits of every position of the beam caption — as PyTorch
+computes them in float32 and as the same weights give them in float64 (the exact answer)."""
+import copy
 import json
 import os
 import random
@@ -26,6 +28,7 @@ with Oracle("apps.caption") as o, torch.no_grad():
     model = T.Captioner()
     meta = load_weights(model, os.path.join(EXAMPLE, "caption.safetensors"))
     model.eval()
+    exact = copy.deepcopy(model).double()
     width, seed = int(meta["beam_width"]), int(meta["seed"])
     decoder = MemoryDecoder(model, len(T.VOCAB))
 
@@ -42,11 +45,12 @@ with Oracle("apps.caption") as o, torch.no_grad():
         greedy = mmm_generate.greedy(decoder, decoder.make_state(memory, 1), [[T.BOS]], T.MAX_LEN, eos=T.EOS)[0][0]
         tokens = torch.tensor([[T.BOS] + beam["tokens"]])
         logits = model.logits(memory, tokens)
+        exact_logits = exact.logits(exact.memory(image.double()), tokens).float()
         caption = " ".join(T.VOCAB[t] for t in beam["tokens"] if t != T.EOS)
         right += caption == truth
         o.save(f"scene{i}",
                inputs={"pixels": pixels, "tokens": tokens.int()},
-               outputs={"image": image, "memory": memory, "logits": logits,
+               outputs={"image": image, "memory": memory, "logits": logits, "exact_logits": exact_logits,
                         "beam": torch.tensor(beam["tokens"], dtype=torch.int32),
                         "greedy": torch.tensor(greedy["tokens"], dtype=torch.int32)},
                metadata={"kind": kind, "truth": truth, "caption": caption, "beam_score": repr(beam["score"]),
