@@ -7,6 +7,8 @@
 // (issue 15, reproduction 3), are FormatErrors naming the field and the value.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -169,4 +171,54 @@ TEST_CASE("tokenizer.json pieces mmm does not implement are FormatErrors naming 
   // An added token whose id is another token's (issue 15, reproduction 3) and one out of range.
   refused(ptr("/added_tokens"), {{{"id", 1}, {"content", "[SEP]"}, {"special", true}}}, "added_tokens[0].id is 1");
   refused(ptr("/added_tokens"), {{{"id", -3}, {"content", "[SEP]"}, {"special", true}}}, "added_tokens[0].id");
+}
+
+TEST_CASE("tokenizer.json numbers are read as serde_json reads them, not to the nearest double",
+          "[text][tokenizer_json]") {
+  using mmm::detail::hf::serde_json_number;
+  // The library's reading: the digits as a u64 made a double, then one division or
+  // multiplication by the nearest double to 10^n. For these texts that is one ulp from the
+  // nearest double (strtod's), which is why the reading is not strtod's.
+  const auto nearest = [](const char* t) { return std::strtod(t, nullptr); };
+  CHECK(serde_json_number("-9.668583631515503") == -(static_cast<double>(9668583631515503ull) / 1e15));
+  CHECK(serde_json_number("-9.668583631515503") != nearest("-9.668583631515503"));
+  CHECK(serde_json_number("-7.3313775062561035") == -(static_cast<double>(73313775062561035ull) / 1e16));
+  CHECK(serde_json_number("-7.3313775062561035") != nearest("-7.3313775062561035"));
+  // Digits are gathered while the u64 holds them (20 here); the rest of a fraction is
+  // dropped, the rest of an integer only raises the exponent.
+  CHECK(serde_json_number("0.123456789012345678901234") == static_cast<double>(12345678901234567890ull) / 1e20);
+  CHECK(serde_json_number("123456789012345678901234") == static_cast<double>(12345678901234567890ull) * 1e4);
+  CHECK(serde_json_number("1.5e3") == 1500.0);
+  CHECK(serde_json_number("-25E-1") == -2.5);
+  CHECK(serde_json_number("2e+2") == 200.0);
+  // Past 10^308 the division is repeated.
+  CHECK(serde_json_number("1e-320") == 1.0 / 1e308 / 1e12);
+  CHECK(serde_json_number("0e999999999999") == 0.0);
+  CHECK(std::isinf(serde_json_number("1e999999999999")));
+  // The nearest double to this is the largest one, but the library's reading overflows and
+  // npm `tokenizers` 0.23.2 refuses the file ("number out of range"); so does mmm.
+  CHECK(std::isinf(serde_json_number("-1.7976931348623158e308")));
+  CHECK(std::isfinite(nearest("-1.7976931348623158e308")));
+  const char* big = R"({"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["a", -1.7976931348623158e308]]}})";
+  REQUIRE_THROWS_AS(HfTokenizer::from_json(big, "big.json"), mmm::FormatError);
+  REQUIRE_THROWS_WITH(HfTokenizer::from_json(big, "big.json"),
+                      Catch::Contains("big.json") && Catch::Contains("-1.7976931348623158e308 is out of range"));
+}
+
+TEST_CASE("Unigram scores that tie only as the library reads them segment as the library does",
+          "[text][tokenizer_json]") {
+  // ab = a + b exactly with the nearest doubles (a tie: the piece found first, "ab", wins)
+  // but is one ulp lower as serde_json reads it (the pair wins); cd is one ulp below c + d
+  // with the nearest doubles but ties as serde_json reads it. The expected ids are npm
+  // `tokenizers` 0.23.2's for this file: "ab" [1, 2], "cd" [6], "abcd" [1, 2, 6], and
+  // "xabcdx" [0, 3, 6, 0] (after an unknown character the sums round otherwise).
+  const std::string file = R"({"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null,
+    "post_processor": null, "decoder": null, "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": false,
+    "vocab": [["<unk>", 0.0], ["a", -2.2544586658477783], ["b", -7.414124965667725], ["ab", -9.668583631515503],
+              ["c", -5.747030258178711], ["d", -6.3896164894104], ["cd", -12.136646747589113]]}})";
+  const HfTokenizer tok = HfTokenizer::from_json(file, "ties.json");
+  CHECK(tok.encode("ab") == std::vector<std::int32_t>{1, 2});
+  CHECK(tok.encode("cd") == std::vector<std::int32_t>{6});
+  CHECK(tok.encode("abcd") == std::vector<std::int32_t>{1, 2, 6});
+  CHECK(tok.encode("xabcdx") == std::vector<std::int32_t>{0, 3, 6, 0});
 }

@@ -15,7 +15,9 @@
 // says otherwise is refused. Offsets are byte ranges of the input (the library's, which
 // reports characters). Invalid UTF-8 is read as one U+FFFD per invalid byte (the library
 // only takes valid text). Padding in the file sets pad_id() for encode_batch; encode() does
-// not pad. Only single sequences are encoded (no pairs).
+// not pad. Only single sequences are encoded (no pairs). Numbers in the file (Unigram scores)
+// are read as the library's JSON parser reads them, which is not always to the nearest double
+// (hf/serde_json_number.hpp).
 //
 //   auto tok = mmm::HfTokenizer::load("tokenizer.json");
 //   std::vector<std::int32_t> ids = tok.encode("Hello world");   // with the template's specials
@@ -37,6 +39,7 @@
 #include "mmm/preprocess/text/hf/normalizers.hpp"
 #include "mmm/preprocess/text/hf/post_processors.hpp"
 #include "mmm/preprocess/text/hf/pre_tokenizers.hpp"
+#include "mmm/preprocess/text/hf/serde_json_number.hpp"
 #include "mmm/preprocess/text/json_fields.hpp"
 #include "mmm/preprocess/text/token_batch.hpp"
 #include "mmm/preprocess/text/utf8.hpp"
@@ -57,7 +60,8 @@ class HfTokenizer : public EncodeReturning<HfTokenizer> {
   // `name` is what errors call the source.
   static HfTokenizer from_json(std::string_view text, const std::string& name = "tokenizer.json") {
     namespace jf = detail::json_fields;
-    const jf::Json j = jf::parse(text, name);
+    // Numbers as the library reads them (Unigram scores tie or not by their last bit).
+    const jf::Json j = parse_json_document(text, name, detail::hf::serde_json_number);
     if (!j.is_object()) throw FormatError(name + ": the file is not a JSON object");
     HfTokenizer t;
     t.name_ = name;
