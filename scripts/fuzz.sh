@@ -20,7 +20,7 @@ if ! command -v clang++-14 >/dev/null && ! command -v clang++ >/dev/null; then
   echo "fuzz.sh: needs clang with libFuzzer (Debian: clang)" >&2
   exit 2
 fi
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=ON -DMMM_BUILD_BENCHMARKS=OFF \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=ON -DMMM_FUZZ_SESSIONS=ON -DMMM_BUILD_BENCHMARKS=OFF \
   -DMMM_BUILD_EXAMPLES=OFF >/dev/null
 targets_file="$build/fuzz_targets.txt"
 mapfile -t targets < <(awk -v p="$pattern" '$1 ~ p' "$targets_file")
