@@ -35,6 +35,12 @@ double max_abs(const Tensor& t) {
   return m;
 }
 
+double mean_abs(const Tensor& t) {
+  double s = 0;
+  for (Index i = 0; i < t.numel(); ++i) s += std::abs(static_cast<double>(t[i]));
+  return s / static_cast<double>(t.numel());
+}
+
 void check(const OracleCase& c, const Tensor& y, const std::string& name, double exact_bound = 2e-6) {
   const Tensor torch32 = c.output(name), exact = c.output(name + ".exact");
   const double torch32_error = mmm::test::compare(torch32, exact).max_rel_error;
@@ -71,19 +77,17 @@ TEST_CASE("softmax, log_softmax, layer_norm and RMSNorm match PyTorch on odd sha
     const Tensor x = c.input("x"), w = c.input("weight"), b = c.input("bias");
     const Index rows = x.dim(0), cols = x.dim(1);
     const float eps = std::stof(c.meta("eps")), scale = std::stof(c.meta("scale"));
+    const Tensor plain = c.output("layer_norm_plain.exact");
     // 4ε·max|γ|·max|x̂| relative to the comparison's floor 1e-3·max|y|.
-    const double affine_bound = 1e-5 + 4 * 5.96e-8 * max_abs(w) * max_abs(c.output("layer_norm_plain.exact")) /
-                                           (1e-3 * max_abs(c.output("layer_norm.exact")));
+    const double affine_bound =
+        1e-5 + 4 * 5.96e-8 * max_abs(w) * max_abs(plain) / (1e-3 * max_abs(c.output("layer_norm.exact")));
     // The plain layer norm's elements near 0 carry the absolute error of the mean's
     // correction d = Σ(x − c)/n, up to ε·log2(cols)·mean|x̂|, against the same floor. It
     // shows where the compiler does not contract multiply-adds (-O1, -Og, -ffp-contract=off):
     // 1.05e-5 on a 2×79 row pair, 2.7e-8 absolute on an element of 6.7e-4, well inside the
     // documented 16ε·(1 + |x − mean|/σ).
-    const Tensor& plain = c.output("layer_norm_plain.exact");
-    double mean_abs = 0;
-    for (Index j = 0; j < plain.numel(); ++j) mean_abs += std::abs(static_cast<double>(plain[j]));
-    mean_abs /= static_cast<double>(plain.numel());
-    const double plain_bound = 1e-5 + 5.96e-8 * std::log2(static_cast<double>(cols) + 1) * mean_abs / (1e-3 * max_abs(plain));
+    const double plain_bound =
+        1e-5 + 5.96e-8 * std::log2(static_cast<double>(cols) + 1) * mean_abs(plain) / (1e-3 * max_abs(plain));
     INFO("case rows_" << i << ": " << rows << "×" << cols << ", eps " << eps << ", affine bound " << affine_bound
                       << ", plain bound " << plain_bound);
     Tensor y(x.shape());
