@@ -1,6 +1,7 @@
 """torch.stft oracle: complex spectra and magnitudes for several n_fft (powers of two,
-400 = 2^4·5^2, odd and prime), hops, windows, centre/padding modes, sidedness and both
-normalizations (torch.stft's frame length, torchaudio Spectrogram's window norm)."""
+400 = 2^4·5^2, odd and prime, large prime factors), hops, windows, centre/padding modes,
+sidedness and both normalizations (torch.stft's frame length, torchaudio Spectrogram's
+window norm)."""
 import torch
 import torchaudio
 from mmm_oracle import Oracle
@@ -17,6 +18,9 @@ CASES = [
     (510, 510, 160, "hann", True, "replicate", False, True, 7777),
     (97, 60, 31, "hamming", True, "reflect", True, False, 1234),
     (1, 1, 1, "hann", False, "reflect", False, True, 17),
+    # large prime factors: Bluestein's convolution inside the plan (509 prime, 2062 = 2·1031)
+    (509, 509, 160, "hann", True, "reflect", False, True, 6007),
+    (2062, 1500, 512, "hamming", True, "reflect", False, True, 9001),
     # normalized "window": torchaudio's Spectrogram(normalized=True, pad=13) divides by the
     # window's L2 norm (and pads 13 zeros on each side first)
     (400, 320, 160, "hann", True, "reflect", "window", True, 4001),
