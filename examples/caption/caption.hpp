@@ -25,8 +25,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "mmm/generate.hpp"
 #include "mmm/models/resnet_blocks.hpp"
 #include "mmm/pipeline.hpp"
@@ -207,29 +205,16 @@ class Describer {
   explicit Describer(const std::string& path) : image_(mmm::Shape{1, 3, image_size, image_size}) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
-    const auto& meta = weights.metadata();
-    auto field = [&](const std::string& key) {
-      auto it = meta.find(key);
-      if (it == meta.end()) throw mmm::FormatError(weights.path() + ": metadata has no '" + key + "'");
-      return it->second;
-    };
-    try {
-      words_ = nlohmann::json::parse(field("vocabulary")).get<std::vector<std::string>>();
-      mean_ = std::stof(field("mean"));
-      std_ = std::stof(field("std"));
-      width_ = std::stol(field("beam_width"));
-    } catch (const nlohmann::json::exception& e) {
-      throw mmm::FormatError(weights.path() + ": metadata 'vocabulary' is not a JSON list of strings: " + e.what());
-    } catch (const std::logic_error&) {
-      throw mmm::FormatError(weights.path() + ": metadata 'mean', 'std' or 'beam_width' is not a number");
-    }
+    words_ = weights.metadata_strings("vocabulary");
+    mean_ = static_cast<float>(weights.metadata_number("mean"));
+    std_ = static_cast<float>(weights.metadata_number("std"));
+    width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
     if (static_cast<index>(words_.size()) != vocab_size)
       throw mmm::FormatError(weights.path() + ": " + std::to_string(words_.size()) + " words in the metadata's vocabulary, the model has " +
                              std::to_string(vocab_size));
     bos_ = id_of("<bos>", weights.path());
     eos_ = id_of("<eos>", weights.path());
     pad_ = id_of("<pad>", weights.path());
-    if (width_ < 1 || width_ > 64) throw mmm::FormatError(weights.path() + ": beam_width " + std::to_string(width_) + " is not in [1, 64]");
     state_ = model_.make_state(width_, max_length);
   }
 

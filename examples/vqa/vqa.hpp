@@ -11,8 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "mmm/pipeline.hpp"
 #include "mmm/preprocess/image/decode.hpp"
 #include "mmm/preprocess/image/normalize.hpp"
@@ -58,21 +56,9 @@ class Answerer {
         image_(mmm::Shape{1, 3, image_size, image_size}) {
     const mmm::SafeTensors weights(dir + "/vqa.safetensors");
     mmm::load(model_, weights);
-    const auto& meta = weights.metadata();
-    auto field = [&](const std::string& key) {
-      auto it = meta.find(key);
-      if (it == meta.end()) throw mmm::FormatError(weights.path() + ": metadata has no '" + key + "'");
-      return it->second;
-    };
-    try {
-      answers_ = nlohmann::json::parse(field("answers")).get<std::vector<std::string>>();
-      mean_ = std::stof(field("mean"));
-      std_ = std::stof(field("std"));
-    } catch (const nlohmann::json::exception& e) {
-      throw mmm::FormatError(weights.path() + ": metadata 'answers' is not a JSON list of strings: " + e.what());
-    } catch (const std::logic_error&) {
-      throw mmm::FormatError(weights.path() + ": metadata 'mean'/'std' are not numbers");
-    }
+    answers_ = weights.metadata_strings("answers");
+    mean_ = static_cast<float>(weights.metadata_number("mean"));
+    std_ = static_cast<float>(weights.metadata_number("std"));
     if (static_cast<index>(answers_.size()) != answer_count)
       throw mmm::FormatError(weights.path() + ": " + std::to_string(answers_.size()) + " answers in the metadata, the model has " +
                              std::to_string(answer_count));

@@ -68,6 +68,37 @@ TEST_CASE("safetensors round-trips float and int tensors with metadata") {
   std::remove(path.c_str());
 }
 
+TEST_CASE("safetensors reads typed metadata, and names the file and key when it cannot") {
+  const std::string path = temp_path("metadata.safetensors");
+  save_safetensors(path, {{"w", Tensor(Shape{2})}},
+                   {{"mean", "0.5"}, {"amin", "1e-6"}, {"width", "4"}, {"words", R"(["<pad>", "a", "b"])"},
+                    {"text", "1.5abc"}, {"inf", "inf"}, {"not_list", R"(["a", 2])"}, {"broken", "[\"a\""}, {"empty", ""}});
+  const SafeTensors st(path);
+  CHECK(st.metadata("mean") == "0.5");
+  CHECK(st.metadata_number("mean") == 0.5);
+  CHECK(st.metadata_number("amin") == 1e-6);
+  CHECK(st.metadata_integer("width", 1, 64) == 4);
+  CHECK(st.metadata_strings("words") == std::vector<std::string>{"<pad>", "a", "b"});
+  auto error = [&](auto&& read) -> std::string {
+    try {
+      read();
+    } catch (const FormatError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK_THAT(error([&] { st.metadata("nope"); }), Catch::Contains("metadata.safetensors") && Catch::Contains("no 'nope'"));
+  CHECK_THAT(error([&] { st.metadata_number("text"); }), Catch::Contains("'text' is '1.5abc', not a number"));
+  CHECK_THAT(error([&] { st.metadata_number("inf"); }), Catch::Contains("not a number"));
+  CHECK_THAT(error([&] { st.metadata_number("empty"); }), Catch::Contains("not a number"));
+  CHECK_THAT(error([&] { st.metadata_integer("mean", 0, 10); }), Catch::Contains("not an integer in [0, 10]"));
+  CHECK_THAT(error([&] { st.metadata_integer("width", 5, 64); }), Catch::Contains("'4', not an integer in [5, 64]"));
+  CHECK_THAT(error([&] { st.metadata_strings("not_list"); }), Catch::Contains("'not_list' is not a JSON list of strings"));
+  CHECK_THAT(error([&] { st.metadata_strings("broken"); }), Catch::Contains("'broken' is not a JSON list"));
+  CHECK_THAT(error([&] { st.metadata_strings("mean"); }), Catch::Contains("not a JSON list"));
+  std::remove(path.c_str());
+}
+
 TEST_CASE("safetensors decodes F16, BF16 and F64 exactly") {
   // F16: 1.0, -2.0, smallest subnormal, inf; BF16: 1.0, -0.5; F64: 3.25
   const std::vector<unsigned char> data = {0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00, 0x00, 0x7c,  // f16

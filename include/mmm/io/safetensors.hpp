@@ -31,6 +31,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -39,6 +41,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -86,6 +89,41 @@ class SafeTensors {
   // Names in the order of their data in the file.
   const std::vector<std::string>& names() const noexcept { return order_; }
   const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
+
+  // Typed metadata, as applications keep their settings in it: the value of `key`, or a
+  // FormatError naming the file and the key when it is absent or not of the kind asked.
+  const std::string& metadata(const std::string& key) const {
+    auto it = metadata_.find(key);
+    if (it == metadata_.end()) throw FormatError(path() + ": metadata has no '" + printable(key) + "'");
+    return it->second;
+  }
+  // The whole value as a finite number ("0.5", "1e-6").
+  double metadata_number(const std::string& key) const {
+    const std::string& text = metadata(key);
+    double v = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(v))
+      throw FormatError(path() + ": metadata '" + printable(key) + "' is '" + printable(text) + "', not a number");
+    return v;
+  }
+  // The whole value as an integer in [lo, hi].
+  std::int64_t metadata_integer(const std::string& key, std::int64_t lo, std::int64_t hi) const {
+    const std::string& text = metadata(key);
+    std::int64_t v = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (error != std::errc() || end != text.data() + text.size() || v < lo || v > hi)
+      throw FormatError(path() + ": metadata '" + printable(key) + "' is '" + printable(text) + "', not an integer in [" +
+                        std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
+  }
+  // A JSON list of strings (a vocabulary, class names).
+  std::vector<std::string> metadata_strings(const std::string& key) const {
+    const std::string& text = metadata(key);
+    const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_array() || !std::all_of(j.begin(), j.end(), [](const nlohmann::json& e) { return e.is_string(); }))
+      throw FormatError(path() + ": metadata '" + printable(key) + "' is not a JSON list of strings");
+    return j.get<std::vector<std::string>>();
+  }
 
   const TensorInfo& info(std::string_view name) const {
     auto it = index_.find(std::string(name));
