@@ -35,6 +35,7 @@
 #include "mmm/preprocess/text/json_fields.hpp"
 #include "mmm/preprocess/text/pair_merge.hpp"
 #include "mmm/preprocess/text/piece_table.hpp"
+#include "mmm/preprocess/text/special_splitting.hpp"
 #include "mmm/preprocess/text/special_tokens.hpp"
 #include "mmm/preprocess/text/split_pattern.hpp"
 #include "mmm/preprocess/text/token_batch.hpp"
@@ -42,7 +43,9 @@
 
 namespace mmm {
 
-class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
+class ByteLevelBpe : public EncodesWithSpecials<ByteLevelBpe> {
+  friend class EncodesWithSpecials<ByteLevelBpe>;
+
  public:
   // GPT-2's files: vocab.json (token → id) and merges.txt (one "left right" per line,
   // an optional "#version" first line). The special tokens are GPT-2's <|endoftext|> when
@@ -157,33 +160,10 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     return bpe;
   }
 
-  using EncodeReturning<ByteLevelBpe>::encode;
-  // Special tokens as plain text. Replaces `ids`; reusing the vector makes repeated calls
-  // allocation-free.
-  void encode(std::string_view text, std::vector<std::int32_t>& ids) const { encode(text, ids, AllowedSpecial::none()); }
-  // With the allowed special tokens split out as their ids.
-  void encode(std::string_view text, std::vector<std::int32_t>& ids, const AllowedSpecial& allowed) const {
-    ids.clear();
-    run(text, allowed, [&](std::int32_t id, std::size_t, std::size_t) { ids.push_back(id); });
-  }
-  Encoding encode_with_offsets(std::string_view text, const AllowedSpecial& allowed = {}) const {
-    Encoding e;
-    run(text, allowed, [&](std::int32_t id, std::size_t b, std::size_t en) {
-      e.ids.push_back(id);
-      e.offsets.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(en)});
-    });
-    return e;
-  }
-  // The pre-tokenizer's pieces, as byte ranges of the input.
-  std::vector<TokenSpan> pre_tokens(std::string_view text) const {
-    std::vector<TokenSpan> out;
-    split_by_pattern(SplitPattern::gpt2, text, [&](std::size_t b, std::size_t e) {
-      out.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)});
-    });
-    return out;
-  }
   // The special tokens an AllowedSpecial may let through.
   const std::vector<SpecialToken>& special_tokens() const noexcept { return specials_.tokens(); }
+  // GPT-2's pre-tokenizer, the only one byte-level BPE files come with here.
+  SplitPattern pattern() const noexcept { return SplitPattern::gpt2; }
 
   std::string decode(std::span<const std::int32_t> ids) const {
     std::string bytes;
@@ -337,7 +317,7 @@ class ByteLevelBpe : public EncodeReturning<ByteLevelBpe> {
     Scratch& s = scratch();
     auto ordinary = [&](std::size_t begin, std::size_t end) {
       const std::string_view segment = text.substr(begin, end - begin);
-      split_by_pattern(SplitPattern::gpt2, segment, [&](std::size_t b, std::size_t e) {
+      split_by_pattern(pattern(), segment, [&](std::size_t b, std::size_t e) {
         if (ignore_merges_ && e - b > 1)
           if (const std::int32_t whole = by_bytes_.find(segment.substr(b, e - b)); whole >= 0)
             return emit(whole, begin + b, begin + e);

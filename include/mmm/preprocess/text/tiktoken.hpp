@@ -27,6 +27,7 @@
 #include "mmm/core/errors.hpp"
 #include "mmm/io/mapped_file.hpp"
 #include "mmm/preprocess/text/piece_table.hpp"
+#include "mmm/preprocess/text/special_splitting.hpp"
 #include "mmm/preprocess/text/special_tokens.hpp"
 #include "mmm/preprocess/text/split_pattern.hpp"
 #include "mmm/preprocess/text/token_batch.hpp"
@@ -70,7 +71,9 @@ inline bool decode_base64(std::string_view in, std::string& out) {
 }
 }  // namespace detail
 
-class Tiktoken : public EncodeReturning<Tiktoken> {
+class Tiktoken : public EncodesWithSpecials<Tiktoken> {
+  friend class EncodesWithSpecials<Tiktoken>;
+
  public:
   // The named encodings, with tiktoken's patterns and special tokens; `ranks_path` is the
   // encoding's .tiktoken file.
@@ -105,30 +108,6 @@ class Tiktoken : public EncodeReturning<Tiktoken> {
     return t;
   }
 
-  using EncodeReturning<Tiktoken>::encode;
-  // Special tokens as plain text. Replaces `ids`; reusing the vector makes repeated calls
-  // allocation-free.
-  void encode(std::string_view text, std::vector<std::int32_t>& ids) const { encode(text, ids, AllowedSpecial::none()); }
-  void encode(std::string_view text, std::vector<std::int32_t>& ids, const AllowedSpecial& allowed) const {
-    ids.clear();
-    run(text, allowed, [&](std::int32_t id, std::size_t, std::size_t) { ids.push_back(id); });
-  }
-  Encoding encode_with_offsets(std::string_view text, const AllowedSpecial& allowed = {}) const {
-    Encoding e;
-    run(text, allowed, [&](std::int32_t id, std::size_t b, std::size_t en) {
-      e.ids.push_back(id);
-      e.offsets.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(en)});
-    });
-    return e;
-  }
-  // The pattern's pieces of a text without specials, as byte ranges.
-  std::vector<TokenSpan> pre_tokens(std::string_view text) const {
-    std::vector<TokenSpan> out;
-    split_by_pattern(pattern_, text, [&](std::size_t b, std::size_t e) {
-      out.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(e)});
-    });
-    return out;
-  }
 
   // The concatenated bytes of the tokens.
   std::string decode_bytes(std::span<const std::int32_t> ids) const {
