@@ -186,7 +186,9 @@ class Stft {
 
  private:
   static StftOptions validated(StftOptions o) {
-    // The plan holds `block` frames of n_fft samples several times over (~288·n_fft bytes): 2^20 is ~300 MiB.
+    // The plan holds `block` frames of n_fft samples several times over (~288·n_fft bytes; up to
+    // ~700·n_fft when a large prime factor makes the FFT a Bluestein convolution of ~2·n_fft):
+    // 2^20 is 300 to 700 MiB.
     if (o.n_fft < 1 || o.n_fft > (index(1) << 20))
       throw RangeError("Stft: n_fft must be in [1, 2^20], got " + std::to_string(o.n_fft));
     if (o.win_length == 0) o.win_length = o.n_fft;
