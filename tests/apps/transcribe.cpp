@@ -88,7 +88,7 @@ TEST_CASE("the transcriber gives PyTorch's features, logits and transcripts on h
     const generate::Hypotheses beam = tr.beam(lp);
     require_labels(beam.tokens(0), c.int_output("beam"), name + " beam labels");
     const double score = std::stod(c.meta("beam_score"));
-    CHECK(std::abs(beam.score(0) - score) <= 1e-4 * std::max(1.0, std::abs(score)));
+    CHECK(std::abs(beam.score(0) - score) <= tolerance * std::max(1.0, std::abs(score)));
     const std::string text = tr.text(beam.tokens(0));
     CHECK(text == c.meta("transcript"));
     same += text == c.meta("transcript");
