@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs mmm's demos: image captioning (examples/caption: a ResNet-style encoder and
-# a transformer decoder with beam search describe the shipped scenes), then visual question
-# answering (examples/vqa).
+# a transformer decoder with beam search describe the shipped scenes), speech to text
+# (examples/transcribe: log-mel, Conv1D front end, bidirectional LSTM and CTC beam search
+# write down the shipped recordings), then visual question answering (examples/vqa).
 # An image branch and a question branch run side by side (mmm::Parallel), joined by
 # FusionConcat, answer questions about synthetic scenes; weights trained in PyTorch by
 # tools/train_vqa.py and shipped in examples/vqa.
@@ -15,10 +16,12 @@ build="$root/build-demo"
 
 bash "$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_BENCHMARKS=OFF \
-      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption" >/dev/null
-cmake --build "$build" --target vqa caption -j2
+      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption;transcribe" >/dev/null
+cmake --build "$build" --target vqa caption transcribe -j2
 if [ $# -eq 0 ]; then
   "$build/examples/caption/caption"
+  echo
+  "$build/examples/transcribe/transcribe"
   echo
 fi
 exec "$build/examples/vqa/vqa" "$@"

@@ -8,7 +8,7 @@ set -euo pipefail
 build=(cmake g++ make pkg-config libeigen3-dev libxsimd-dev nlohmann-json3-dev libstb-dev)
 tests=(catch2 libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev libomp-14-dev
        python3-torch python3-numpy python3-torchvision python3-torchaudio
-       python3-sentencepiece python3-pil python3-regex libjpeg62-turbo-dev)
+       python3-sentencepiece python3-pil python3-regex libjpeg62-turbo-dev espeak-ng)
 bench=(libdnnl-dev libopenblas-dev libtorch-dev python3-matplotlib)
 
 wanted=("${build[@]}" "${tests[@]}")

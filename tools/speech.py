@@ -28,8 +28,9 @@ TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3", "klatt", "klat
                   "Annie", "Denis", "Gene", "Jacky", "Lee", "Mario", "Michael", "Mike", "adam", "anika",
                   "aunty", "belinda", "boris", "caleb", "david", "ed", "edward"]
 TEST_VARIANTS = ["m6", "m7", "f4", "f5", "klatt3", "Hugo", "Marco", "john", "linda", "max", "paul", "norbert"]
-# Blank (CTC) is 0; then space, apostrophe and the letters.
-ALPHABET = ["<blank>", " ", "'"] + [chr(c) for c in range(ord("a"), ord("z") + 1)]
+# The CTC labels: blank is 0, then the words (a closed vocabulary, so the model spells
+# words, not letters: at 25 frames a second fast speech has too few frames for letters).
+LABELS = ["<blank>"] + WORDS
 
 _TEMPLATES = [
     ["turn", "on", "the", ("light", "music")], ["turn", "off", "the", ("light", "music")],
@@ -84,11 +85,11 @@ def utterance(rng, test=False):
 
 
 def encode(text):
-    return [ALPHABET.index(c) for c in text]
+    return [LABELS.index(w) for w in text.split()]
 
 
 def decode(ids):
-    return "".join(ALPHABET[i] for i in ids)
+    return " ".join(LABELS[i] for i in ids)
 
 
 def word_errors(ref, hyp):
@@ -103,13 +104,16 @@ def word_errors(ref, hyp):
     return d[len(h)]
 
 
-def write_wav(path, samples):
-    """16-bit PCM mono WAV at RATE."""
+def write_wav(path, samples, bits=16):
+    """16-bit (or 8-bit, unsigned) PCM mono WAV at RATE."""
     import wave
-    pcm = (np.clip(samples, -1, 1) * 32767).round().astype("<i2")
+    if bits == 8:
+        pcm = (np.clip(samples, -1, 1) * 127 + 128).round().astype(np.uint8)
+    else:
+        pcm = (np.clip(samples, -1, 1) * 32767).round().astype("<i2")
     with wave.open(path, "wb") as w:
         w.setnchannels(1)
-        w.setsampwidth(2)
+        w.setsampwidth(bits // 8)
         w.setframerate(RATE)
         w.writeframes(pcm.tobytes())
 
