@@ -28,8 +28,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "mmm/generate.hpp"
 #include "mmm/pipeline.hpp"
 #include "mmm/preprocess/audio/mel.hpp"
@@ -98,39 +96,24 @@ class Transcriber {
   explicit Transcriber(const std::string& path) : log_mel_(mel_options()) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
-    const auto& meta = weights.metadata();
-    auto field = [&](const std::string& key) {
-      auto it = meta.find(key);
-      if (it == meta.end()) throw mmm::FormatError(weights.path() + ": metadata has no '" + key + "'");
-      return it->second;
+    auto expect = [&](const std::string& key, double value) {
+      if (weights.metadata_number(key) != value)
+        throw mmm::FormatError(weights.path() + ": metadata '" + key + "' is " + weights.metadata(key) +
+                               ", this program computes with " + std::to_string(value));
     };
-    auto expect = [&](const std::string& key, long value) {
-      if (std::stol(field(key)) != value)
-        throw mmm::FormatError(weights.path() + ": metadata '" + key + "' is " + field(key) + ", this program computes " +
-                               std::to_string(value));
-    };
-    try {
-      labels_ = nlohmann::json::parse(field("labels")).get<std::vector<std::string>>();
-      expect("sample_rate", sample_rate);
-      expect("n_fft", n_fft);
-      expect("hop_length", hop_length);
-      expect("n_mels", n_mels);
-      if (std::stod(field("log_offset")) != 1e-6)
-        throw mmm::FormatError(weights.path() + ": metadata 'log_offset' is " + field("log_offset") + ", this program uses 1e-6");
-      if (std::stof(field("norm_eps")) != norm_eps)
-        throw mmm::FormatError(weights.path() + ": metadata 'norm_eps' is " + field("norm_eps") + ", this program's LayerNorm has " +
-                               std::to_string(norm_eps));
-      width_ = std::stol(field("beam_width"));
-    } catch (const nlohmann::json::exception& e) {
-      throw mmm::FormatError(weights.path() + ": metadata 'labels' is not a JSON list of strings: " + e.what());
-    } catch (const std::logic_error&) {
-      throw mmm::FormatError(weights.path() + ": metadata 'sample_rate', 'n_fft', 'hop_length', 'n_mels', 'log_offset', "
-                             "'norm_eps' or 'beam_width' is not a number");
-    }
+    labels_ = weights.metadata_strings("labels");
+    expect("sample_rate", sample_rate);
+    expect("n_fft", n_fft);
+    expect("hop_length", hop_length);
+    expect("n_mels", n_mels);
+    expect("log_offset", 1e-6);
+    if (static_cast<float>(weights.metadata_number("norm_eps")) != norm_eps)
+      throw mmm::FormatError(weights.path() + ": metadata 'norm_eps' is " + weights.metadata("norm_eps") +
+                             ", this program's LayerNorm has " + std::to_string(norm_eps));
+    width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
     if (static_cast<index>(labels_.size()) != label_count || labels_[0] != "<blank>")
       throw mmm::FormatError(weights.path() + ": " + std::to_string(labels_.size()) +
                              " labels in the metadata (blank first), the model has " + std::to_string(label_count));
-    if (width_ < 1 || width_ > 64) throw mmm::FormatError(weights.path() + ": beam_width " + std::to_string(width_) + " is not in [1, 64]");
   }
 
   // Any WAV's audio as the model hears it: the mean of its channels at 16 kHz (resampled as
