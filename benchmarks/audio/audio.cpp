@@ -86,7 +86,7 @@ void Fft(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(Fft)->Name("RealFft/eigen")->Arg(400)->Arg(512)->Arg(511)->Arg(1024)->UseRealTime();
+BENCHMARK(Fft)->Name("RealFft/eigen")->Arg(400)->Arg(512)->Arg(511)->Arg(1024)->Arg(509)->Arg(2039)->UseRealTime();
 
 // RealFftBatch: `lanes` transforms per call; items/s counts transforms.
 void FftBatch(benchmark::State& state) {
@@ -102,7 +102,8 @@ void FftBatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * lanes);
   state.counters["transforms_per_iteration"] = double(lanes);  // compare.py divides by it
 }
-BENCHMARK(FftBatch)->Name("RealFft/mmm_batch")->Arg(400)->Arg(512)->Arg(511)->Arg(1024)->UseRealTime();
+// 509, 2039, 8191: primes, which the plan runs as Bluestein convolutions.
+BENCHMARK(FftBatch)->Name("RealFft/mmm_batch")->Arg(400)->Arg(512)->Arg(511)->Arg(1024)->Arg(509)->Arg(2039)->Arg(8191)->UseRealTime();
 
 void Resample(benchmark::State& state) {
   mmm::Audio in{mmm::Tensor(mmm::Shape{1, 44100 * seconds}), 44100};
