@@ -2,8 +2,8 @@
 // Image captioning on synthetic scenes: the model of tools/train_captioner.py, module for
 // module (its state_dict loads as is), on mmm's decoder-step interface, and everything
 // between a file and the model's input (decoding, resizing, normalization) and between its
-// tokens and the caption. Used by main.cpp, by the parity test (tests/apps/caption.cpp) and
-// by the full-set agreement run (examples/caption/agreement.py).
+// tokens and the caption. Used by task.cpp (the caption program and mmm-run), by the parity
+// test (tests/apps/caption.cpp) and by the full-set agreement run (examples/caption/agreement.py).
 //
 //   encoder      ResNet-style CNN: conv1 3→32 /2 + bn1 + ReLU, torchvision BasicBlocks
 //                32→64 /2, 64→128 /2: a 128×8×8 map for a 64×64 image

@@ -1,8 +1,8 @@
 #pragma once
 // Visual question answering on synthetic scenes: the model type, and everything between
 // files and its inputs (image decoding, resizing, normalization, question tokenization)
-// exactly as tools/train_vqa.py does it in PyTorch. Used by main.cpp and by the label
-// parity test (tests/fusion/vqa.cpp).
+// exactly as tools/train_vqa.py does it in PyTorch. Used by task.cpp (the vqa program and
+// mmm-run) and by the label parity test (tests/fusion/vqa.cpp).
 
 #include <algorithm>
 #include <array>
