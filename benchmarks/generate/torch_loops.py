@@ -6,7 +6,8 @@ an Embedding(8000, 256) → LSTM(256, 256, 2 layers) → Linear(256, 8000) decod
 loop a PyTorch user writes; its kernels are libtorch's (the Python overhead per op included).
 
     /usr/bin/python3 benchmarks/generate/torch_loops.py [--repetitions 5] [--threads 1,2]
-    /usr/bin/python3 benchmarks/generate/torch_loops.py --export DIR    (ONNX step models for ort_loops.mjs)
+    /usr/bin/python3 benchmarks/generate/torch_loops.py --export DIR    (ONNX step models for ort_loops.mjs,
+                                                                         parameters for libtorch/loops.cpp)
 
 Prints one row per case, named as bench_generate's: <Kind>/torch/<model>/threads:N, the
 median milliseconds per request and tokens per second."""
@@ -141,10 +142,25 @@ class LstmStep(nn.Module):
         return logits, h, c
 
 
+def export_parameters(module, out, name):
+    """The state_dict for libtorch/loops.cpp: <name>.params.json lists each tensor's name,
+    shape and raw little-endian float32 file."""
+    entries = []
+    for key, tensor in module.state_dict().items():
+        file = f"{name}.{key}.f32"
+        tensor.detach().contiguous().float().numpy().tofile(os.path.join(out, file))
+        entries.append({"name": key, "shape": list(tensor.shape), "file": file})
+    with open(os.path.join(out, f"{name}.params.json"), "w") as f:
+        json.dump(entries, f)
+
+
 def export(models, prompt, out):
-    """ONNX step models for ort_loops.mjs (opset 14, batch and lengths dynamic), the prompt
-    and torch's greedy and beam-4 tokens, which the ONNX loops must reproduce."""
+    """ONNX step models for ort_loops.mjs (opset 14, batch and lengths dynamic), the
+    parameters for the libtorch loops, the prompt and torch's greedy and beam-4 tokens,
+    which the ONNX and libtorch loops must reproduce."""
     os.makedirs(out, exist_ok=True)
+    export_parameters(models["gpt2_256x4_v8000"].m, out, "gpt2_256x4_v8000")
+    export_parameters(models["lstm_256x2_v8000"], out, "lstm_256x2_v8000")
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump({"prompt": prompt[0].tolist(), "new_tokens": NEW, "vocab": VOCAB,
                    **{name: {"Greedy": greedy(m, prompt)[0].tolist(), "Beam4": beam4(m, prompt).tolist()}

@@ -48,6 +48,19 @@ TEST_CASE("Planned audio transforms do not allocate per call", "[audio][allocati
     mmm::Tensor power(mmm::Shape{stft.bins(), stft.frames(mmm::index(x.size()))});
     REQUIRE(allocations_in_repeated_calls([&] { stft.compute(x, power.data(), power.dim(1), 1); }) == 0);
   }
+  // Lengths with a large prime factor run Bluestein's convolution, from plan-owned buffers too.
+  for (mmm::index n_fft : {509, 2062}) {
+    INFO("n_fft " << n_fft);
+    mmm::RealFftBatch batch(n_fft);
+    REQUIRE(batch.uses_bluestein());
+    std::vector<float> lanes_in(static_cast<std::size_t>(batch.size() * mmm::RealFftBatch::lanes), 0.25f);
+    std::vector<float> lanes_out(static_cast<std::size_t>(2 * batch.bins() * mmm::RealFftBatch::lanes));
+    REQUIRE(allocations_in_repeated_calls([&] { batch.forward(lanes_in.data(), lanes_out.data()); }) == 0);
+
+    mmm::Stft stft({.n_fft = n_fft, .hop_length = 160});
+    mmm::Tensor power(mmm::Shape{stft.bins(), stft.frames(mmm::index(x.size()))});
+    REQUIRE(allocations_in_repeated_calls([&] { stft.compute(x, power.data(), power.dim(1), 1); }) == 0);
+  }
   mmm::LogMel logmel({.mel_spectrogram = {.stft = {.n_fft = 400, .hop_length = 160}, .mel = {.n_mels = 80}},
                       .log = {.kind = mmm::LogKind::decibel, .top_db = 80.0f}});
   mmm::Tensor mels(mmm::Shape{80, logmel.frames(mmm::index(x.size()))});

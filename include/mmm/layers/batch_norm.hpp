@@ -42,18 +42,8 @@ class BatchNorm2D : public ModuleBase<BatchNorm2D<C, N>, Takes<Map<C>, Map<C>>> 
 
   static std::string name() { return detail::norm_name("BatchNorm2D", C, N); }
 
-  BatchNorm2D() : running_mean_(Shape{C}), running_var_(Shape{C}, 1.0f) {
-    if constexpr (N.affine) {
-      weight_ = Tensor(Shape{C}, 1.0f);
-      bias_ = Tensor(Shape{C});
-    }
-  }
-
   static void parameters(auto& self, auto&& p) {
-    if constexpr (N.affine) {
-      p("weight", self.weight_);
-      p("bias", self.bias_);
-    }
+    Affine::parameters(self.affine_, p);
     p("running_mean", self.running_mean_);
     p("running_var", self.running_var_);
     p.unused("num_batches_tracked");
@@ -64,8 +54,8 @@ class BatchNorm2D : public ModuleBase<BatchNorm2D<C, N>, Takes<Map<C>, Map<C>>> 
     shift_ = Tensor(Shape{C});
     for (index c = 0; c < C; ++c) {
       const float inv_std = 1.0f / std::sqrt(running_var_[c] + N.eps);
-      scale_[c] = N.affine ? weight_[c] * inv_std : inv_std;
-      shift_[c] = (N.affine ? bias_[c] : 0.0f) - running_mean_[c] * scale_[c];
+      scale_[c] = N.affine ? affine_.weight[c] * inv_std : inv_std;
+      shift_[c] = (N.affine ? affine_.bias[c] : 0.0f) - running_mean_[c] * scale_[c];
     }
   }
 
@@ -97,7 +87,9 @@ class BatchNorm2D : public ModuleBase<BatchNorm2D<C, N>, Takes<Map<C>, Map<C>>> 
   static Shape output_shape(const Map<C>& x) { return x.shape(); }
 
  private:
-  Tensor weight_, bias_, running_mean_, running_var_;
+  using Affine = detail::NormAffine<C, N>;
+  Affine affine_;
+  Tensor running_mean_ = Tensor(Shape{C}), running_var_ = Tensor(Shape{C}, 1.0f);
   Tensor scale_, shift_;  // from prepare()
 };
 

@@ -33,7 +33,10 @@
 namespace mmm {
 
 template <index In, index Out, Conv P = Conv{}, bool Bias = true>
-class Conv1D : public ModuleBase<Conv1D<In, Out, P, Bias>, Takes<Seq<In>, Seq<Out>>> {
+class Conv1D : public ModuleBase<Conv1D<In, Out, P, Bias>, Takes<Seq<In>, Seq<Out>>>,
+               public detail::ConvParameters<Conv1D<In, Out, P, Bias>, Out, Bias> {
+  using Weights = detail::ConvParameters<Conv1D, Out, Bias>;
+
   static_assert(In > 0 && Out > 0, "Conv1D<In, Out>: channel counts must be positive");
   static_assert(P.kernel.square() && P.stride.square() && P.dilation.square() && P.pad.h == P.pad.w,
                 "Conv1D: give each option one number (Conv{.kernel = 3, .stride = 2}), not one per axis");
@@ -46,6 +49,7 @@ class Conv1D : public ModuleBase<Conv1D<In, Out, P, Bias>, Takes<Seq<In>, Seq<Ou
   static constexpr index K = P.kernel.w;
 
  public:
+  using Weights::parameters;
   static constexpr index in_channels = In;
   static constexpr index out_channels = Out;
   static constexpr Conv geometry = P;
@@ -58,53 +62,34 @@ class Conv1D : public ModuleBase<Conv1D<In, Out, P, Bias>, Takes<Seq<In>, Seq<Ou
            (Bias ? "" : ", no bias") + ">";
   }
 
-  Conv1D() : weight_(Shape{Out, In / P.groups, K}) {
-    if constexpr (Bias) bias_ = Tensor(Shape{Out});
-  }
-
-  static void parameters(auto& self, auto&& p) {
-    p("weight", self.weight_);
-    if constexpr (Bias) p("bias", self.bias_);
-  }
-
-  Tensor& weight() noexcept { return weight_; }
-  const Tensor& weight() const noexcept { return weight_; }
-  Tensor& bias() noexcept requires Bias { return bias_; }
-  const Tensor& bias() const noexcept requires Bias { return bias_; }
+  Conv1D() : Weights(Shape{Out, In / P.groups, K}) {}
 
   // Output steps for an input of `length` steps (≤ 0 when it is too short).
   static constexpr index output_length(index length) { return params.out_w(length); }
 
-  void fold_affine(std::span<const float> scale, std::span<const float> shift) {
-    affine_.set(scale, shift, Out, name());
-    prepared_ = false;
-  }
-  bool folded() const noexcept { return affine_.active(); }
 
   void prepare() {
-    const float* scale = affine_.scale();
+    const float* scale = this->folded_scale();
     if constexpr (depthwise) {
       packed_depthwise_ = Tensor(Shape{K, Out});  // [K][C]: a step's weights for every channel together
       for (index c = 0; c < Out; ++c)
-        for (index j = 0; j < K; ++j) packed_depthwise_[j * Out + c] = weight_[c * K + j] * (scale ? scale[c] : 1.0f);
+        for (index j = 0; j < K; ++j) packed_depthwise_[j * Out + c] = this->weight_[c * K + j] * (scale ? scale[c] : 1.0f);
     } else {
-      packed_ = kernels::PackedConvWeights(weight_.data(), Out, P.groups, params.depth(), scale);
+      packed_ = kernels::PackedConvWeights(this->weight_.data(), Out, P.groups, params.depth(), scale);
     }
-    bias_used_ = affine_.effective_bias(Bias ? &bias_ : nullptr, Out);
-    prepared_ = true;
+    this->prepare_bias();
   }
 
   Seq<Out> forward(const Seq<In>& x, Workspace& ws) const { return forward_fused(x, ws, kernels::Activation::none); }
 
   Seq<Out> forward_fused(const Seq<In>& x, Workspace& ws, kernels::Activation activation,
                          const float* residual = nullptr) const {
-    if (!prepared_)
-      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them or folding");
+    this->require_prepared();
     check_input(x);
     const index out_len = params.out_w(x.length);
     float* y = ws.allocate<float>(checked_mul(checked_mul(x.batch, out_len, "Conv1D"), Out, "Conv1D"));
     std::int32_t* lengths = x.lengths ? ws.allocate<std::int32_t>(x.batch) : nullptr;
-    const kernels::ConvEpilogue ep{bias_used_.data(), residual, activation};
+    const kernels::ConvEpilogue ep{this->bias_used_.data(), residual, activation};
     const Workspace::Mark scratch = ws.mark();
     if constexpr (depthwise) {
       kernels::depthwise_conv1d(params, x.data, x.batch, x.length, x.lengths, packed_depthwise_.data(), y, lengths, ep);
@@ -137,12 +122,8 @@ class Conv1D : public ModuleBase<Conv1D<In, Out, P, Bias>, Takes<Seq<In>, Seq<Ou
                            " valid steps of " + std::to_string(x.length));
   }
 
-  Tensor weight_, bias_;
-  detail::FoldedAffine affine_;
   kernels::PackedConvWeights packed_;
   Tensor packed_depthwise_;
-  Tensor bias_used_;
-  bool prepared_ = false;
 };
 
 }  // namespace mmm

@@ -42,7 +42,10 @@
 namespace mmm {
 
 template <index In, index Out, Conv P = Conv{}, bool Bias = true>
-class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Out>>> {
+class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Out>>>,
+               public detail::ConvParameters<Conv2D<In, Out, P, Bias>, Out, Bias> {
+  using Weights = detail::ConvParameters<Conv2D, Out, Bias>;
+
   static_assert(In > 0 && Out > 0, "Conv2D<In, Out>: channel counts must be positive");
   static_assert(detail::conv_options_valid(P),
                 "Conv2D: kernel, stride, dilation and groups must be positive, padding not negative");
@@ -53,6 +56,7 @@ class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Ou
   static_assert(P.output_padding == Axes{0}, "Conv2D: output_padding is an option of ConvTranspose2D");
 
  public:
+  using Weights::parameters;
   static constexpr index in_channels = In;
   static constexpr index out_channels = Out;
   static constexpr Conv geometry = P;
@@ -65,19 +69,7 @@ class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Ou
            (Bias ? "" : ", no bias") + ">";
   }
 
-  Conv2D() : weight_(Shape{Out, In / P.groups, P.kernel.h, P.kernel.w}) {
-    if constexpr (Bias) bias_ = Tensor(Shape{Out});
-  }
-
-  static void parameters(auto& self, auto&& p) {
-    p("weight", self.weight_);
-    if constexpr (Bias) p("bias", self.bias_);
-  }
-
-  Tensor& weight() noexcept { return weight_; }
-  const Tensor& weight() const noexcept { return weight_; }
-  Tensor& bias() noexcept requires Bias { return bias_; }
-  const Tensor& bias() const noexcept requires Bias { return bias_; }
+  Conv2D() : Weights(Shape{Out, In / P.groups, P.kernel.h, P.kernel.w}) {}
 
   static constexpr index output_height(index h) { return params.out_h(h); }
   static constexpr index output_width(index w) { return params.out_w(w); }
@@ -87,36 +79,28 @@ class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Ou
     return params.out_h(n);
   }
 
-  void fold_affine(std::span<const float> scale, std::span<const float> shift) {
-    affine_.set(scale, shift, Out, name());
-    unprepare();
-  }
-  bool folded() const noexcept { return affine_.active(); }
-
   void prepare() {
-    const float* scale = affine_.scale();
+    const float* scale = this->folded_scale();
     if constexpr (depthwise) {
-      packed_depthwise_ = weight_;
+      packed_depthwise_ = this->weight_;
       if (scale)
         for (index o = 0; o < Out; ++o)
           for (index t = 0; t < P.kernel.h * P.kernel.w; ++t) packed_depthwise_[o * P.kernel.h * P.kernel.w + t] *= scale[o];
     } else {
-      packed_ = kernels::PackedConvWeights(weight_.data(), Out, P.groups, params.depth(), scale);
+      packed_ = kernels::PackedConvWeights(this->weight_.data(), Out, P.groups, params.depth(), scale);
     }
-    bias_used_ = affine_.effective_bias(Bias ? &bias_ : nullptr, Out);
-    prepared_ = true;
+    this->prepare_bias();
   }
 
   Map<Out> forward(const Map<In>& x, Workspace& ws) const { return forward_fused(x, ws, kernels::Activation::none); }
 
   Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation,
                          const float* residual = nullptr) const {
-    if (!prepared_)
-      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them or folding");
+    this->require_prepared();
     detail::check_conv_input<Conv2D>(params, x.height, x.width);
     const index oh = params.out_h(x.height), ow = params.out_w(x.width);
     float* y = ws.allocate<float>(checked_mul(checked_mul(x.batch, Out, "Conv2D"), checked_mul(oh, ow, "Conv2D"), "Conv2D"));
-    const kernels::ConvEpilogue ep{bias_used_.data(), residual, activation};
+    const kernels::ConvEpilogue ep{this->bias_used_.data(), residual, activation};
     const Workspace::Mark scratch = ws.mark();
     if constexpr (depthwise) {
       float* ring = ws.allocate<float>(kernels::depthwise_scratch(params, x.batch, x.height, x.width));
@@ -132,18 +116,8 @@ class Conv2D : public ModuleBase<Conv2D<In, Out, P, Bias>, Takes<Map<In>, Map<Ou
   }
 
  private:
-  void unprepare() {
-    prepared_ = false;
-    packed_ = {};
-    packed_depthwise_ = {};
-  }
-
-  Tensor weight_, bias_;
-  detail::FoldedAffine affine_;
   kernels::PackedConvWeights packed_;
   Tensor packed_depthwise_;
-  Tensor bias_used_;
-  bool prepared_ = false;
 };
 
 }  // namespace mmm

@@ -133,31 +133,67 @@ inline std::string conv1d_options_text(const Conv& c) {
 }
 
 
-// The per-channel affine folded into a convolution and what prepare() derives from it:
-// shared by the convolutions.
-class FoldedAffine {
+// What every convolution holds besides its packed kernels: torch's weight and bias, the
+// per-channel affine folded into it, and whether prepare() has run since either changed.
+// Self is the module (its name() goes into messages) and lists `using ConvParameters::
+// parameters;` so that its state_dict is weight and bias.
+template <class Self, index Out, bool Bias>
+class ConvParameters {
  public:
-  void set(std::span<const float> scale, std::span<const float> shift, index channels, const std::string& module) {
-    if (static_cast<index>(scale.size()) != channels || static_cast<index>(shift.size()) != channels)
-      throw ShapeError(module + ": fold_affine needs " + std::to_string(channels) + " scales and shifts, got " +
+  static void parameters(auto& self, auto&& p) {
+    p("weight", self.weight_);
+    if constexpr (Bias) p("bias", self.bias_);
+  }
+
+  Tensor& weight() noexcept { return weight_; }
+  const Tensor& weight() const noexcept { return weight_; }
+  Tensor& bias() noexcept requires Bias { return bias_; }
+  const Tensor& bias() const noexcept requires Bias { return bias_; }
+
+  // y·scale[o] + shift[o] after the convolution (an eval-mode BatchNorm), applied by the
+  // next prepare(): see layers/conv2d.hpp.
+  void fold_affine(std::span<const float> scale, std::span<const float> shift) {
+    if (static_cast<index>(scale.size()) != Out || static_cast<index>(shift.size()) != Out)
+      throw ShapeError(Self::name() + ": fold_affine needs " + std::to_string(Out) + " scales and shifts, got " +
                        std::to_string(scale.size()) + " and " + std::to_string(shift.size()));
-    scale_ = Tensor(Shape{channels});
-    shift_ = Tensor(Shape{channels});
+    scale_ = Tensor(Shape{Out});
+    shift_ = Tensor(Shape{Out});
     std::copy(scale.begin(), scale.end(), scale_.data());
     std::copy(shift.begin(), shift.end(), shift_.data());
+    prepared_ = false;
   }
-  bool active() const noexcept { return scale_.data() != nullptr; }
-  const float* scale() const noexcept { return active() ? scale_.data() : nullptr; }
-  // The bias the kernel adds: bias·scale + shift, or the bias itself, or none.
-  Tensor effective_bias(const Tensor* bias, index channels) const {
-    if (!active()) return bias ? *bias : Tensor();
-    Tensor b(Shape{channels});
-    for (index o = 0; o < channels; ++o) b[o] = (bias ? (*bias)[o] : 0.0f) * scale_[o] + shift_[o];
-    return b;
+  bool folded() const noexcept { return scale_.data() != nullptr; }
+
+ protected:
+  explicit ConvParameters(Shape weight_shape) : weight_(weight_shape) {
+    if constexpr (Bias) bias_ = Tensor(Shape{Out});
   }
+
+  // The folded scale per output channel, or nullptr.
+  const float* folded_scale() const noexcept { return folded() ? scale_.data() : nullptr; }
+
+  // The bias the kernels add (bias·scale + shift when folded, or none), kept for forward.
+  void prepare_bias() {
+    if (!folded()) {
+      bias_used_ = Bias ? bias_ : Tensor();
+    } else {
+      bias_used_ = Tensor(Shape{Out});
+      for (index o = 0; o < Out; ++o) bias_used_[o] = (Bias ? bias_[o] : 0.0f) * scale_[o] + shift_[o];
+    }
+    prepared_ = true;
+  }
+
+  void require_prepared() const {
+    if (!prepared_)
+      throw Error(Self::name() + ": weights are not prepared; load() them, or call prepare() after setting them or folding");
+  }
+
+  Tensor weight_, bias_;
+  Tensor bias_used_;
 
  private:
   Tensor scale_, shift_;
+  bool prepared_ = false;
 };
 
 inline std::string map_size_text(index h, index w) { return std::to_string(h) + "×" + std::to_string(w); }

@@ -24,7 +24,10 @@
 namespace mmm {
 
 template <index In, index Out, Conv P = Conv{}, bool Bias = true>
-class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Takes<Map<In>, Map<Out>>> {
+class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Takes<Map<In>, Map<Out>>>,
+                        public detail::ConvParameters<ConvTranspose2D<In, Out, P, Bias>, Out, Bias> {
+  using Weights = detail::ConvParameters<ConvTranspose2D, Out, Bias>;
+
   static_assert(In > 0 && Out > 0, "ConvTranspose2D<In, Out>: channel counts must be positive");
   static_assert(detail::conv_options_valid(P),
                 "ConvTranspose2D: kernel, stride, dilation and groups must be positive, padding not negative");
@@ -37,6 +40,7 @@ class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Tak
                 "ConvTranspose2D: output_padding must be smaller than the stride or the dilation (as torch)");
 
  public:
+  using Weights::parameters;
   static constexpr index in_channels = In;
   static constexpr index out_channels = Out;
   static constexpr Conv geometry = P;
@@ -48,40 +52,21 @@ class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Tak
            detail::conv_options_text(P, true) + (Bias ? "" : ", no bias") + ">";
   }
 
-  ConvTranspose2D() : weight_(Shape{In, Out / P.groups, P.kernel.h, P.kernel.w}) {
-    if constexpr (Bias) bias_ = Tensor(Shape{Out});
-  }
-
-  static void parameters(auto& self, auto&& p) {
-    p("weight", self.weight_);
-    if constexpr (Bias) p("bias", self.bias_);
-  }
-
-  Tensor& weight() noexcept { return weight_; }
-  const Tensor& weight() const noexcept { return weight_; }
-  Tensor& bias() noexcept requires Bias { return bias_; }
-  const Tensor& bias() const noexcept requires Bias { return bias_; }
+  ConvTranspose2D() : Weights(Shape{In, Out / P.groups, P.kernel.h, P.kernel.w}) {}
 
   static constexpr index output_height(index h) { return params.out_h(h); }
   static constexpr index output_width(index w) { return params.out_w(w); }
 
-  void fold_affine(std::span<const float> scale, std::span<const float> shift) {
-    affine_.set(scale, shift, Out, name());
-    packed_.clear();
-  }
-  bool folded() const noexcept { return affine_.active(); }
-
   void prepare() {
-    packed_ = kernels::pack_conv_transpose(params, weight_.data(), affine_.scale());
-    bias_used_ = affine_.effective_bias(Bias ? &bias_ : nullptr, Out);
+    packed_ = kernels::pack_conv_transpose(params, this->weight_.data(), this->folded_scale());
+    this->prepare_bias();
   }
 
   Map<Out> forward(const Map<In>& x, Workspace& ws) const { return forward_fused(x, ws, kernels::Activation::none); }
 
   Map<Out> forward_fused(const Map<In>& x, Workspace& ws, kernels::Activation activation,
                          const float* residual = nullptr) const {
-    if (packed_.empty())
-      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them or folding");
+    this->require_prepared();
     const index oh = params.out_h(x.height), ow = params.out_w(x.width);
     if (x.height <= 0 || x.width <= 0 || oh <= 0 || ow <= 0)
       throw ShapeError(name() + ": a " + detail::map_size_text(x.height, x.width) + " map gives a " +
@@ -91,16 +76,13 @@ class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Tak
     const Workspace::Mark scratch = ws.mark();
     float* cols = ws.allocate<float>(kernels::conv_transpose_scratch(params, x.height, x.width));
     kernels::conv_transpose2d(params, x.data, x.batch, x.height, x.width, packed_, y,
-                              {bias_used_.data(), residual, activation}, cols);
+                              {this->bias_used_.data(), residual, activation}, cols);
     ws.release(scratch);
     return {y, x.batch, oh, ow};
   }
 
  private:
-  Tensor weight_, bias_;
-  detail::FoldedAffine affine_;
   std::vector<kernels::PackedWeights> packed_;
-  Tensor bias_used_;
 };
 
 }  // namespace mmm

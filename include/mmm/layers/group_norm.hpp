@@ -27,31 +27,20 @@ class GroupNorm : public ModuleBase<GroupNorm<Groups, C, N>, Takes<Map<C>, Map<C
     return "GroupNorm<" + std::to_string(Groups) + ", " + detail::norm_name("", C, N).substr(1);
   }
 
-  GroupNorm() {
-    if constexpr (N.affine) {
-      weight_ = Tensor(Shape{C}, 1.0f);
-      bias_ = Tensor(Shape{C});
-    }
-  }
-
-  static void parameters(auto& self, auto&& p) {
-    if constexpr (N.affine) {
-      p("weight", self.weight_);
-      p("bias", self.bias_);
-    }
-  }
+  static void parameters(auto& self, auto&& p) { Affine::parameters(self.affine_, p); }
 
   Map<C> forward(const Map<C>& x, Workspace& ws) const {
     if (x.height <= 0 || x.width <= 0)
       throw ShapeError(name() + ": a " + std::to_string(x.height) + "×" + std::to_string(x.width) +
                        " map has no positions to normalize over");
     float* y = ws.allocate<float>(x.numel());
-    kernels::group_norm(x.data, y, x.batch, C, x.height * x.width, Groups, weight_.data(), bias_.data(), N.eps);
+    kernels::group_norm(x.data, y, x.batch, C, x.height * x.width, Groups, affine_.weight.data(), affine_.bias.data(), N.eps);
     return same_shape(x, y);
   }
 
  private:
-  Tensor weight_, bias_;  // empty without affine: the kernel then skips them
+  using Affine = detail::NormAffine<C, N>;
+  Affine affine_;
 };
 
 }  // namespace mmm

@@ -23,6 +23,21 @@ inline std::string norm_name(const char* kind, index d, Norm n) {
   return std::string(kind) + "<" + std::to_string(d) + (n.eps != 1e-5f ? ", eps " + std::to_string(n.eps) : "") +
          (n.affine ? "" : ", no affine") + ">";
 }
+
+// A normalization's elementwise affine: weight [C] (ones) and bias [C] (zeros), or, with
+// Norm{.affine = false}, empty tensors, which the kernels skip.
+template <index C, Norm N, bool HasBias = true>
+struct NormAffine {
+  Tensor weight = N.affine ? Tensor(Shape{C}, 1.0f) : Tensor();
+  Tensor bias = N.affine && HasBias ? Tensor(Shape{C}) : Tensor();
+
+  static void parameters(auto& self, auto&& p) {
+    if constexpr (N.affine) {
+      p("weight", self.weight);
+      if constexpr (HasBias) p("bias", self.bias);
+    }
+  }
+};
 }  // namespace detail
 
 template <index D, Norm N = Norm{}>
@@ -32,29 +47,18 @@ class LayerNorm : public ModuleBase<LayerNorm<D, N>, Rows<D, D>> {
  public:
   static std::string name() { return detail::norm_name("LayerNorm", D, N); }
 
-  LayerNorm() {
-    if constexpr (N.affine) {
-      weight_ = Tensor(Shape{D}, 1.0f);
-      bias_ = Tensor(Shape{D});
-    }
-  }
-
-  static void parameters(auto& self, auto&& p) {
-    if constexpr (N.affine) {
-      p("weight", self.weight_);
-      p("bias", self.bias_);
-    }
-  }
+  static void parameters(auto& self, auto&& p) { Affine::parameters(self.affine_, p); }
 
   template <RowKindOf<D> K>
   K forward(const K& x, Workspace& ws) const {
     float* y = ws.allocate<float>(x.numel());
-    kernels::layer_norm(x.data, y, x.rows(), D, weight_.data(), bias_.data(), N.eps);
+    kernels::layer_norm(x.data, y, x.rows(), D, affine_.weight.data(), affine_.bias.data(), N.eps);
     return same_shape(x, y);
   }
 
  private:
-  Tensor weight_, bias_;  // empty without affine: the kernel then skips them
+  using Affine = detail::NormAffine<D, N>;
+  Affine affine_;
 };
 
 template <index D, Norm N = Norm{}>
@@ -64,23 +68,18 @@ class RMSNorm : public ModuleBase<RMSNorm<D, N>, Rows<D, D>> {
  public:
   static std::string name() { return detail::norm_name("RMSNorm", D, N); }
 
-  RMSNorm() {
-    if constexpr (N.affine) weight_ = Tensor(Shape{D}, 1.0f);
-  }
-
-  static void parameters(auto& self, auto&& p) {
-    if constexpr (N.affine) p("weight", self.weight_);
-  }
+  static void parameters(auto& self, auto&& p) { Affine::parameters(self.affine_, p); }
 
   template <RowKindOf<D> K>
   K forward(const K& x, Workspace& ws) const {
     float* y = ws.allocate<float>(x.numel());
-    kernels::rms_norm(x.data, y, x.rows(), D, weight_.data(), N.eps);
+    kernels::rms_norm(x.data, y, x.rows(), D, affine_.weight.data(), N.eps);
     return same_shape(x, y);
   }
 
  private:
-  Tensor weight_;
+  using Affine = detail::NormAffine<D, N, /*HasBias=*/false>;
+  Affine affine_;
 };
 
 }  // namespace mmm
