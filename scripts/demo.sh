@@ -9,15 +9,15 @@
 #   scripts/demo.sh                          the shipped scenes and questions
 #   scripts/demo.sh --image x.png --question "what color is the circle?"
 # Installs missing Debian packages first (scripts/deps.sh; needs root for that), then
-# builds only the demo, in build-demo/.
+# builds only the demo, in build-demo/, with build-demo/bin/mmm-run for your own files.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build-demo"
 
 bash "$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_BENCHMARKS=OFF \
-      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption;transcribe" >/dev/null
-cmake --build "$build" --target vqa caption transcribe -j2
+      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption;transcribe;run" >/dev/null
+cmake --build "$build" --target vqa caption transcribe mmm-run -j2
 if [ $# -eq 0 ]; then
   "$build/examples/caption/caption"
   echo

@@ -6,10 +6,8 @@ each, how many captions agree, and the largest relative difference of the beam s
 
     /usr/bin/python3 examples/caption/agreement.py --binary build/examples/caption/caption [--count 2000]
 """
-import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,25 +15,21 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import agreement  # noqa: E402  (puts tools/ on the path)
 import mmm_generate  # noqa: E402
 import scenes  # noqa: E402
 import train_captioner as T  # noqa: E402
 from mmm_decoders import MemoryDecoder  # noqa: E402
-from mmm_oracle import load_weights  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--binary", required=True, help="the caption program (examples/caption/main.cpp)")
-    parser.add_argument("--model", default=os.path.join(HERE, "caption.safetensors"))
+    parser = agreement.parser(__doc__, "caption", os.path.join(HERE, "caption.safetensors"))
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
-    torch.set_num_threads(1)
     model = T.Captioner()
-    meta = load_weights(model, args.model)
-    model.eval()
+    meta = agreement.load_model(model, args.model)
     width, seed = int(meta["beam_width"]), int(meta["seed"])
     decoder = MemoryDecoder(model, len(T.VOCAB))
     words = lambda tokens: " ".join(T.VOCAB[t] for t in tokens if t != T.EOS)  # noqa: E731
@@ -43,20 +37,15 @@ def main():
     rng = random.Random(seed + 1)
     with tempfile.TemporaryDirectory() as tmp:
         truths, images = [], []
-        with open(os.path.join(tmp, "list.tsv"), "w") as f:
-            for i in range(args.count):
-                img, _, _, truth = scenes.scene(rng)
-                img.save(os.path.join(tmp, f"{i}.png"))
-                f.write(f"{i}.png\n")
-                truths.append(truth)
-                images.append(torch.from_numpy(scenes.image_array(img)))
-        start = time.time()
-        ours = subprocess.run([args.binary, "--model", args.model, "--list", os.path.join(tmp, "list.tsv")],
-                              check=True, capture_output=True, text=True).stdout.splitlines()
-        mmm_seconds = time.time() - start
+        for i in range(args.count):
+            img, _, _, truth = scenes.scene(rng)
+            img.save(os.path.join(tmp, f"{i}.png"))
+            truths.append(truth)
+            images.append(torch.from_numpy(scenes.image_array(img)))
+        ours, mmm_seconds = agreement.run_program(args.binary, args.model, tmp, [f"{i}.png" for i in range(args.count)])
 
-    mmm_caps = [line.split("\t")[1] for line in ours]
-    mmm_scores = [float(line.split("\t")[2]) for line in ours]
+    mmm_caps = [row[1] for row in ours]
+    mmm_scores = [float(row[2]) for row in ours]
     torch_caps, torch_scores, greedy_caps = [], [], []
     start = time.time()
     with torch.no_grad():

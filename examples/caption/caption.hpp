@@ -2,8 +2,8 @@
 // Image captioning on synthetic scenes: the model of tools/train_captioner.py, module for
 // module (its state_dict loads as is), on mmm's decoder-step interface, and everything
 // between a file and the model's input (decoding, resizing, normalization) and between its
-// tokens and the caption. Used by main.cpp, by the parity test (tests/apps/caption.cpp) and
-// by the full-set agreement run (examples/caption/agreement.py).
+// tokens and the caption. Used by task.cpp (the caption program and mmm-run), by the parity
+// test (tests/apps/caption.cpp) and by the full-set agreement run (examples/caption/agreement.py).
 //
 //   encoder      ResNet-style CNN: conv1 3→32 /2 + bn1 + ReLU, torchvision BasicBlocks
 //                32→64 /2, 64→128 /2: a 128×8×8 map for a 64×64 image
@@ -18,7 +18,6 @@
 // the memory's keys and values are projected once per image (condition()), and each new
 // token costs one position per layer.
 
-#include <array>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -29,8 +28,8 @@
 #include "mmm/models/resnet_blocks.hpp"
 #include "mmm/pipeline.hpp"
 #include "mmm/preprocess/image/decode.hpp"
-#include "mmm/preprocess/image/normalize.hpp"
-#include "mmm/preprocess/image/resize.hpp"
+
+#include "../support/image_input.hpp"
 
 namespace caption {
 
@@ -202,12 +201,11 @@ static_assert(mmm::generate::StepDecoder<Captioner>, "the captioner decodes on g
 class Describer {
  public:
   // `path`: caption.safetensors (examples/caption).
-  explicit Describer(const std::string& path) : image_(mmm::Shape{1, 3, image_size, image_size}) {
+  explicit Describer(const std::string& path) : image_(image_size) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
     words_ = weights.metadata_strings("vocabulary");
-    mean_ = static_cast<float>(weights.metadata_number("mean"));
-    std_ = static_cast<float>(weights.metadata_number("std"));
+    image_.read_normalization(weights);
     width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
     if (static_cast<index>(words_.size()) != vocab_size)
       throw mmm::FormatError(weights.path() + ": " + std::to_string(words_.size()) + " words in the metadata's vocabulary, the model has " +
@@ -220,17 +218,7 @@ class Describer {
 
   // The image as the model's [1, 3, 64, 64] input: resized when it is another size
   // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
-  const mmm::Tensor& image_input(const mmm::Image& image) {
-    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
-    const mmm::Normalizer normalize(mean, std);
-    if (image.height() == image_size && image.width() == image_size) {
-      normalize(image, image_.data());
-    } else {
-      resizer_.resize(image, resized_, {image_size, image_size});
-      normalize(resized_, image_.data());
-    }
-    return image_;
-  }
+  const mmm::Tensor& image_input(const mmm::Image& image) { return image_(image); }
 
   // Beam search (width 0: the model's) or greedy decoding of one normalized image
   // (image_input()'s tensor): the best token sequence, <eos> included when it ended there,
@@ -297,12 +285,9 @@ class Describer {
   Captioner model_;
   std::vector<std::string> words_;
   std::int32_t bos_ = 0, eos_ = 0, pad_ = 0;
-  float mean_ = 0.5f, std_ = 0.5f;
   index width_ = 4;
   Captioner::State state_;
-  mmm::Tensor image_;
-  mmm::Image resized_;
-  mmm::Resizer resizer_;
+  examples::ImageInput image_;
   mmm::Workspace workspace_;
 };
 

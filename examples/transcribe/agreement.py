@@ -8,11 +8,9 @@ largest relative difference of the per-frame log-probabilities and of the beam s
 
     /usr/bin/python3 examples/transcribe/agreement.py --binary build/examples/transcribe/transcribe [--count 1000]
 """
-import argparse
 import multiprocessing
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,11 +20,12 @@ import torch
 import torchaudio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import agreement  # noqa: E402  (puts tools/ on the path)
 import mmm_generate  # noqa: E402
 import speech  # noqa: E402
 import train_speech as T  # noqa: E402
-from mmm_oracle import load_safetensors, load_weights  # noqa: E402
+from mmm_oracle import load_safetensors  # noqa: E402
 
 
 def held_out(args):
@@ -47,17 +46,13 @@ def wer(pairs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--binary", required=True, help="the transcribe program (examples/transcribe/main.cpp)")
-    parser.add_argument("--model", default=os.path.join(HERE, "speech.safetensors"))
+    parser = agreement.parser(__doc__, "transcribe", os.path.join(HERE, "speech.safetensors"))
     parser.add_argument("--count", type=int, default=None, help="held-out recordings (default: all the training script used)")
     parser.add_argument("--long", type=int, default=5, help="recordings of a minute or more made of held-out ones")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(1)
     model = T.SpeechModel()
-    meta = load_weights(model, args.model)
-    model.eval()
+    meta = agreement.load_model(model, args.model)
     width, seed = int(meta["beam_width"]), int(meta["seed"])
     count = args.count or int(meta["test_utterances"])
 
@@ -80,15 +75,10 @@ def main():
           flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        with open(os.path.join(tmp, "list.tsv"), "w") as f:
-            for i, (samples, _) in enumerate(everything):
-                speech.write_wav(os.path.join(tmp, f"{i}.wav"), samples)
-                f.write(f"{i}.wav\n")
-        start = time.time()
-        ours = subprocess.run([args.binary, "--model", args.model, "--list", os.path.join(tmp, "list.tsv"),
-                               "--log-probs", os.path.join(tmp, "log_probs.safetensors")],
-                              check=True, capture_output=True, text=True).stdout.splitlines()
-        mmm_seconds = time.time() - start
+        for i, (samples, _) in enumerate(everything):
+            speech.write_wav(os.path.join(tmp, f"{i}.wav"), samples)
+        fields, mmm_seconds = agreement.run_program(args.binary, args.model, tmp, [f"{i}.wav" for i in range(len(everything))],
+                                                    "--log-probs", os.path.join(tmp, "log_probs.safetensors"))
         mmm_log_probs, _ = load_safetensors(os.path.join(tmp, "log_probs.safetensors"))
 
         torch_beam, torch_greedy, torch_scores, worst_lp = [], [], [], 0.0
@@ -106,7 +96,6 @@ def main():
                 worst_lp = max(worst_lp, max_relative(mmm_log_probs[str(i)].reshape(logp.shape), logp))
         torch_seconds = time.time() - start
 
-    fields = [line.split("\t") for line in ours]
     mmm_beam, mmm_scores, mmm_greedy = [f[1] for f in fields], [float(f[2]) for f in fields], [f[3] for f in fields]
     truths = [text for _, text in everything]
     n, short = len(everything), slice(0, count)

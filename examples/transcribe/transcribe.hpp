@@ -3,8 +3,8 @@
 // tools/train_speech.py, module for module (its state_dict loads as is), and everything
 // between a WAV file and the model's input (downmixing, resampling to 16 kHz, log-mel) and
 // between its frames and the transcript (chunking long audio, CTC decoding). Used by
-// main.cpp, by the parity test (tests/apps/transcribe.cpp) and by the full-set agreement run
-// (examples/transcribe/agreement.py).
+// task.cpp (the transcribe program and mmm-run), by the parity test
+// (tests/apps/transcribe.cpp) and by the full-set agreement run (examples/transcribe/agreement.py).
 //
 //   features   torchaudio MelSpectrogram(16 kHz, n_fft 400, hop 160, 80 mels, power 2),
 //              log(x + 1e-6), time-major: 100 frames a second
@@ -160,9 +160,11 @@ class Transcriber {
       const index keep_to = last ? y.length : (chunk_frames - chunk_margin) / frame_stride;
       std::memcpy(logits_.data() + (start / frame_stride + keep_from) * label_count, y.data + keep_from * label_count,
                   sizeof(float) * static_cast<std::size_t>((keep_to - keep_from) * label_count));
+      // The time transcribed so far: up to the kept frames' end, which before the last window
+      // is at least the margin short of the end, so that `total` is reported exactly once.
       if (progress && !(first && last)) {
         const double total = static_cast<double>(frames - 1) * hop_length / sample_rate;
-        progress(last ? total : static_cast<double>((start + count) * hop_length) / sample_rate, total);
+        progress(last ? total : static_cast<double>((start + chunk_frames - chunk_margin) * hop_length) / sample_rate, total);
       }
       if (last) break;
     }

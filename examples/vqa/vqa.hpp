@@ -1,11 +1,10 @@
 #pragma once
 // Visual question answering on synthetic scenes: the model type, and everything between
 // files and its inputs (image decoding, resizing, normalization, question tokenization)
-// exactly as tools/train_vqa.py does it in PyTorch. Used by main.cpp and by the label
-// parity test (tests/fusion/vqa.cpp).
+// exactly as tools/train_vqa.py does it in PyTorch. Used by task.cpp (the vqa program and
+// mmm-run) and by the label parity test (tests/fusion/vqa.cpp).
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <string>
 #include <string_view>
@@ -13,9 +12,9 @@
 
 #include "mmm/pipeline.hpp"
 #include "mmm/preprocess/image/decode.hpp"
-#include "mmm/preprocess/image/normalize.hpp"
-#include "mmm/preprocess/image/resize.hpp"
 #include "mmm/preprocess/text/vocabulary.hpp"
+
+#include "../support/image_input.hpp"
 
 namespace vqa {
 
@@ -53,12 +52,11 @@ class Answerer {
   // `dir` holds vqa.safetensors and vocab.txt (examples/vqa).
   explicit Answerer(const std::string& dir)
       : vocabulary_(mmm::Vocabulary::load(dir + "/vocab.txt", mmm::Vocabulary::Unit::word)),
-        image_(mmm::Shape{1, 3, image_size, image_size}) {
+        image_(image_size) {
     const mmm::SafeTensors weights(dir + "/vqa.safetensors");
     mmm::load(model_, weights);
     answers_ = weights.metadata_strings("answers");
-    mean_ = static_cast<float>(weights.metadata_number("mean"));
-    std_ = static_cast<float>(weights.metadata_number("std"));
+    image_.read_normalization(weights);
     if (static_cast<index>(answers_.size()) != answer_count)
       throw mmm::FormatError(weights.path() + ": " + std::to_string(answers_.size()) + " answers in the metadata, the model has " +
                              std::to_string(answer_count));
@@ -74,17 +72,7 @@ class Answerer {
 
   // The image as the model's [1, 3, 24, 24] input: resized when it is another size
   // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
-  const mmm::Tensor& image_input(const mmm::Image& image) {
-    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
-    const mmm::Normalizer normalize(mean, std);
-    if (image.height() == image_size && image.width() == image_size) {
-      normalize(image, image_.data());
-    } else {
-      resizer_.resize(image, resized_, {image_size, image_size});
-      normalize(resized_, image_.data());
-    }
-    return image_;
-  }
+  const mmm::Tensor& image_input(const mmm::Image& image) { return image_(image); }
 
   // Answer probabilities for one image and one question.
   mmm::Feat<answer_count> probabilities(const mmm::Image& image, std::string_view question) {
@@ -102,10 +90,7 @@ class Answerer {
   Model model_;
   mmm::Vocabulary vocabulary_;
   std::vector<std::string> answers_;
-  float mean_ = 0.5f, std_ = 0.5f;
-  mmm::Tensor image_;
-  mmm::Image resized_;
-  mmm::Resizer resizer_;
+  examples::ImageInput image_;
   std::vector<std::int32_t> tokens_;
   mmm::Workspace workspace_;
 };

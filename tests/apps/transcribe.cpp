@@ -114,6 +114,28 @@ TEST_CASE("a stereo 22.05 kHz recording is downmixed and resampled as torchaudio
   CHECK(transcriber().transcribe(audio).text == c.meta("transcript"));
 }
 
+TEST_CASE("long audio reports its progress rising, and the whole length once, after the last window") {
+  // 1001 frames: a window that is not the last ends one frame short of the end, where the
+  // progress once reported the whole length twice.
+  using transcribe::chunk_frames, transcribe::chunk_margin;
+  constexpr Index step = chunk_frames - 2 * chunk_margin;
+  for (const Index frames : {Index{1001}, Index{1000}, Index{1002}, chunk_frames + 1, Index{2345}}) {
+    INFO(frames << " frames");
+    const std::vector<float> features(static_cast<std::size_t>(frames * transcribe::n_mels), 0.25f);
+    std::vector<std::pair<double, double>> calls;
+    (void)transcriber().log_probs_of_features(features, [&](double done, double total) { calls.emplace_back(done, total); });
+    REQUIRE(calls.size() >= 2);
+    const double total = calls.back().second;
+    CHECK(calls.back().first == total);
+    for (std::size_t i = 0; i + 1 < calls.size(); ++i) {
+      CHECK(calls[i].second == total);
+      CHECK(calls[i].first < calls[i + 1].first);
+      CHECK(calls[i].first < total);
+    }
+    CHECK(static_cast<Index>(calls.size()) == 1 + (frames - chunk_frames + step - 1) / step);  // one a window
+  }
+}
+
 TEST_CASE("a transcript allocates nothing once a recording as long has run, in one window and in several") {
   transcribe::Transcriber& tr = transcriber();
   for (const double seconds : {2.5, 14.0}) {

@@ -27,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "mmm/core/errors.hpp"
@@ -216,6 +217,8 @@ inline Audio read_wav(std::span<const std::byte> bytes, const std::string& name 
 }
 
 inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
+  std::error_code error;  // a directory opens as a stream whose size reads as 2^63 - 1
+  if (std::filesystem::is_directory(path, error)) throw IoError(path.string() + ": a directory, not a file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw IoError(path.string() + ": cannot open for reading");
   const std::streamoff size = in.tellg();

@@ -36,9 +36,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "mmm/core/errors.hpp"
@@ -582,6 +584,8 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const DecodeOptio
 
 // Reads and decodes a file; errors name the path.
 inline void read_image(const std::string& path, Image& out, const DecodeOptions& options = {}) {
+  std::error_code error;  // a directory opens as a stream whose size reads as 2^63 - 1
+  if (std::filesystem::is_directory(path, error)) throw IoError(path + ": a directory, not an image file");
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) throw IoError(path + ": cannot open the image file");
   const std::streamoff size = file.tellg();
