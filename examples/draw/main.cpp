@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
     return wrong == 0 ? 0 : 1;
   } catch (const mmm::Error& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "draw: %s\n", e.what());
+    const std::string what = e.what();
+    std::fprintf(stderr, "%s%s\n", what.starts_with("draw: ") ? "" : "draw: ", what.c_str());
     return 1;
   }
 }
