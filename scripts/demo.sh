@@ -2,8 +2,10 @@
 # Builds and runs mmm's demos: image captioning (examples/caption: a ResNet-style encoder and
 # a transformer decoder with beam search describe the shipped scenes), speech to text
 # (examples/transcribe: log-mel, Conv1D front end, bidirectional LSTM and CTC beam search
-# write down the shipped recordings), then visual question answering (examples/vqa).
-# An image branch and a question branch run side by side (mmm::Parallel), joined by
+# write down the shipped recordings), visual question answering (examples/vqa), then text to
+# image (examples/draw: an LSTM text encoder and an Upsample/ConvTranspose2D generator draw
+# the shipped prompts as PNGs in build-demo/drawings, each read back by the captioner).
+# In the VQA model an image branch and a question branch run side by side (mmm::Parallel), joined by
 # FusionConcat, answer questions about synthetic scenes; weights trained in PyTorch by
 # tools/train_vqa.py and shipped in examples/vqa.
 #   scripts/demo.sh                          the shipped scenes and questions
@@ -16,12 +18,17 @@ build="$root/build-demo"
 
 bash "$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_BENCHMARKS=OFF \
-      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption;transcribe;run" >/dev/null
-cmake --build "$build" --target vqa caption transcribe mmm-run -j2
+      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption;transcribe;draw;run" >/dev/null
+cmake --build "$build" --target vqa caption transcribe draw mmm-run -j2
 if [ $# -eq 0 ]; then
   "$build/examples/caption/caption"
   echo
   "$build/examples/transcribe/transcribe"
   echo
 fi
-exec "$build/examples/vqa/vqa" "$@"
+"$build/examples/vqa/vqa" "$@"
+if [ $# -eq 0 ]; then
+  echo
+  mkdir -p "$build/drawings"
+  "$build/examples/draw/draw" -o "$build/drawings" --check
+fi

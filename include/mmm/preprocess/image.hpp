@@ -10,6 +10,8 @@
 //   image/pad.hpp        pad: constant, edge, reflect, symmetric
 //   image/normalize.hpp  Normalizer / normalize into float CHW (Map<C>), ImageNet mean/std
 //   image/preset.hpp     ImagePreprocessor / imagenet_preset: resize → crop → normalize, fused
+//   image/quantize.hpp   to_pixels: a generator's float CHW planes back to 8-bit pixels
+//   image/encode.hpp     encode_png / write_png: PNG files (stored deflate), no library
 
 #include "mmm/preprocess/image/image.hpp"
 #include "mmm/preprocess/image/decode.hpp"
@@ -18,3 +20,5 @@
 #include "mmm/preprocess/image/pad.hpp"
 #include "mmm/preprocess/image/normalize.hpp"
 #include "mmm/preprocess/image/preset.hpp"
+#include "mmm/preprocess/image/quantize.hpp"
+#include "mmm/preprocess/image/encode.hpp"

@@ -1,0 +1,229 @@
+#pragma once
+// Text to image on synthetic scenes: the model of tools/train_text_to_image.py, module for
+// module (its state_dict loads as is), and everything between a prompt and the model's
+// input (words to token ids) and between its output and a picture (tanh outputs to 8-bit
+// pixels, a PNG). Used by main.cpp, by the parity test (tests/apps/draw.cpp) and by the
+// full-set agreement run (examples/draw/agreement.py).
+//
+//   text      Embedding(46, 64), LSTM(64, 256) over the prompt: its last step's h
+//   seed      Linear(256, 128·4·4) + ReLU, a 128×4×4 map
+//   up1       Upsample(×2, nearest) + Conv2d(128, 96, 3, padding 1) + ReLU            8×8
+//   up2..up4  ConvTranspose2d(96→64→32→16, 4, stride 2, padding 1) + ReLU     16, 32, 64
+//   to_rgb    Conv2d(16, 3, 3, padding 1) + Tanh: RGB in [-1, 1]
+//
+// The picture: pixel = round_half_even((x · 0.5 + 0.5) · 255) clamped to [0, 255]
+// (preprocess/image/quantize.hpp; the training script's to_image() does the same in numpy).
+//
+//   draw::Painter painter("examples/draw/draw.safetensors");
+//   const mmm::Image& picture = painter.draw("a small red circle above a large blue square");
+//   mmm::write_png("out.png", picture);
+
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mmm/pipeline.hpp"
+#include "mmm/preprocess/image/encode.hpp"
+#include "mmm/preprocess/image/quantize.hpp"
+
+namespace draw {
+
+using mmm::index;
+
+inline constexpr index image_size = 64;   // the model draws 64×64 RGB
+inline constexpr index vocab_size = 46;   // tools/scenes.py vocabulary(), in the metadata
+inline constexpr index embed_dim = 64;
+inline constexpr index text_dim = 256;    // the LSTM's hidden size
+inline constexpr index seed_channels = 128, seed_side = 4;
+inline constexpr index max_words = 64;    // a prompt longer than this is refused (buffers are this long)
+
+// A prompt the model cannot take: a word outside its vocabulary (named in the message),
+// no words, too many.
+class PromptError : public mmm::RangeError {
+ public:
+  using mmm::RangeError::RangeError;
+};
+
+// The text encoder: Embedding + LSTM, the hidden state at each prompt's last word.
+class TextEncoder : public mmm::ModuleBase<TextEncoder, mmm::Takes<mmm::Tokens, mmm::Feat<text_dim>>> {
+ public:
+  static std::string name() { return "TextEncoder<Embedding<46, 64>, LSTM<64, 256>>"; }
+
+  static void parameters(auto& self, auto&& p) {
+    p("embed", self.embed_);
+    p("lstm", self.lstm_);
+  }
+
+  // N prompts (Tokens::lengths their words; padding after them is ignored) → N × 256.
+  mmm::Feat<text_dim> forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<embed_dim> e = embed_.forward(tokens, ws);
+    // An item's final state is the one at its last valid step (packed-sequence semantics):
+    // torch's y[arange(N), lengths − 1].
+    const auto out = lstm_.forward_with_states(e, ws);
+    const mmm::Feat<text_dim> h(out.h_n.data(), tokens.batch);
+    ws.release_except(start, h);
+    return h;
+  }
+
+ private:
+  mmm::Embedding<vocab_size, embed_dim> embed_;
+  mmm::LSTM<embed_dim, text_dim> lstm_;
+};
+
+// The whole generator: N prompts → N × 3 × 64 × 64 in [-1, 1].
+class Drawer : public mmm::ModuleBase<Drawer, mmm::Takes<mmm::Tokens, mmm::Map<3>>> {
+  static constexpr mmm::Conv same3{.kernel = 3, .pad = 1};
+  static constexpr mmm::Conv double4{.kernel = 4, .stride = 2, .pad = 1};
+
+ public:
+  static std::string name() {
+    return "Drawer<" + TextEncoder::name() + ", Linear<256, 2048>, Upsample ×2 + Conv2D<128, 96>, "
+           "3 × ConvTranspose2D /2 (96→64→32→16), Conv2D<16, 3> + tanh>";
+  }
+
+  // torch's nn.Sequential indices: up1 = (Upsample, Conv2d, ReLU), up2..4 = (ConvTranspose2d,
+  // ReLU), to_rgb = (Conv2d, Tanh).
+  static void parameters(auto& self, auto&& p) {
+    p("text", self.text_);
+    p("seed", self.seed_);
+    p("up1.1", self.up1_);
+    p("up2.0", self.up2_);
+    p("up3.0", self.up3_);
+    p("up4.0", self.up4_);
+    p("to_rgb.0", self.to_rgb_);
+  }
+
+  mmm::Map<3> forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    auto keep = [&](const auto& y) {
+      ws.release_except(start, y);
+      return y;
+    };
+    const mmm::Feat<text_dim> text = keep(text_.forward(tokens, ws));
+    const auto seed = keep(seed_.forward_fused(text, ws, mmm::kernels::Activation::relu));
+    const mmm::Map<seed_channels> x(seed.data, tokens.batch, seed_side, seed_side);  // torch's view(-1, 128, 4, 4)
+    const mmm::Map<seed_channels> doubled = keep(mmm::Upsample<mmm::Upsampling{.scale = 2}>{}.forward(x, ws));
+    const mmm::Map<96> u1 = keep(up1_.forward_fused(doubled, ws, mmm::kernels::Activation::relu));
+    const mmm::Map<64> u2 = keep(up2_.forward_fused(u1, ws, mmm::kernels::Activation::relu));
+    const mmm::Map<32> u3 = keep(up3_.forward_fused(u2, ws, mmm::kernels::Activation::relu));
+    const mmm::Map<16> u4 = keep(up4_.forward_fused(u3, ws, mmm::kernels::Activation::relu));
+    return keep(to_rgb_.forward_fused(u4, ws, mmm::kernels::Activation::tanh));
+  }
+
+ private:
+  TextEncoder text_;
+  mmm::Linear<text_dim, seed_channels * seed_side * seed_side> seed_;
+  mmm::Conv2D<seed_channels, 96, same3> up1_;
+  mmm::ConvTranspose2D<96, 64, double4> up2_;
+  mmm::ConvTranspose2D<64, 32, double4> up3_;
+  mmm::ConvTranspose2D<32, 16, double4> up4_;
+  mmm::Conv2D<16, 3, same3> to_rgb_;
+};
+
+// The model, its vocabulary and pixel settings (from the weights' metadata), and buffers
+// for one prompt at a time: after the first drawing, drawing allocates nothing.
+class Painter {
+ public:
+  // `path`: draw.safetensors (examples/draw).
+  explicit Painter(const std::string& path) {
+    const mmm::SafeTensors weights(path);
+    mmm::load(model_, weights);
+    words_ = weights.metadata_strings("vocabulary");
+    if (static_cast<index>(words_.size()) != vocab_size)
+      throw mmm::FormatError(weights.path() + ": " + std::to_string(words_.size()) +
+                             " words in the metadata's vocabulary, the model has " + std::to_string(vocab_size));
+    if (weights.metadata_integer("image_size", 1, 1 << 16) != image_size)
+      throw mmm::FormatError(weights.path() + ": metadata 'image_size' is " + weights.metadata("image_size") +
+                             ", this model draws " + std::to_string(image_size) + "×" + std::to_string(image_size));
+    mean_ = static_cast<float>(weights.metadata_number("mean"));
+    std_ = static_cast<float>(weights.metadata_number("std"));
+    read_back_ = weights.metadata_number("read_back_accuracy");
+    ids_.reserve(max_words);
+  }
+
+  // The prompt's token ids (a view, valid until the next call). Words are separated by
+  // spaces; ',' and '?' are words of their own even when they touch the word before;
+  // letters are lowered. An unknown word is a PromptError that names it.
+  std::span<const std::int32_t> tokens(std::string_view prompt) {
+    ids_.clear();
+    index at = 0, number = 0;
+    const index n = static_cast<index>(prompt.size());
+    while (at < n) {
+      const char c = prompt[static_cast<std::size_t>(at)];
+      if (std::isspace(static_cast<unsigned char>(c))) {
+        ++at;
+        continue;
+      }
+      index end = at + 1;
+      if (c != ',' && c != '?')
+        while (end < n) {
+          const char e = prompt[static_cast<std::size_t>(end)];
+          if (std::isspace(static_cast<unsigned char>(e)) || e == ',' || e == '?') break;
+          ++end;
+        }
+      const std::string_view word = prompt.substr(static_cast<std::size_t>(at), static_cast<std::size_t>(end - at));
+      ++number;
+      if (static_cast<index>(ids_.size()) == max_words)
+        throw PromptError("draw: the prompt has more than " + std::to_string(max_words) + " words");
+      ids_.push_back(id_of(word, number));
+      at = end;
+    }
+    if (ids_.empty()) throw PromptError("draw: the prompt has no words (\"" + std::string(prompt) + "\")");
+    return {ids_.data(), ids_.size()};
+  }
+
+  // The model's output for the prompt: 1 × 3 × 64 × 64 in [-1, 1], a view into this
+  // Painter's Workspace, valid until the next call.
+  mmm::Map<3> canvas(std::string_view prompt) {
+    const std::span<const std::int32_t> ids = tokens(prompt);
+    workspace_.reset();
+    return model_.forward(mmm::Tokens(ids.data(), 1, static_cast<index>(ids.size())), workspace_);
+  }
+
+  // The picture of the prompt: 64×64 RGB, valid until the next call.
+  const mmm::Image& draw(std::string_view prompt) {
+    const mmm::Map<3> x = canvas(prompt);
+    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
+    mmm::to_pixels(x, 0, mean, std, picture_);
+    return picture_;
+  }
+
+  const Drawer& model() const { return model_; }
+  const std::vector<std::string>& words() const { return words_; }
+  float mean() const { return mean_; }
+  float std() const { return std_; }
+  // The fraction of held-out prompts whose drawing the captioner read back exactly, as the
+  // training script measured it (metadata 'read_back_accuracy').
+  double read_back_accuracy() const { return read_back_; }
+
+ private:
+  std::int32_t id_of(std::string_view word, index number) const {
+    for (std::size_t i = 0; i < words_.size(); ++i) {
+      const std::string& w = words_[i];
+      if (w.size() != word.size() || w.front() == '<') continue;  // the specials are not words
+      bool same = true;
+      for (std::size_t k = 0; k < w.size() && same; ++k)
+        same = w[k] == static_cast<char>(std::tolower(static_cast<unsigned char>(word[k])));
+      if (same) return static_cast<std::int32_t>(i);
+    }
+    throw PromptError("draw: the word '" + std::string(word) + "' (word " + std::to_string(number) +
+                      " of the prompt) is not in the model's vocabulary: it knows sizes (small, large), colours (red, "
+                      "green, blue, yellow, purple), shapes (circle, square, triangle, diamond), 'to the left of', "
+                      "'above', ',' and 'and'");
+  }
+
+  Drawer model_;
+  std::vector<std::string> words_;
+  float mean_ = 0.5f, std_ = 0.5f;
+  double read_back_ = 0;
+  std::vector<std::int32_t> ids_;
+  mmm::Image picture_;
+  mmm::Workspace workspace_;
+};
+
+}  // namespace draw
