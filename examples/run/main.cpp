@@ -3,6 +3,7 @@
 //   mmm-run caption photo.png
 //   mmm-run transcribe talk.wav
 //   mmm-run ask photo.png "what colour is the square?"
+//   mmm-run draw "a red circle above a blue square" -o out.png
 //   mmm-run [--models-dir DIR] TASK [options] FILE...      mmm-run --help, mmm-run TASK --help
 //
 // Each task is an example's task function (examples/<example>/task.cpp), given the directory
@@ -27,6 +28,9 @@ int run(const examples::Invocation& how);
 namespace vqa {
 int run(const examples::Invocation& how);
 }
+namespace draw {
+int run(const examples::Invocation& how);
+}
 
 namespace {
 
@@ -42,6 +46,7 @@ constexpr Task tasks[] = {
     {"caption", "IMAGE...", "describes each image in one sentence", "caption", caption::run},
     {"transcribe", "WAV...", "writes down the words spoken in each WAV file", "transcribe", transcribe::run},
     {"ask", "IMAGE QUESTION", "answers a question about an image (the VQA model of examples/vqa)", "vqa", vqa::run},
+    {"draw", "\"PROMPT\"", "draws the scene a sentence describes as a PNG (-o out.png)", "draw", draw::run},
 };
 
 void usage(std::FILE* to) {
@@ -51,7 +56,7 @@ void usage(std::FILE* to) {
                "\n`mmm-run TASK --help` lists a task's options. Each prints its result and its latency.\n"
                "The models are small ones trained here on synthetic scenes and espeak-ng speech (see\n"
                "examples/*/README.md); `ask` is the visual question answering model, not yet the\n"
-               "multimodal assistant. DIR holds caption/, transcribe/ and vqa/ (default: %s\n"
+               "multimodal assistant. DIR holds caption/, transcribe/, vqa/ and draw/ (default: %s\n"
                "from this program's directory, where `cmake --install` puts them).\n",
                MMM_RUN_MODELS);
 }

@@ -43,7 +43,7 @@ struct UsageError {
 };
 struct HelpRequested {};
 
-// --name VALUE options, -h/--help and positional inputs, in any order.
+// --name VALUE options, --name flags, -h/--help and positional inputs, in any order.
 class CommandLine {
  public:
   struct Text {
@@ -66,6 +66,11 @@ class CommandLine {
                         }});
   }
 
+  // --name alone: sets `value`.
+  void flag(std::string name, bool& value) {
+    options_.push_back({std::move(name), [&value](const std::string&) { value = true; }, /*takes_value=*/false});
+  }
+
   // The positional arguments; throws HelpRequested or UsageError.
   std::vector<std::string> parse(const std::vector<std::string>& args) const {
     std::vector<std::string> positional;
@@ -80,6 +85,10 @@ class CommandLine {
       for (const Option& o : options_)
         if (o.name == arg) found = &o;
       if (!found) throw UsageError{"unknown option '" + arg + "'"};
+      if (!found->takes_value) {
+        found->set("");
+        continue;
+      }
       if (i + 1 >= args.size()) throw UsageError{arg + " needs a value"};
       found->set(args[++i]);
     }
@@ -90,6 +99,7 @@ class CommandLine {
   struct Option {
     std::string name;
     std::function<void(const std::string&)> set;
+    bool takes_value = true;
   };
   std::vector<Option> options_;
 };

@@ -1,0 +1,122 @@
+// Text to image: a sentence in ("a small red circle above a large blue square"), a 64×64
+// PNG out. The `draw` program and `mmm-run draw`.
+//
+//   draw                          every shipped prompt in prompts.txt, as draw1.png, draw2.png …
+//                                 in the current directory (or -o DIR)
+//   draw "PROMPT" [-o out.png]    one drawing (default draw.png)
+//   options: --model PATH         draw.safetensors (default: this example's)
+//            --check              caption each drawing with examples/caption's model (run by
+//                                 mmm) and exit with status 1 unless it reads back the prompt
+//            --captioner PATH     caption.safetensors for --check (default: the captioner's
+//                                 weights beside this model's directory, ../caption/)
+//            --list FILE          draws every prompt of FILE (one a line) and writes their raw
+//                                 float32 outputs (N × 3 × 64 × 64, little-endian, before
+//                                 rounding to pixels) to --raw FILE and "prompt<TAB>caption
+//                                 read back" lines to stdout, for agreement.py
+//
+// The model (draw.hpp): an LSTM text encoder whose last state seeds a 4×4 map that an
+// Upsample + Conv2D and three ConvTranspose2Ds grow to 64×64 RGB; trained in PyTorch by
+// tools/train_text_to_image.py on the canonical renderings of tools/scenes.py's captions.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../support/example.hpp"
+#include "caption.hpp"
+#include "draw.hpp"
+
+namespace draw {
+namespace {
+
+// prompts.txt / --list: one prompt a line; blank lines and '#' comments skipped.
+std::vector<std::string> read_prompts(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw mmm::IoError("cannot open '" + path + "'");
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  if (out.empty()) throw mmm::FormatError("'" + path + "' holds no prompts");
+  return out;
+}
+
+}  // namespace
+
+int run(const examples::Invocation& how) {
+  static const char usage[] =
+      "usage: %s \"PROMPT\" [-o PATH] [--model PATH] [--check] [--captioner PATH] [--list FILE --raw FILE]\n"
+      "Draws the scene a sentence describes as a 64x64 PNG (default draw.png), e.g.\n"
+      "  \"a small red circle above a large blue square\" -o out.png\n"
+      "in the words of the synthetic scenes it was trained on (examples/draw/README.md).\n"
+      "Without a prompt, the example program draws its shipped prompts into -o DIR (default: .).\n";
+  return examples::run(how, usage, [&] {
+    std::string model = how.model_dir + "/draw.safetensors";
+    std::string captioner = (std::filesystem::path(how.model_dir) / ".." / "caption" / "caption.safetensors").lexically_normal().string();
+    std::string output, list, raw;
+    bool check = false;
+    examples::CommandLine line(
+        {{"--model", model}, {"-o", output}, {"--output", output}, {"--captioner", captioner}, {"--list", list}, {"--raw", raw}});
+    line.flag("--check", check);
+    std::vector<std::string> prompts = line.parse(how.args);
+    if (prompts.size() > 1)
+      throw examples::UsageError{"one prompt at a time (quote it: \"a small red circle\"); got " +
+                                 std::to_string(prompts.size()) + " arguments"};
+    if (list.empty() != raw.empty()) throw examples::UsageError{"--list and --raw go together"};
+
+    Painter painter(model);
+    if (!list.empty()) {
+      caption::Describer describer(captioner);
+      std::ofstream out(raw, std::ios::binary);
+      if (!out) throw mmm::IoError("cannot open '" + raw + "' for writing");
+      for (const std::string& prompt : read_prompts(list)) {
+        const mmm::Map<3> x = painter.canvas(prompt);
+        out.write(reinterpret_cast<const char*>(x.data), static_cast<std::streamsize>(sizeof(float) * x.numel()));
+        const mmm::Image& picture = painter.draw(prompt);
+        std::printf("%s\t%s\n", prompt.c_str(), describer.describe(picture).text.c_str());
+      }
+      if (!out.flush()) throw mmm::IoError("writing '" + raw + "' failed");
+      return 0;
+    }
+
+    const bool shipped = prompts.empty();
+    if (shipped) {
+      if (how.shipped.empty()) throw examples::UsageError{"no prompt given"};
+      prompts = read_prompts(how.shipped);
+      if (!output.empty() && !std::filesystem::is_directory(output))
+        throw mmm::IoError("-o '" + output + "': without a prompt, -o names the directory for the drawings");
+    }
+    std::unique_ptr<caption::Describer> describer;
+    if (check) describer = std::make_unique<caption::Describer>(captioner);
+    // One drawing first, so that the times below are those of a warm program (the first call
+    // also starts the threads and sizes every buffer), as the captioner's are.
+    (void)painter.draw(prompts.front());
+    std::printf("mmm text to image: %s\n\n", Drawer::name().c_str());
+    std::size_t wrong = 0;
+    std::vector<std::uint8_t> png;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      const std::string path = !shipped ? (output.empty() ? "draw.png" : output)
+                                        : (std::filesystem::path(output.empty() ? "." : output) /
+                                           ("draw" + std::to_string(i + 1) + ".png")).string();
+      const examples::Stopwatch clock;
+      const mmm::Image& picture = painter.draw(prompts[i]);
+      const double ms = clock.milliseconds();
+      mmm::write_png(path, picture, png);
+      std::printf("\"%s\"\n  drawn: %s (%ldx%ld)\n  %.1f ms\n", prompts[i].c_str(), path.c_str(),
+                  static_cast<long>(picture.width()), static_cast<long>(picture.height()), ms);
+      if (describer) {
+        // From the file just written: the PNG round trip is part of what is checked.
+        const std::string read = describer->describe(mmm::read_image(path)).text;
+        wrong += read != prompts[i];
+        std::printf("  the captioner reads: %s %s\n", read.c_str(), read == prompts[i] ? "(right)" : "(WRONG)");
+      }
+      std::printf("\n");
+    }
+    if (describer) std::printf("%zu of %zu drawings read back as their prompts\n", prompts.size() - wrong, prompts.size());
+    return wrong == 0 ? 0 : 1;
+  });
+}
+
+}  // namespace draw
