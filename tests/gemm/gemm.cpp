@@ -10,8 +10,6 @@
 
 #include "reference.hpp"
 
-#include <mmm/kernels/gemv.hpp>
-
 using Index = mmm::index;
 using mmm::kernels::Activation;
 using mmm::kernels::Epilogue;
@@ -380,16 +378,36 @@ TEST_CASE("gemv: one row times packed weights, odd sizes, every epilogue, 1 and 
         std::string where;
         const double err = mmm::test::worst_error(expected, c.data(), 1, n, n, &where);
         if (err >= tolerance) FAIL_CHECK("worst " << err << " at " << where);
-        // The same bits as gemm on one row (its depth is one block up to 1024).
+        // The same bits as the blocked GEMM's one-row tiles (one depth block up to 1024),
+        // which kernels::gemm ran for one row before it took this path.
         if (k <= 1024) {
           std::vector<float> g = c_before;
           Epilogue eg = ep;
           if (variant >= 2) eg.residual = g.data();
-          mmm::kernels::gemm(1, a.data(), k, packed, g.data(), n, eg);
+          mmm::kernels::detail::OperandB bop;
+          bop.packed = packed.data();
+          mmm::kernels::detail::gemm_run<mmm::kernels::detail::kernel_arch>(1, n, k, false, a.data(), k, bop, g.data(), n,
+                                                                           mmm::kernels::detail::product_epilogue(eg));
           bool same = true;
           for (Index j = 0; j < n; ++j) same = same && g[static_cast<std::size_t>(j)] == c.at(0, j);
           CHECK(same);
         }
+        // gemm and gemm_columns (here the columns from the last panel boundary on) on one
+        // row take this path too: the same values.
+        std::vector<float> g(static_cast<std::size_t>(n)), cols(static_cast<std::size_t>(n));
+        Epilogue plain = ep;
+        plain.residual = nullptr;
+        mmm::kernels::gemv(a.data(), packed, c.data(), plain);
+        mmm::kernels::gemm(1, a.data(), k, packed, g.data(), n, plain);
+        Index first = n - 1;
+        while (!packed.splits_at(first)) --first;
+        Epilogue shifted = plain;
+        if (shifted.bias) shifted.bias += first;
+        mmm::kernels::gemm_columns(1, a.data(), k, packed, first, n - first, cols.data(), n, shifted);
+        bool same_calls = true;
+        for (Index j = 0; j < n; ++j) same_calls = same_calls && g[static_cast<std::size_t>(j)] == c.at(0, j);
+        for (Index j = first; j < n; ++j) same_calls = same_calls && cols[static_cast<std::size_t>(j - first)] == c.at(0, j);
+        CHECK(same_calls);
       }
   }
 }

@@ -10,7 +10,6 @@
 
 #include "mmm/compose/module_base.hpp"
 #include "mmm/kernels/gemm_grouped.hpp"
-#include "mmm/kernels/gemv.hpp"
 #include "mmm/layers/gemm_weights.hpp"
 
 namespace mmm {
@@ -60,8 +59,6 @@ class Linear : public ModuleBase<Linear<In, Out, Bias, Weights>, Rows<In, Out>> 
       const kernels::PackedWeights& w = params_.template packed<Linear>();
       if (rows * In * Out <= kernels::small_product_macs)
         kernels::gemm_small(rows, x.data, In, params_.weight.data(), Out, In, y, Out, params_.epilogue(activation));
-      else if (rows == 1)  // a decoder's token: bound by streaming the weights
-        kernels::gemv(x.data, w, y, params_.epilogue(activation));
       else
         kernels::gemm(rows, x.data, In, w, y, Out, params_.epilogue(activation));
     } else {

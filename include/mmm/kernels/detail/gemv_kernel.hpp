@@ -1,23 +1,12 @@
 #pragma once
-// One row times packed weights: y[n] = epilogue(x[k] · B), B a PackedWeights (as for
-// kernels::gemm). A decoder's step (a vocabulary head, a projection of one token) is this
-// product, and it is bound by reading B: every weight is used once. So the loop does
-// nothing but stream B's panels front to back (they lie one after another in memory), with
-// eight accumulators per panel — four depth chains of the panel's two vectors — and leaves
-// the fetching to the hardware prefetcher, which keeps up with one sequential stream
-// better than software hints do (these cost load slots: 8000×256 weights took 121 µs
-// through the blocked GEMM with its hints, 107 µs here, a plain read 87 µs).
-//
-// The sums are in the GEMM's order for a one-row tile (depth k into chain k mod 4, the
-// chains added 0+1, +2, +3), so gemv and gemm give the same bits for depths up to the
-// GEMM's depth block (1024). Threads split the panels when the weights are a megabyte or
-// more (bandwidth is what a second core adds).
+// The loop of kernels::gemv (kernels/gemm.hpp), which kernels::gemm runs for one row: one
+// row times B's packed panels, streamed front to back (see gemv for why it is so plain).
 
 #include <algorithm>
 
+#include "mmm/core/tensor.hpp"
 #include "mmm/core/threading.hpp"
-#include "mmm/kernels/detail/gemm_kernel.hpp"
-#include "mmm/kernels/gemm.hpp"
+#include "mmm/kernels/detail/gemm_driver.hpp"
 
 namespace mmm::kernels {
 
@@ -87,24 +76,21 @@ void gemv_panels(const float* __restrict x, const float* __restrict packed, inde
   }
 }
 
-}  // namespace detail
-
-// y[n] = epilogue(x[k] · B) for one row x (a residual, if any, is one row too, and may be
-// y). x must not overlap y.
-inline void gemv(const float* x, const PackedWeights& b, float* y, const Epilogue& ep = {}) {
-  constexpr index NR = detail::KernelTraits<detail::kernel_arch>::nr;
-  const index n = b.n(), k = b.k();
+// y[n] = epilogue(x · B) over every panel, split between threads when B is a megabyte or
+// more (bandwidth is what a second core adds).
+inline void gemv_run(const float* x, const float* packed, index n, index k, float* y, const ProductEpilogue& ep) {
+  constexpr index NR = KernelTraits<kernel_arch>::nr;
   if (n <= 0) return;
   const index panels = (n + NR - 1) / NR;
-  const detail::ProductEpilogue pe = detail::product_epilogue(ep);
   const bool streams = static_cast<double>(n) * static_cast<double>(k) * sizeof(float) >= (1 << 20);
   if (!streams || num_threads() <= 1) {
-    detail::gemv_panels<detail::kernel_arch>(x, b.data(), n, k, 0, panels, y, pe);
+    gemv_panels<kernel_arch>(x, packed, n, k, 0, panels, y, ep);
     return;
   }
-  parallel_for(panels, std::max<index>(1, panels / num_threads()), [&](index p0, index p1) {
-    detail::gemv_panels<detail::kernel_arch>(x, b.data(), n, k, p0, p1, y, pe);
-  });
+  parallel_for(panels, std::max<index>(1, panels / num_threads()),
+               [&](index p0, index p1) { gemv_panels<kernel_arch>(x, packed, n, k, p0, p1, y, ep); });
 }
+
+}  // namespace detail
 
 }  // namespace mmm::kernels
