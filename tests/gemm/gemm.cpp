@@ -290,6 +290,14 @@ void check_arch(const char* name) {
       packed.packed = panels.data();
       gemm_run<Arch>(m, n, k, ta, a.data(), a.ld, packed, c.data(), c.ld, pe);
       CHECK(mmm::test::worst_error(expected, c.data(), m, n, c.ld) < tolerance);
+
+      // One row (gemv): the first row of the same product.
+      if (!ta) {
+        c.v = c_before;
+        mmm::kernels::detail::gemv_panels<Arch>(a.data(), panels.data(), n, k, 0, (n + PackedPanels<Arch>::nr - 1) / PackedPanels<Arch>::nr,
+                                               c.data(), pe);
+        CHECK(mmm::test::worst_error(expected, c.data(), 1, n, c.ld) < tolerance);
+      }
     }
   }
 }
@@ -338,5 +346,68 @@ TEST_CASE("gemm_batched: attention-style products over heads, 1 and 2 threads", 
       const auto expected = mmm::test::reference(false, true, m, n, k, qh, kh, {}, n, eh);
       CHECK(mmm::test::worst_error(expected, c.data() + h * m * n, m, n, n) < tolerance);
     }
+  }
+}
+
+TEST_CASE("gemv: one row times packed weights, odd sizes, every epilogue, 1 and 2 threads", "[gemm][gemv]") {
+  auto& r = rng();
+  // Sizes around the panel width (32 floats with AVX-512, 16 with AVX2, 12 with SSE) and
+  // the unrolled depth (4), and a head's shape with more than a megabyte of weights
+  // (which threads split).
+  std::vector<std::array<Index, 2>> shapes;
+  for (Index n : odd_sizes)
+    for (Index k : odd_sizes) shapes.push_back({n, k});
+  shapes.push_back({8000, 256});
+  shapes.push_back({1031, 1027});
+  for (int threads : {1, 2}) {
+    ThreadCount tc(threads);
+    for (auto [n, k] : shapes)
+      for (int variant = 0; variant < 4; ++variant) {
+        INFO("n=" << n << " k=" << k << " threads=" << threads << " variant=" << variant);
+        Matrix a(1, k, 0, r), w(n, k, variant % 2, r), c(1, n, 0, r);
+        std::vector<float> bias(static_cast<std::size_t>(n));
+        for (auto& x : bias) x = std::uniform_real_distribution<float>(-2, 2)(r);
+        Epilogue ep;
+        if (variant >= 1) ep.bias = bias.data();
+        if (variant >= 2) ep.alpha = 0.37f, ep.residual = c.data(), ep.ld_residual = n;  // aliasing y
+        if (variant == 3) ep.activation = Activation::gelu;
+        const std::vector<float> c_before = c.v;
+        const auto expected = mmm::test::reference(false, true, 1, n, k, a, w, variant >= 2 ? c_before : std::vector<float>{}, n, ep);
+        const PackedWeights packed = PackedWeights::from_nk(w.data(), n, k, w.ld);
+        mmm::kernels::gemv(a.data(), packed, c.data(), ep);
+        std::string where;
+        const double err = mmm::test::worst_error(expected, c.data(), 1, n, n, &where);
+        if (err >= tolerance) FAIL_CHECK("worst " << err << " at " << where);
+        // The same bits as the blocked GEMM's one-row tiles (one depth block up to 1024),
+        // which kernels::gemm ran for one row before it took this path.
+        if (k <= 1024) {
+          std::vector<float> g = c_before;
+          Epilogue eg = ep;
+          if (variant >= 2) eg.residual = g.data();
+          mmm::kernels::detail::OperandB bop;
+          bop.packed = packed.data();
+          mmm::kernels::detail::gemm_run<mmm::kernels::detail::kernel_arch>(1, n, k, false, a.data(), k, bop, g.data(), n,
+                                                                           mmm::kernels::detail::product_epilogue(eg));
+          bool same = true;
+          for (Index j = 0; j < n; ++j) same = same && g[static_cast<std::size_t>(j)] == c.at(0, j);
+          CHECK(same);
+        }
+        // gemm and gemm_columns (here the columns from the last panel boundary on) on one
+        // row take this path too: the same values.
+        std::vector<float> g(static_cast<std::size_t>(n)), cols(static_cast<std::size_t>(n));
+        Epilogue plain = ep;
+        plain.residual = nullptr;
+        mmm::kernels::gemv(a.data(), packed, c.data(), plain);
+        mmm::kernels::gemm(1, a.data(), k, packed, g.data(), n, plain);
+        Index first = n - 1;
+        while (!packed.splits_at(first)) --first;
+        Epilogue shifted = plain;
+        if (shifted.bias) shifted.bias += first;
+        mmm::kernels::gemm_columns(1, a.data(), k, packed, first, n - first, cols.data(), n, shifted);
+        bool same_calls = true;
+        for (Index j = 0; j < n; ++j) same_calls = same_calls && g[static_cast<std::size_t>(j)] == c.at(0, j);
+        for (Index j = first; j < n; ++j) same_calls = same_calls && cols[static_cast<std::size_t>(j - first)] == c.at(0, j);
+        CHECK(same_calls);
+      }
   }
 }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -372,4 +373,32 @@ TEST_CASE("transformer decoders: memory items that do not divide the rows, a mem
   captioner.condition(capped, Seq<8>(ok), ws);
   const std::vector<std::int32_t> bos{0, 0};
   REQUIRE_THROWS_AS(greedy(captioner, capped, Tokens(bos.data(), 2, 1), {.max_length = 8}, ws), ResourceError);
+}
+
+TEST_CASE("kernels::argmax (vector passes) ranks as element by element: odd sizes, ties, NaN, -inf") {
+  // The definition: larger first, equal ones by lower position, NaN below every number.
+  auto ranked = [](const std::vector<float>& x) {
+    Index best = 0;
+    for (Index i = 1; i < static_cast<Index>(x.size()); ++i) {
+      const float a = x[static_cast<std::size_t>(best)], b = x[static_cast<std::size_t>(i)];
+      const bool a_nan = a != a, b_nan = b != b;
+      if ((a_nan && !b_nan) || (!a_nan && !b_nan && b > a)) best = i;
+    }
+    return best;
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> level(-3, 3);  // few distinct values: many ties
+  for (Index n : {1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100, 8000, 8001}) {
+    for (int kind = 0; kind < 5; ++kind) {
+      std::vector<float> x(static_cast<std::size_t>(n));
+      for (auto& v : x) v = static_cast<float>(level(rng));
+      if (kind == 1) x[static_cast<std::size_t>(n - 1)] = 9.0f;            // the largest in the tail
+      if (kind == 2) for (Index i = 0; i < n; i += 3) x[static_cast<std::size_t>(i)] = nan;
+      if (kind == 3) for (auto& v : x) v = -inf;                          // nothing above −inf
+      if (kind == 4) for (Index i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] = i % 2 ? -inf : nan;
+      INFO("n=" << n << " kind=" << kind);
+      CHECK(kernels::argmax(x.data(), n) == ranked(x));
+    }
+  }
 }
