@@ -18,12 +18,14 @@ build="$root/build-demo"
 
 bash "$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMMM_BUILD_TESTS=OFF -DMMM_BUILD_BENCHMARKS=OFF \
-      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption;transcribe;draw;run" >/dev/null
-cmake --build "$build" --target vqa caption transcribe draw mmm-run -j2
+      -DMMM_BUILD_EXAMPLES=ON -DMMM_ONLY_AREAS="vqa;caption;transcribe;assistant;draw;run" >/dev/null
+cmake --build "$build" --target vqa caption transcribe assistant draw mmm-run -j2
 if [ $# -eq 0 ]; then
   "$build/examples/caption/caption"
   echo
   "$build/examples/transcribe/transcribe"
+  echo
+  "$build/examples/assistant/assistant"
   echo
 fi
 "$build/examples/vqa/vqa" "$@"

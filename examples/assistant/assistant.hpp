@@ -1,0 +1,389 @@
+#pragma once
+// The multimodal assistant: an image and a question in, a free-text answer out ("what colour
+// is the square?" → "the square is blue"). The model of tools/train_assistant.py, module for
+// module (its state_dict loads as is), LLaVA-style: image tokens and question tokens in front
+// of the answer's tokens in one sequence, a decoder-only transformer over all of it, and the
+// answer decoded on mmm's decoder-step interface with a KV cache. Used by main.cpp, by the
+// parity test (tests/apps/assistant.cpp) and by the full-set agreement run
+// (examples/assistant/agreement.py).
+//
+//   image tokens     encoder: the captioner's CNN (caption::Encoder, its trained weights),
+//                    a 128×8×8 map; image_proj: its 2×2 patches merged, Conv2D 128→128
+//                    kernel 2 stride 2; the 16 positions row by row (MapToSeq)
+//   question tokens  question_embed Embedding(V, 64), question_lstm LSTM(64, 128), one
+//                    output per word, question_proj Linear(128, 128)
+//   sequence         SequenceJoin: [16 image tokens][question tokens][answer tokens], the
+//                    answer's tokens embed (Embedding(V, 128)); pos, learned positions
+//   decoder          blocks: 2 GPT2Blocks (D 128, 4 heads, causal self-attention, GELU MLP
+//                    512), ln_f LayerNorm, head Linear(128, V)
+//
+// condition() runs the image and the question through the decoder once (the prefill: the
+// KV cache then holds their keys and values); each answer token after that costs one
+// position per layer.
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caption.hpp"
+#include "mmm/preprocess/text/vocabulary.hpp"
+
+namespace assistant {
+
+using mmm::index;
+
+inline constexpr index image_size = caption::image_size;  // the model sees 64×64 RGB
+inline constexpr index dim = 128;                          // D of every token
+inline constexpr index heads = 4;
+inline constexpr index layers = 2;
+inline constexpr index word_dim = 64;                      // the question LSTM's input
+inline constexpr index question_hidden = 128;              // and its state
+inline constexpr index image_tokens = 16;                  // the encoder's 8×8 map in 2×2 patches
+inline constexpr index vocab_size = 47;                    // tools/scenes.py vocabulary() + "colour"
+inline constexpr index max_question = 12;                  // words, "?" included
+inline constexpr index max_answer = 10;                    // <bos> + words + <eos>
+inline constexpr index max_length = image_tokens + max_question + max_answer;  // the learned positions
+
+class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm::Seq<dim>>> {
+  using Block = mmm::GPT2Block<dim, heads>;
+
+ public:
+  static constexpr index vocab_size = assistant::vocab_size;
+
+  // Rows of answers in progress: the decoder's KVCache (keys and values of the image, the
+  // question and the answer so far, per layer) and room for the row map condition() needs,
+  // so that nothing allocates after make_state().
+  class State {
+   public:
+    State() = default;
+    State(mmm::KVCache cache, index rows) : cache_(std::move(cache)), sources_(static_cast<std::size_t>(rows)) {}
+    index rows() const noexcept { return cache_.batch(); }
+    index capacity() const noexcept { return cache_.capacity(); }
+    // Empties every row: condition() again before the next answer.
+    void reset() noexcept { cache_.reset(); }
+    void reorder(std::span<const index> sources) { cache_.reorder(sources); }
+    mmm::KVCache& cache() noexcept { return cache_; }
+
+   private:
+    friend class Assistant;
+    mmm::KVCache cache_;
+    std::vector<index> sources_;
+  };
+
+  static std::string name() {
+    return "Assistant<" + caption::Encoder::name() + " in 2×2 patches, LSTM<64, 128> question, " + std::to_string(layers) +
+           " × " + Block::name() + ">";
+  }
+
+  static void parameters(auto& self, auto&& p) {
+    p("encoder", self.encoder_);
+    p("image_proj", self.image_proj_);
+    p("question_embed", self.question_embed_);
+    p("question_lstm", self.question_lstm_);
+    p("question_proj", self.question_proj_);
+    p("embed", self.embed_);
+    p("pos", self.pos_);
+    for (index i = 0; i < layers; ++i) p("blocks." + std::to_string(i), self.blocks_[static_cast<std::size_t>(i)]);
+    p("ln_f", self.ln_f_);
+    p("head", self.head_);
+  }
+
+  // N images (N×3×64×64, normalized) → their N × 16 image tokens.
+  mmm::Seq<dim> forward(const mmm::Map<3>& images, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Map<caption::features> map = encoder_.forward(images, ws);
+    const mmm::Map<dim> patches = image_proj_.forward(map, ws);
+    if (patches.height * patches.width != image_tokens)
+      throw mmm::ShapeError(name() + ": the encoder gives a " + std::to_string(map.height) + "×" + std::to_string(map.width) +
+                            " map but the model has " + std::to_string(image_tokens) + " image tokens (64×64 images)");
+    const mmm::Seq<dim> tokens = mmm::MapToSeq{}.forward(patches, ws);
+    ws.release_except(start, tokens);
+    return tokens;
+  }
+
+  // N questions (word ids; Tokens lengths for rows of different lengths) → one token per word.
+  mmm::Seq<dim> question_tokens(const mmm::Tokens& questions, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<question_hidden> h = question_lstm_.forward(question_embed_.forward(questions, ws), ws);
+    const mmm::Seq<dim> tokens = question_proj_.forward(h, ws);
+    ws.release_except(start, tokens);
+    return tokens;
+  }
+
+  // Each item's image tokens, then its question's tokens, packed (the lengths say how many).
+  mmm::Seq<dim> prefix(const mmm::Map<3>& images, const mmm::Tokens& questions, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<dim> image = forward(images, ws);
+    const mmm::Seq<dim> question = question_tokens(questions, ws);
+    const mmm::Seq<dim> joined = join_.forward(mmm::Branches<mmm::Seq<dim>, mmm::Seq<dim>>(image, question), ws);
+    ws.release_except(start, joined);
+    return joined;
+  }
+
+  // Teacher forcing, the training script's model.logits(prefix, lengths, answers, lengths):
+  // the logits of every position of [prefix][answer tokens], each seeing those before it
+  // (packed per item; the lengths of the result say how many positions are real).
+  mmm::Seq<vocab_size> logits(const mmm::Seq<dim>& prefix, const mmm::Tokens& answers, mmm::Workspace& ws) const {
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<dim> joined =
+        join_.forward(mmm::Branches<mmm::Seq<dim>, mmm::Seq<dim>>(prefix, embed_.forward(answers, ws)), ws);
+    check_length(joined.length);
+    mmm::Seq<dim> x = pos_.forward(joined, ws);
+    for (const Block& block : blocks_) {
+      x = block.forward(x, ws);
+      ws.release_except(start, x);
+    }
+    const mmm::Seq<vocab_size> y = head_.forward(ln_f_.forward(x, ws), ws);
+    ws.release_except(start, y);
+    return y;
+  }
+
+  // A state for `rows` sequences of up to `capacity` positions (prefix and answer; at most
+  // the model's max_length).
+  State make_state(index rows, index capacity = max_length) const {
+    return State(mmm::KVCache({layers, Block::kv_heads, Block::head_dim, 0}, rows, std::min(capacity, max_length)), rows);
+  }
+
+  // Empties the state and runs prefix item i (prefix()'s result) through the decoder for its
+  // rows/prefix.batch consecutive rows (beam search's layout: rows b·width … b·width + width − 1
+  // are item b's beams), which share its cached keys and values.
+  void condition(State& state, const mmm::Seq<dim>& prefix, mmm::Workspace& ws) const {
+    mmm::KVCache& cache = state.cache_;
+    const index rows = cache.max_batch();
+    if (prefix.batch < 1 || rows % prefix.batch != 0)
+      throw mmm::ShapeError(name() + ": " + std::to_string(prefix.batch) + " prefixes for a state of " + std::to_string(rows) +
+                            " rows; the rows must be a multiple of the prefixes");
+    check_length(prefix.length);
+    const index per_item = rows / prefix.batch;
+    cache.reset();
+    std::iota(state.sources_.begin(), state.sources_.begin() + prefix.batch, index{0});
+    cache.reorder({state.sources_.data(), static_cast<std::size_t>(prefix.batch)});
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<dim> x = pos_.forward(prefix, ws);
+    mmm::detail::step_layers(blocks_, x, cache, ws, &name, [](const mmm::Seq<dim>&, mmm::Workspace&, mmm::Workspace::Mark) {
+      return 0;  // the prefix's own outputs are not needed: only its keys and values
+    });
+    ws.release(start);
+    for (index r = 0; r < rows; ++r) state.sources_[static_cast<std::size_t>(r)] = r / per_item;
+    cache.reorder(state.sources_);
+  }
+
+  // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
+  mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
+    mmm::KVCache& cache = state.cache_;
+    if (tokens.batch != cache.batch())
+      throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
+                            std::to_string(cache.batch()) + " rows");
+    const mmm::Workspace::Mark start = ws.mark();
+    const mmm::Seq<dim> e = embed_.forward(tokens, ws);
+    for (index b = 0; b < tokens.batch; ++b)
+      if (cache.length(b) + tokens.valid_length(b) > max_length)
+        throw mmm::RangeError(name() + ": row " + std::to_string(b) + " would reach " +
+                              std::to_string(cache.length(b) + tokens.valid_length(b)) + " positions, the model has " +
+                              std::to_string(max_length));
+    const mmm::Seq<dim> x = pos_.forward_at(e, cache.lengths().data(), tokens.lengths, ws);
+    const mmm::Feat<vocab_size> y = mmm::detail::step_layers(
+        blocks_, x, cache, ws, &name, [&](const mmm::Seq<dim>& h, mmm::Workspace& w, mmm::Workspace::Mark) {
+          float* last = w.allocate<float>(mmm::checked_mul(h.batch, dim, "Assistant::step"));
+          for (index b = 0; b < h.batch; ++b)
+            std::memcpy(last + b * dim, h.data + (b * h.length + tokens.valid_length(b) - 1) * dim, sizeof(float) * dim);
+          return head_.forward(ln_f_.forward(mmm::Feat<dim>(last, h.batch), w), w);
+        });
+    ws.release_except(start, y);
+    return y;
+  }
+
+ private:
+  void check_length(index length) const {
+    if (length > max_length)
+      throw mmm::RangeError(name() + ": a sequence of " + std::to_string(length) + " positions, the model has " +
+                            std::to_string(max_length) + " (" + std::to_string(image_tokens) + " image tokens, at most " +
+                            std::to_string(max_question) + " question words and " + std::to_string(max_answer) +
+                            " answer tokens)");
+  }
+
+  caption::Encoder encoder_;
+  mmm::Conv2D<caption::features, dim, mmm::Conv{.kernel = 2, .stride = 2}> image_proj_;
+  mmm::Embedding<vocab_size, word_dim> question_embed_;
+  mmm::LSTM<word_dim, question_hidden> question_lstm_;
+  mmm::Linear<question_hidden, dim> question_proj_;
+  mmm::SequenceJoin join_;
+  mmm::Embedding<vocab_size, dim> embed_;
+  mmm::LearnedPositions<max_length, dim> pos_;
+  std::array<Block, layers> blocks_;
+  mmm::LayerNorm<dim> ln_f_;
+  mmm::Linear<dim, vocab_size> head_;
+};
+
+static_assert(mmm::generate::StepDecoder<Assistant>, "the assistant decodes on generate/'s step interface");
+
+// The words of a question as the model was trained on them: lower case, "?" and "," apart
+// from the words, and one "?" at the end whether or not the user wrote it.
+inline std::vector<std::string> question_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty()) words.push_back(std::move(word));
+    word.clear();
+  };
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isspace(u)) {
+      flush();
+    } else if (c == '?' || c == ',') {
+      flush();
+      words.emplace_back(1, c);
+    } else {
+      word += static_cast<char>(std::tolower(u));
+    }
+  }
+  flush();
+  while (!words.empty() && words.back() == "?") words.pop_back();
+  words.emplace_back("?");
+  return words;
+}
+
+// The model, its vocabulary and decoding settings (from the weights' metadata), and buffers
+// for one image and question at a time.
+class Answerer {
+ public:
+  // `path`: assistant.safetensors (examples/assistant).
+  explicit Answerer(const std::string& path) : image_(mmm::Shape{1, 3, image_size, image_size}) {
+    const mmm::SafeTensors weights(path);
+    mmm::load(model_, weights);
+    const std::vector<std::string> words = weights.metadata_strings("vocabulary");
+    mean_ = static_cast<float>(weights.metadata_number("mean"));
+    std_ = static_cast<float>(weights.metadata_number("std"));
+    width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
+    if (static_cast<index>(words.size()) != vocab_size)
+      throw mmm::FormatError(weights.path() + ": " + std::to_string(words.size()) + " words in the metadata's vocabulary, the model has " +
+                             std::to_string(vocab_size));
+    const std::array<const char*, 4> specials{"<pad>", "<bos>", "<eos>", "<unk>"};
+    for (std::size_t i = 0; i < specials.size(); ++i)
+      if (words[i] != specials[i])
+        throw mmm::FormatError(weights.path() + ": the vocabulary's word " + std::to_string(i) + " is '" + words[i] + "', not " +
+                               specials[i]);
+    for (std::size_t i = specials.size(); i < words.size(); ++i) vocabulary_.add(words[i]);
+    bos_ = vocabulary_.bos_id();
+    eos_ = vocabulary_.eos_id();
+    state_ = model_.make_state(width_);
+  }
+
+  // The image as the model's [1, 3, 64, 64] input: resized when it is another size
+  // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
+  const mmm::Tensor& image_input(const mmm::Image& image) {
+    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
+    const mmm::Normalizer normalize(mean, std);
+    if (image.height() == image_size && image.width() == image_size) {
+      normalize(image, image_.data());
+    } else {
+      resizer_.resize(image, resized_, {image_size, image_size});
+      normalize(resized_, image_.data());
+    }
+    return image_;
+  }
+
+  // The word ids of a question (question_words()); a word the model does not know, or a
+  // question longer than it was trained on, is a RangeError that says so.
+  const std::vector<std::int32_t>& question_input(std::string_view question) {
+    const std::vector<std::string> words = question_words(question);
+    if (words.size() == 1) throw mmm::RangeError("the question has no words");
+    if (static_cast<index>(words.size()) > max_question)
+      throw mmm::RangeError("the question has " + std::to_string(words.size()) + " words (with its '?'); the model reads at most " +
+                            std::to_string(max_question));
+    question_.clear();
+    for (const std::string& w : words) {
+      const std::int32_t id = vocabulary_.find(w);
+      if (id < 0 || id == vocabulary_.pad_id() || id == vocabulary_.bos_id() || id == vocabulary_.eos_id() ||
+          id == vocabulary_.unk_id())
+        throw mmm::RangeError("the assistant does not know the word '" + w + "' (it knows: " + known_words() + ")");
+      question_.push_back(id);
+    }
+    return question_;
+  }
+
+  // Greedy decoding (width 1, the default) or beam search of one normalized image
+  // (image_input()'s tensor) and question (question_input()'s ids): the best token
+  // sequence, <eos> included when it ended there, and its score (beam search: sum of
+  // log-probabilities / length; greedy: the sum). A view into this Answerer's Workspace,
+  // valid until the next call; allocates nothing once a call of the same width has run.
+  mmm::generate::Hypotheses beam(const mmm::Tensor& image, std::span<const std::int32_t> question, index width) {
+    condition(image, question, width);
+    return mmm::generate::beam_search(model_, state_, mmm::Tokens(&bos_, 1, 1),
+                                      {.max_length = max_answer, .eos = eos_, .width = width}, workspace_);
+  }
+  mmm::generate::Hypotheses greedy(const mmm::Tensor& image, std::span<const std::int32_t> question) {
+    condition(image, question, 1);
+    return mmm::generate::greedy(model_, state_, mmm::Tokens(&bos_, 1, 1), {.max_length = max_answer, .eos = eos_},
+                                 workspace_);
+  }
+
+  struct Result {
+    std::string text;
+    std::vector<std::int32_t> tokens;  // generated, <eos> included when it ended there
+    float score = 0;
+  };
+  // The answer to a question about an image (any size); width 0: the model's (greedy).
+  Result answer(const mmm::Image& image, std::string_view question, index width = 0) {
+    if (width <= 0) width = width_;
+    const mmm::Tensor& input = image_input(image);
+    const std::vector<std::int32_t>& ids = question_input(question);
+    const mmm::generate::Hypotheses h = width == 1 ? greedy(input, ids) : beam(input, ids, width);
+    const auto tokens = h.tokens(0);
+    return {text(tokens), {tokens.begin(), tokens.end()}, h.score(0)};
+  }
+
+  // The words of generated tokens, up to <eos>.
+  std::string text(std::span<const std::int32_t> tokens) const {
+    std::string out;
+    for (std::int32_t t : tokens) {
+      if (t == eos_) break;
+      if (t == vocabulary_.pad_id() || t == bos_) continue;
+      if (!out.empty()) out += ' ';
+      out += vocabulary_.token(t);
+    }
+    return out;
+  }
+
+  const Assistant& model() const { return model_; }
+  const mmm::Vocabulary& vocabulary() const { return vocabulary_; }
+  std::int32_t bos() const { return bos_; }
+  std::int32_t eos() const { return eos_; }
+  index beam_width() const { return width_; }
+
+ private:
+  // The image's and the question's prefix into a state of `rows` rows (made again only when
+  // that changes).
+  void condition(const mmm::Tensor& image, std::span<const std::int32_t> question, index rows) {
+    if (rows != state_.rows()) state_ = model_.make_state(rows);
+    workspace_.reset();
+    const mmm::Tokens q(question.data(), 1, static_cast<index>(question.size()));
+    const mmm::Seq<dim> prefix = model_.prefix(mmm::Map<3>(image), q, workspace_);
+    model_.condition(state_, prefix, workspace_);
+  }
+
+  std::string known_words() const {
+    std::string out;
+    for (std::size_t i = 4; i < vocabulary_.size(); ++i) out += (out.empty() ? "" : " ") + vocabulary_.token(static_cast<std::int32_t>(i));
+    return out;
+  }
+
+  Assistant model_;
+  mmm::Vocabulary vocabulary_;
+  std::int32_t bos_ = 1, eos_ = 2;
+  float mean_ = 0.5f, std_ = 0.5f;
+  index width_ = 1;
+  Assistant::State state_;
+  mmm::Tensor image_;
+  std::vector<std::int32_t> question_;
+  mmm::Image resized_;
+  mmm::Resizer resizer_;
+  mmm::Workspace workspace_;
+};
+
+}  // namespace assistant
