@@ -11,6 +11,7 @@
 
 #include "fuzz_input.hpp"
 #include "fuzz_models.hpp"
+#include "mmm/pipeline.hpp"
 #include "support/random_model.hpp"
 
 namespace {

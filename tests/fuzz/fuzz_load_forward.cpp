@@ -9,6 +9,7 @@
 #include <span>
 
 #include "fuzz_models.hpp"
+#include "mmm/pipeline.hpp"
 
 namespace {
 using namespace mmm;

@@ -85,7 +85,10 @@ inline ReferenceResult reference_conv2d(const kernels::ConvParams& p, const floa
           const std::size_t at = static_cast<std::size_t>(((n * p.out_channels + o) * oh + oy) * ow + ox);
           if (residual) sum += residual[at], magnitude += std::fabs(residual[at]);
           out.y[at] = static_cast<float>(reference_activation(act, sum));
-          out.magnitude[at] = magnitude;
+          // A nonlinearity rounds relative to its own result: an output of bias alone (every
+          // tap in the zero padding) may have terms far smaller than σ(bias) ≈ 0.5.
+          const bool rounds_own_result = act != kernels::Activation::none && act != kernels::Activation::relu;
+          out.magnitude[at] = rounds_own_result ? magnitude + std::fabs(out.y[at]) : magnitude;
         }
     }
   return out;
