@@ -153,6 +153,29 @@ TEST_CASE("an LSTM decoder (RecurrentDecoder) decodes without allocating per tok
   CHECK(beam_long == 0);
 }
 
+TEST_CASE("a single row's LSTM tokens, one parallel region each on two threads, allocate nothing") {
+  generate::RecurrentDecoder<301, 16, LSTM<16, 40, Rnn{.layers = 2}>> decoder;
+  test::fill_random(decoder, 25, 0.4f);
+  const std::vector<std::int32_t> ids{3, 4, 5};
+  const Tokens prompt(ids.data(), 1, 3);
+  const Index saved = kernels::recurrent_tuning().min_team_macs;
+  kernels::recurrent_tuning().min_team_macs = 0;  // the team even at this size
+  set_num_threads(2);
+  Workspace ws;
+  auto state = decoder.make_state(1, 0);
+  const auto [short_run, long_run] = warm_allocations(
+      [&](Index n) {
+        ws.reset();
+        state.reset();
+        return greedy(decoder, state, prompt, {.max_length = n}, ws).tokens(0).size();
+      },
+      30, 60);
+  kernels::recurrent_tuning().min_team_macs = saved;
+  set_num_threads(0);
+  CHECK(short_run == 0);
+  CHECK(long_run == 0);
+}
+
 TEST_CASE("transformer decoders over a KV cache decode without allocating per token") {
   using Gpt2 = GPT2<GPT2Config{.vocab = 61, .positions = 160, .dim = 32, .heads = 4, .layers = 2}>;
   Gpt2 model;

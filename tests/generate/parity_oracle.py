@@ -225,6 +225,9 @@ with Oracle("generate.parity") as o, torch.no_grad():
         ("lstm_greedy", 3, {"kind": "greedy", "max_length": 15}),
         ("lstm_beam", 2, {"kind": "beam", "max_length": 12, "width": 3, "length_penalty": 1.0, "n_best": 3}),
         ("lstm_sample", 2, {"kind": "sample", "max_length": 16, "temperature": 0.9, "top_k": 8, "top_p": 0.95}),
+        # One row: mmm's tokens of a single row take one parallel region each (SharedFrame).
+        ("lstm_greedy_row", 1, {"kind": "greedy", "max_length": 15}),
+        ("lstm_sample_row", 1, {"kind": "sample", "max_length": 16, "temperature": 0.9, "top_k": 8, "top_p": 0.95}),
     ]:
         meta = dict(meta, eos=EOS)
 

@@ -97,6 +97,17 @@ inline void gemv(const float* x, const PackedWeights& b, float* y, const Epilogu
   detail::gemv_run(x, b.data(), b.n(), b.k(), y, detail::product_epilogue(ep));
 }
 
+// The share `share` of `shares` of gemv's columns (its panels split evenly), for a team of
+// threads that computes one row together inside its own parallel region, each member with
+// its rank; no threads of its own. The same bits as gemv.
+inline void gemv_share(const float* x, const PackedWeights& b, float* y, index share, index shares,
+                       const Epilogue& ep = {}) {
+  constexpr index nr = detail::PackedPanels<detail::kernel_arch>::nr;
+  const index panels = (b.n() + nr - 1) / nr;
+  detail::gemv_panels<detail::kernel_arch>(x, b.data(), b.n(), b.k(), panels * share / shares,
+                                           panels * (share + 1) / shares, y, detail::product_epilogue(ep));
+}
+
 // C[m×n] (ldc) = epilogue(A[m×k] (lda) · B), B packed. A residual aliasing C is honoured.
 inline void gemm(index m, const float* a, index lda, const PackedWeights& b, float* c, index ldc,
                  const Epilogue& ep = {}) {

@@ -406,16 +406,15 @@ struct Frame {
 
 namespace detail {
 
+// Groups [g0, g1) of every row of the frame; `pairs` holds frame_operand_words(w) words for
+// bfloat16 weights (null for float32).
 template <class A, class Cell, WeightType Type>
-void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, Workspace& ws) {
+void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, index g0, index g1, std::uint32_t* pairs) {
   constexpr Product P = product_for(Type);
   using Op = Operand<P>;
   constexpr int V = Cell::vectors;
   constexpr index W = GroupedWeights::lanes;
   const index hidden = w.hidden(), state = w.state(), in = w.in();
-  const Workspace::Mark m = ws.mark();
-  std::uint32_t* pairs = nullptr;
-  if constexpr (P == Product::bf16_dot) pairs = ws.allocate<std::uint32_t>(operand_length(P, in) + operand_length(P, state));
   for (index b = 0; b < f.batch; ++b) {
     StepRow row;
     row.h = f.h + b * state;
@@ -430,12 +429,13 @@ void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, Works
       x_op = pairs;
       h_op = pairs + operand_length(P, in);
     } else {
+      (void)pairs;
       x_op = x;
       h_op = row.h;
     }
     // The recurrent product over several groups at once, then per group its input part
     // (in the order gemm_grouped sums it for a whole sequence) and the gate math.
-    for_each_tile<A, P, V>(1, &h_op, w.recurrent(), 0, w.groups(), [&](auto& tile, index, index g) {
+    for_each_tile<A, P, V>(1, &h_op, w.recurrent(), g0, g1, [&](auto& tile, index, index g) {
       using Tile = std::remove_cvref_t<decltype(tile)>;
 #pragma GCC unroll 4
       for (int j = 0; j < Tile::groups; ++j) {
@@ -448,15 +448,34 @@ void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, Works
       }
     });
   }
-  if constexpr (P == Product::bf16_dot) ws.release(m);
 }
 
 }  // namespace detail
 
+// Scratch words a frame of w needs (bfloat16 operands of x and h; 0 for float32 weights).
+template <class Cell, WeightType Type>
+index frame_operand_words(const RecurrentWeights<Cell, Type>& w) {
+  constexpr detail::Product P = detail::product_for(Type);
+  return P == detail::Product::bf16_dot ? detail::operand_length(P, w.in()) + detail::operand_length(P, w.state()) : 0;
+}
+
 // h_t of one frame from x_t and h_{t-1} (and c, in place), for every row of the frame.
 template <class Cell, WeightType Type>
 void run_frame(const RecurrentWeights<Cell, Type>& w, const Frame& f, Workspace& ws) {
-  detail::run_frame_with<detail::step_arch>(w, f, ws);
+  const Workspace::Mark m = ws.mark();
+  const index words = frame_operand_words(w);
+  std::uint32_t* pairs = words > 0 ? ws.allocate<std::uint32_t>(words) : nullptr;
+  detail::run_frame_with<detail::step_arch>(w, f, 0, w.groups(), pairs);
+  ws.release(m);
+}
+
+// The same for the units of groups [g0, g1) only (units g0·Cell::group_units up to
+// g1·Cell::group_units): one member's share of a frame computed by a team of threads, each
+// on its own groups. `pairs`: frame_operand_words(w) words of this member's own scratch
+// (may be null when that is 0). The units' bits do not depend on how the groups are split.
+template <class Cell, WeightType Type>
+void run_frame_groups(const RecurrentWeights<Cell, Type>& w, const Frame& f, index g0, index g1, std::uint32_t* pairs) {
+  detail::run_frame_with<detail::step_arch>(w, f, g0, g1, pairs);
 }
 
 }  // namespace mmm::kernels

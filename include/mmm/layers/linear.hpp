@@ -9,6 +9,7 @@
 #include <string>
 
 #include "mmm/compose/module_base.hpp"
+#include "mmm/core/threading.hpp"
 #include "mmm/kernels/gemm_grouped.hpp"
 #include "mmm/layers/gemm_weights.hpp"
 
@@ -39,6 +40,14 @@ class Linear : public ModuleBase<Linear<In, Out, Bias, Weights>, Rows<In, Out>> 
       bf16_ = kernels::pack_grouped(WeightType::bf16, params_.weight.data(), Out, In, In);
   }
 
+  // An Error naming the module when its weights were never prepared.
+  void check_prepared() const {
+    if constexpr (Weights == WeightType::f32)
+      (void)params_.template packed<Linear>();
+    else if (bf16_.empty())
+      throw Error(name() + ": weights are not prepared; load() them, or call prepare() after setting them");
+  }
+
   Tensor& weight() noexcept { return params_.weight; }
   const Tensor& weight() const noexcept { return params_.weight; }
   Tensor& bias() noexcept requires Bias { return params_.bias; }
@@ -67,6 +76,21 @@ class Linear : public ModuleBase<Linear<In, Out, Bias, Weights>, Rows<In, Out>> 
       kernels::gemm_grouped(rows, x.data, In, bf16_, Out, y, Out, Bias ? params_.bias.data() : nullptr, activation);
     }
     return with_rows<Out>(x, y);
+  }
+
+  // One row, y[Out] = x[In]·Wᵀ + b, computed by the members of `team` together inside the
+  // caller's parallel region (a decoder's whole step in one region): each member calls it
+  // with its team and writes its share of the columns; y is complete once all members are
+  // past it (after the region, or a barrier). The same bits as forward on that row. Call
+  // check_prepared() before the region: nothing may throw inside it.
+  void forward_row_share(const float* x, float* y, const Team& team) const
+    requires(Weights == WeightType::f32)
+  {
+    const kernels::Epilogue ep = params_.epilogue(kernels::Activation::none);
+    if (In * Out > kernels::small_product_macs)
+      kernels::gemv_share(x, params_.template packed<Linear>(), y, team.rank(), team.size(), ep);
+    else if (team.rank() == 0)  // a small product: not worth splitting
+      kernels::gemm_small(1, x, In, params_.weight.data(), Out, In, y, Out, ep);
   }
 
  private:

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "mmm/compose/module_base.hpp"
 #include "mmm/core/checked.hpp"
@@ -307,6 +308,81 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
     ws.release(m);
     return {state.slot_h(R.layers - 1), x.batch};
   }
+
+  // Whether SharedFrame applies: a unidirectional layer without a projection.
+  static constexpr bool shares_frames = !R.bidirectional && R.proj_size == 0;
+
+  // One frame of every layer, computed by a team of threads inside the caller's own
+  // parallel region, so that a decoder's whole token (layers, then its head) takes one
+  // region instead of one per layer and product: each member computes its share of every
+  // layer's units (input and recurrent parts together, as a small layer's frame does) and
+  // the members meet at a spin barrier after each layer. Made before the region (the checks
+  // and the buffers, from ws, for up to `threads` members); every member then calls
+  // run(team), which returns the last layer's h_t [rows × state], complete for every member.
+  // The state is complete after the region. The same bits as step(); nothing throws in run.
+  class SharedFrame {
+   public:
+    SharedFrame(const Recurrent& layer, const Feat<In>& x, State& state, Workspace& ws, int threads)
+        requires shares_frames
+        : layer_(layer), state_(state), x_(x.data), rows_(x.batch) {
+      layer.check_prepared();
+      layer.check_state_rows(state, x.batch);
+      out_ = ws.allocate<float>(checked_mul(R.layers * rows_, state_size, "recurrent layer outputs"));
+      for (index l = 0; l < R.layers; ++l) words_ = std::max(words_, kernels::frame_operand_words(layer.packed_[l]));
+      if (words_ > 0) pairs_ = ws.allocate<std::uint32_t>(checked_mul(std::max(threads, 1), words_, "recurrent scratch"));
+    }
+    SharedFrame(const SharedFrame&) = delete;
+    SharedFrame& operator=(const SharedFrame&) = delete;
+
+    const float* run(const Team& team) {
+      std::uint32_t* pairs = words_ > 0 ? pairs_ + team.rank() * words_ : nullptr;
+      const float* in = x_;
+      index in_stride = In;
+      for (index l = 0; l < R.layers; ++l) {
+        // This member's units of the layer below go into the state now that every member has
+        // read that layer's old h (the barrier behind); this layer reads them from out_.
+        if (l > 0) keep(team, l - 1);
+        kernels::Frame f;
+        f.batch = rows_;
+        f.x = in;
+        f.x_stride = in_stride;
+        f.h = state_.slot_h(l);
+        f.c = state_.slot_c(l);
+        f.out = out_ + l * rows_ * state_size;
+        const Weights& w = layer_.packed_[l];
+        const auto [g0, g1] = groups_of(team, w);
+        kernels::run_frame_groups(w, f, g0, g1, pairs);
+        barrier_.wait(team);
+        in = f.out;
+        in_stride = state_size;
+      }
+      keep(team, R.layers - 1);
+      return out_ + (R.layers - 1) * rows_ * state_size;
+    }
+
+   private:
+    static std::pair<index, index> groups_of(const Team& team, const auto& w) {
+      return {w.groups() * team.rank() / team.size(), w.groups() * (team.rank() + 1) / team.size()};
+    }
+    // This member's units of layer l's new h, from out_ into the state.
+    void keep(const Team& team, index l) {
+      const auto [g0, g1] = groups_of(team, layer_.packed_[l]);
+      const index u0 = std::min(g0 * Cell::group_units, Hidden), u1 = std::min(g1 * Cell::group_units, Hidden);
+      if (u0 >= u1) return;
+      for (index b = 0; b < rows_; ++b)
+        std::copy(out_ + (l * rows_ + b) * state_size + u0, out_ + (l * rows_ + b) * state_size + u1,
+                  state_.slot_h(l) + b * state_size + u0);
+    }
+
+    const Recurrent& layer_;
+    State& state_;
+    const float* x_;
+    index rows_;
+    float* out_ = nullptr;
+    index words_ = 0;
+    std::uint32_t* pairs_ = nullptr;
+    SpinBarrier barrier_;
+  };
 
   // Streaming, a chunk of frames per batch row (x.lengths honoured: a row's state stops at
   // its last valid frame): the outputs of those frames, in ws, exactly as forward() gives
