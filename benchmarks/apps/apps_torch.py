@@ -158,6 +158,15 @@ class SpeechFrames(nn.Module):
         return torch.log_softmax(m.out(y), -1)
 
 
+class CaptionMemory(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, images):
+        return self.m.memory(images)
+
+
 class CaptionSteps(nn.Module):
     def __init__(self, m):
         super().__init__()
@@ -236,15 +245,6 @@ def export(apps, out):
     }
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(reference, f)
-
-
-class CaptionMemory(nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, images):
-        return self.m.memory(images)
 
 
 def main():
