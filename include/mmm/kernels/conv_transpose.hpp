@@ -109,15 +109,7 @@ inline void conv_transpose2d(const ConvTransposeParams& p, const float* x, index
                 for (index ky = ky0; ky < ky1; ++ky) {
                   float* row = yg + o * plane + (top + ky * c.dilation_h) * ow;
                   const float* tap = src + ky * c.kernel_w;
-                  if (c.dilation_w == 1 && kx1 - kx0 == 4) {
-                    // Four taps in a row (kernel 4, stride 2: a generator's ×2 upsampling, away
-                    // from the edges): a fixed-length loop, which the compiler makes one vector add.
-                    float* out = row + left + kx0;
-                    const float* in = tap + kx0;
-                    for (index k = 0; k < 4; ++k) out[k] += in[k];
-                  } else {
-                    for (index kx = kx0; kx < kx1; ++kx) row[left + kx * c.dilation_w] += tap[kx];
-                  }
+                  for (index kx = kx0; kx < kx1; ++kx) row[left + kx * c.dilation_w] += tap[kx];
                 }
               }
             }
