@@ -66,6 +66,15 @@ inline std::vector<PackedWeights> pack_conv_transpose(const ConvTransposeParams&
   return packed;
 }
 
+namespace detail {
+// The first tap k (of a kernel placed at `start`, taps `dilation` apart) at or after 0,
+// and the end of those before `size`.
+constexpr index first_tap(index start, index dilation) { return start >= 0 ? 0 : (-start + dilation - 1) / dilation; }
+constexpr index end_tap(index start, index dilation, index kernel, index size) {
+  return start >= size ? 0 : std::min(kernel, (size - 1 - start) / dilation + 1);
+}
+}  // namespace detail
+
 // y[N × Out × OH × OW] = epilogue(conv_transpose2d(x[N × In × H × W])). The caller has
 // checked that the output sizes are positive.
 inline void conv_transpose2d(const ConvTransposeParams& p, const float* x, index batch, index in_h, index in_w,
@@ -83,19 +92,24 @@ inline void conv_transpose2d(const ConvTransposeParams& p, const float* x, index
         const index m = std::min(chunk, positions - p0);
         // cols[m × patch] = (x's planes at positions p0..)ᵀ · W_g
         gemm(Trans::yes, m, xg + p0, positions, w[static_cast<std::size_t>(g)], cols, patch);
-        // col2im: output channels are disjoint, so threads take channels.
+        // col2im: output channels are disjoint, so threads take channels. The taps that land
+        // inside the output are a range of ky per input row and of kx per input column,
+        // found once, so that the innermost loop has no test.
         parallel_for(out_g, 1, [&](index o0, index o1) {
           for (index o = o0; o < o1; ++o)
-            for (index i = 0; i < m; ++i) {
-              const index iy = (p0 + i) / in_w, ix = (p0 + i) % in_w;
-              const float* src = cols + i * patch + o * taps;
-              for (index ky = 0; ky < c.kernel_h; ++ky) {
-                const index oy = iy * c.stride_h - c.pad_top + ky * c.dilation_h;
-                if (oy < 0 || oy >= oh) continue;
-                float* row = yg + o * plane + oy * ow;
-                for (index kx = 0; kx < c.kernel_w; ++kx) {
-                  const index ox = ix * c.stride_w - c.pad_left + kx * c.dilation_w;
-                  if (ox >= 0 && ox < ow) row[ox] += src[ky * c.kernel_w + kx];
+            for (index i = 0; i < m;) {
+              const index iy = (p0 + i) / in_w, ix_begin = (p0 + i) % in_w;
+              const index ix_end = std::min(in_w, ix_begin + (m - i));
+              const index top = iy * c.stride_h - c.pad_top;
+              const index ky0 = detail::first_tap(top, c.dilation_h), ky1 = detail::end_tap(top, c.dilation_h, c.kernel_h, oh);
+              for (index ix = ix_begin; ix < ix_end; ++ix, ++i) {
+                const index left = ix * c.stride_w - c.pad_left;
+                const index kx0 = detail::first_tap(left, c.dilation_w), kx1 = detail::end_tap(left, c.dilation_w, c.kernel_w, ow);
+                const float* src = cols + i * patch + o * taps;
+                for (index ky = ky0; ky < ky1; ++ky) {
+                  float* row = yg + o * plane + (top + ky * c.dilation_h) * ow;
+                  const float* tap = src + ky * c.kernel_w;
+                  for (index kx = kx0; kx < kx1; ++kx) row[left + kx * c.dilation_w] += tap[kx];
                 }
               }
             }
