@@ -30,8 +30,29 @@
 #include <string_view>
 #include <vector>
 
-#include "caption.hpp"
+#include "../caption/encoder.hpp"
+#include "mmm/compose/module_base.hpp"
+#include "mmm/core/kinds.hpp"
+#include "mmm/generate/beam_search.hpp"
+#include "mmm/generate/decoder.hpp"
+#include "mmm/generate/greedy.hpp"
+#include "mmm/generate/kv_cache.hpp"
+#include "mmm/io/load.hpp"
+#include "mmm/io/safetensors.hpp"
+#include "mmm/layers/conv2d.hpp"
+#include "mmm/layers/decoder_block.hpp"
+#include "mmm/layers/decoder_stack.hpp"
+#include "mmm/layers/embedding.hpp"
+#include "mmm/layers/flatten.hpp"
+#include "mmm/layers/linear.hpp"
+#include "mmm/layers/lstm.hpp"
+#include "mmm/layers/norm.hpp"
+#include "mmm/layers/positional.hpp"
+#include "mmm/layers/sequence_join.hpp"
+#include "mmm/preprocess/image/image.hpp"
 #include "mmm/preprocess/text/vocabulary.hpp"
+
+#include "../support/image_input.hpp"
 
 namespace assistant {
 
@@ -253,12 +274,11 @@ inline std::vector<std::string> question_words(std::string_view text) {
 class Answerer {
  public:
   // `path`: assistant.safetensors (examples/assistant).
-  explicit Answerer(const std::string& path) : image_(mmm::Shape{1, 3, image_size, image_size}) {
+  explicit Answerer(const std::string& path) : image_(image_size) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
     const std::vector<std::string> words = weights.metadata_strings("vocabulary");
-    mean_ = static_cast<float>(weights.metadata_number("mean"));
-    std_ = static_cast<float>(weights.metadata_number("std"));
+    image_.read_normalization(weights);
     width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
     if (static_cast<index>(words.size()) != vocab_size)
       throw mmm::FormatError(weights.path() + ": " + std::to_string(words.size()) + " words in the metadata's vocabulary, the model has " +
@@ -276,17 +296,7 @@ class Answerer {
 
   // The image as the model's [1, 3, 64, 64] input: resized when it is another size
   // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
-  const mmm::Tensor& image_input(const mmm::Image& image) {
-    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
-    const mmm::Normalizer normalize(mean, std);
-    if (image.height() == image_size && image.width() == image_size) {
-      normalize(image, image_.data());
-    } else {
-      resizer_.resize(image, resized_, {image_size, image_size});
-      normalize(resized_, image_.data());
-    }
-    return image_;
-  }
+  const mmm::Tensor& image_input(const mmm::Image& image) { return image_(image); }
 
   // The word ids of a question (question_words()); a word the model does not know, or a
   // question longer than it was trained on, is a RangeError that says so.
@@ -376,13 +386,10 @@ class Answerer {
   Assistant model_;
   mmm::Vocabulary vocabulary_;
   std::int32_t bos_ = 1, eos_ = 2;
-  float mean_ = 0.5f, std_ = 0.5f;
   index width_ = 1;
   Assistant::State state_;
-  mmm::Tensor image_;
+  examples::ImageInput image_;
   std::vector<std::int32_t> question_;
-  mmm::Image resized_;
-  mmm::Resizer resizer_;
   mmm::Workspace workspace_;
 };
 

@@ -26,8 +26,21 @@
 #include <string_view>
 #include <vector>
 
-#include "mmm/pipeline.hpp"
+#include "mmm/compose/module_base.hpp"
+#include "mmm/core/errors.hpp"
+#include "mmm/core/kinds.hpp"
+#include "mmm/core/workspace.hpp"
+#include "mmm/io/load.hpp"
+#include "mmm/io/safetensors.hpp"
+#include "mmm/kernels/activation.hpp"
+#include "mmm/layers/conv2d.hpp"
+#include "mmm/layers/conv_transpose2d.hpp"
+#include "mmm/layers/embedding.hpp"
+#include "mmm/layers/linear.hpp"
+#include "mmm/layers/lstm.hpp"
+#include "mmm/layers/upsample.hpp"
 #include "mmm/preprocess/image/encode.hpp"
+#include "mmm/preprocess/image/image.hpp"
 #include "mmm/preprocess/image/quantize.hpp"
 
 namespace draw {
