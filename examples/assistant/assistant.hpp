@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -50,9 +49,9 @@
 #include "mmm/layers/positional.hpp"
 #include "mmm/layers/sequence_join.hpp"
 #include "mmm/preprocess/image/image.hpp"
-#include "mmm/preprocess/text/vocabulary.hpp"
 
 #include "../support/image_input.hpp"
+#include "question.hpp"
 
 namespace assistant {
 
@@ -66,7 +65,6 @@ inline constexpr index word_dim = 64;                      // the question LSTM'
 inline constexpr index question_hidden = 128;              // and its state
 inline constexpr index image_tokens = 16;                  // the encoder's 8×8 map in 2×2 patches
 inline constexpr index vocab_size = 47;                    // tools/scenes.py vocabulary() + "colour"
-inline constexpr index max_question = 12;                  // words, "?" included
 inline constexpr index max_answer = 10;                    // <bos> + words + <eos>
 inline constexpr index max_length = image_tokens + max_question + max_answer;  // the learned positions
 
@@ -243,32 +241,6 @@ class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm:
 
 static_assert(mmm::generate::StepDecoder<Assistant>, "the assistant decodes on generate/'s step interface");
 
-// The words of a question as the model was trained on them: lower case, "?" and "," apart
-// from the words, and one "?" at the end whether or not the user wrote it.
-inline std::vector<std::string> question_words(std::string_view text) {
-  std::vector<std::string> words;
-  std::string word;
-  auto flush = [&] {
-    if (!word.empty()) words.push_back(std::move(word));
-    word.clear();
-  };
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isspace(u)) {
-      flush();
-    } else if (c == '?' || c == ',') {
-      flush();
-      words.emplace_back(1, c);
-    } else {
-      word += static_cast<char>(std::tolower(u));
-    }
-  }
-  flush();
-  while (!words.empty() && words.back() == "?") words.pop_back();
-  words.emplace_back("?");
-  return words;
-}
-
 // The model, its vocabulary and decoding settings (from the weights' metadata), and buffers
 // for one image and question at a time.
 class Answerer {
@@ -283,14 +255,9 @@ class Answerer {
     if (static_cast<index>(words.size()) != vocab_size)
       throw mmm::FormatError(weights.path() + ": " + std::to_string(words.size()) + " words in the metadata's vocabulary, the model has " +
                              std::to_string(vocab_size));
-    const std::array<const char*, 4> specials{"<pad>", "<bos>", "<eos>", "<unk>"};
-    for (std::size_t i = 0; i < specials.size(); ++i)
-      if (words[i] != specials[i])
-        throw mmm::FormatError(weights.path() + ": the vocabulary's word " + std::to_string(i) + " is '" + words[i] + "', not " +
-                               specials[i]);
-    for (std::size_t i = specials.size(); i < words.size(); ++i) vocabulary_.add(words[i]);
-    bos_ = vocabulary_.bos_id();
-    eos_ = vocabulary_.eos_id();
+    questions_ = QuestionReader(words, weights.path());
+    bos_ = vocabulary().bos_id();
+    eos_ = vocabulary().eos_id();
     state_ = model_.make_state(width_);
   }
 
@@ -298,24 +265,9 @@ class Answerer {
   // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
   const mmm::Tensor& image_input(const mmm::Image& image) { return image_(image); }
 
-  // The word ids of a question (question_words()); a word the model does not know, or a
+  // The word ids of a question (question.hpp); a word the model does not know, or a
   // question longer than it was trained on, is a RangeError that says so.
-  const std::vector<std::int32_t>& question_input(std::string_view question) {
-    const std::vector<std::string> words = question_words(question);
-    if (words.size() == 1) throw mmm::RangeError("the question has no words");
-    if (static_cast<index>(words.size()) > max_question)
-      throw mmm::RangeError("the question has " + std::to_string(words.size()) + " words (with its '?'); the model reads at most " +
-                            std::to_string(max_question));
-    question_.clear();
-    for (const std::string& w : words) {
-      const std::int32_t id = vocabulary_.find(w);
-      if (id < 0 || id == vocabulary_.pad_id() || id == vocabulary_.bos_id() || id == vocabulary_.eos_id() ||
-          id == vocabulary_.unk_id())
-        throw mmm::RangeError("the assistant does not know the word '" + w + "' (it knows: " + known_words() + ")");
-      question_.push_back(id);
-    }
-    return question_;
-  }
+  const std::vector<std::int32_t>& question_input(std::string_view question) { return questions_.ids(question); }
 
   // Greedy decoding (width 1, the default) or beam search of one normalized image
   // (image_input()'s tensor) and question (question_input()'s ids): the best token
@@ -353,15 +305,15 @@ class Answerer {
     std::string out;
     for (std::int32_t t : tokens) {
       if (t == eos_) break;
-      if (t == vocabulary_.pad_id() || t == bos_) continue;
+      if (t == vocabulary().pad_id() || t == bos_) continue;
       if (!out.empty()) out += ' ';
-      out += vocabulary_.token(t);
+      out += vocabulary().token(t);
     }
     return out;
   }
 
   const Assistant& model() const { return model_; }
-  const mmm::Vocabulary& vocabulary() const { return vocabulary_; }
+  const mmm::Vocabulary& vocabulary() const { return questions_.vocabulary(); }
   std::int32_t bos() const { return bos_; }
   std::int32_t eos() const { return eos_; }
   index beam_width() const { return width_; }
@@ -377,19 +329,12 @@ class Answerer {
     model_.condition(state_, prefix, workspace_);
   }
 
-  std::string known_words() const {
-    std::string out;
-    for (std::size_t i = 4; i < vocabulary_.size(); ++i) out += (out.empty() ? "" : " ") + vocabulary_.token(static_cast<std::int32_t>(i));
-    return out;
-  }
-
   Assistant model_;
-  mmm::Vocabulary vocabulary_;
+  QuestionReader questions_;
   std::int32_t bos_ = 1, eos_ = 2;
   index width_ = 1;
   Assistant::State state_;
   examples::ImageInput image_;
-  std::vector<std::int32_t> question_;
   mmm::Workspace workspace_;
 };
 
