@@ -24,7 +24,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +32,7 @@
 #include "mmm/compose/module_base.hpp"
 #include "mmm/core/kinds.hpp"
 #include "mmm/generate/beam_search.hpp"
+#include "mmm/generate/conditioned_cache.hpp"
 #include "mmm/generate/decoder.hpp"
 #include "mmm/generate/greedy.hpp"
 #include "mmm/generate/kv_cache.hpp"
@@ -75,24 +75,8 @@ class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm:
   static constexpr index vocab_size = assistant::vocab_size;
 
   // Rows of answers in progress: the decoder's KVCache (keys and values of the image, the
-  // question and the answer so far, per layer) and room for the row map condition() needs,
-  // so that nothing allocates after make_state().
-  class State {
-   public:
-    State() = default;
-    State(mmm::KVCache cache, index rows) : cache_(std::move(cache)), sources_(static_cast<std::size_t>(rows)) {}
-    index rows() const noexcept { return cache_.batch(); }
-    index capacity() const noexcept { return cache_.capacity(); }
-    // Empties every row: condition() again before the next answer.
-    void reset() noexcept { cache_.reset(); }
-    void reorder(std::span<const index> sources) { cache_.reorder(sources); }
-    mmm::KVCache& cache() noexcept { return cache_; }
-
-   private:
-    friend class Assistant;
-    mmm::KVCache cache_;
-    std::vector<index> sources_;
-  };
+  // question and the answer so far, per layer) and the row map condition() needs.
+  using State = mmm::generate::ConditionedCache;
 
   static std::string name() {
     return "Assistant<" + caption::Encoder::name() + " in 2×2 patches, LSTM<64, 128> question, " + std::to_string(layers) +
@@ -165,36 +149,30 @@ class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm:
   // A state for `rows` sequences of up to `capacity` positions (prefix and answer; at most
   // the model's max_length).
   State make_state(index rows, index capacity = max_length) const {
-    return State(mmm::KVCache({layers, Block::kv_heads, Block::head_dim, 0}, rows, std::min(capacity, max_length)), rows);
+    return State(mmm::KVCache({layers, Block::kv_heads, Block::head_dim, 0}, rows, std::min(capacity, max_length)));
   }
 
   // Empties the state and runs prefix item i (prefix()'s result) through the decoder for its
   // rows/prefix.batch consecutive rows (beam search's layout: rows b·width … b·width + width − 1
   // are item b's beams), which share its cached keys and values.
   void condition(State& state, const mmm::Seq<dim>& prefix, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
-    const index rows = cache.max_batch();
-    if (prefix.batch < 1 || rows % prefix.batch != 0)
-      throw mmm::ShapeError(name() + ": " + std::to_string(prefix.batch) + " prefixes for a state of " + std::to_string(rows) +
-                            " rows; the rows must be a multiple of the prefixes");
     check_length(prefix.length);
-    const index per_item = rows / prefix.batch;
-    cache.reset();
-    std::iota(state.sources_.begin(), state.sources_.begin() + prefix.batch, index{0});
-    cache.reorder({state.sources_.data(), static_cast<std::size_t>(prefix.batch)});
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<dim> x = pos_.forward(prefix, ws);
-    mmm::detail::step_layers(blocks_, x, cache, ws, &name, [](const mmm::Seq<dim>&, mmm::Workspace&, mmm::Workspace::Mark) {
-      return 0;  // the prefix's own outputs are not needed: only its keys and values
-    });
-    ws.release(start);
-    for (index r = 0; r < rows; ++r) state.sources_[static_cast<std::size_t>(r)] = r / per_item;
-    cache.reorder(state.sources_);
+    state.condition(
+        prefix.batch,
+        [&](mmm::KVCache& cache) {
+          const mmm::Workspace::Mark start = ws.mark();
+          const mmm::Seq<dim> x = pos_.forward(prefix, ws);
+          mmm::detail::step_layers(blocks_, x, cache, ws, &name, [](const mmm::Seq<dim>&, mmm::Workspace&, mmm::Workspace::Mark) {
+            return 0;  // the prefix's own outputs are not needed: only its keys and values
+          });
+          ws.release(start);
+        },
+        &name, "prefixes");
   }
 
   // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
   mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
+    mmm::KVCache& cache = state.cache();
     if (tokens.batch != cache.batch())
       throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
                             std::to_string(cache.batch()) + " rows");

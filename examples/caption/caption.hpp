@@ -19,12 +19,12 @@
 // token costs one position per layer.
 
 #include <cstring>
-#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mmm/generate.hpp"
+#include "mmm/generate/conditioned_cache.hpp"
 #include "mmm/pipeline.hpp"
 #include "mmm/preprocess/image/decode.hpp"
 
@@ -50,24 +50,8 @@ class Captioner : public mmm::ModuleBase<Captioner, mmm::Takes<mmm::Map<3>, mmm:
   static constexpr index vocab_size = caption::vocab_size;
 
   // Rows of captions in progress: the decoder's KVCache (self-attention keys and values of
-  // every position so far, and each row's image memory), and room for the row maps
-  // condition() needs, so that nothing allocates after make_state().
-  class State {
-   public:
-    State() = default;
-    State(mmm::KVCache cache, index rows) : cache_(std::move(cache)), sources_(static_cast<std::size_t>(rows)) {}
-    index rows() const noexcept { return cache_.batch(); }
-    index capacity() const noexcept { return cache_.capacity(); }
-    // Empties every row and forgets the memory: condition() again before the next caption.
-    void reset() noexcept { cache_.reset(); }
-    void reorder(std::span<const index> sources) { cache_.reorder(sources); }
-    mmm::KVCache& cache() noexcept { return cache_; }
-
-   private:
-    friend class Captioner;
-    mmm::KVCache cache_;
-    std::vector<index> sources_;
-  };
+  // every position so far, and each row's image memory) and the row map condition() needs.
+  using State = mmm::generate::ConditionedCache;
 
   static std::string name() { return "Captioner<" + Encoder::name() + ", " + Decoder::name() + ">"; }
 
@@ -108,29 +92,18 @@ class Captioner : public mmm::ModuleBase<Captioner, mmm::Takes<mmm::Map<3>, mmm:
 
   // A state for `rows` captions of up to `capacity` tokens (<bos> included).
   State make_state(index rows, index capacity) const {
-    return State(decoder_.make_cache(rows, capacity, image_tokens), rows);
+    return State(decoder_.make_cache(rows, capacity, image_tokens));
   }
 
   // Empties the state and gives image i of `memory` to its rows/memory.batch consecutive
   // rows (beam search's layout: rows b·width … b·width + width − 1 are image b's beams).
   void condition(State& state, const mmm::Seq<dim>& memory, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
-    const index rows = cache.max_batch();
-    if (memory.batch < 1 || rows % memory.batch != 0)
-      throw mmm::ShapeError(name() + ": " + std::to_string(memory.batch) + " images for a state of " + std::to_string(rows) +
-                            " rows; the rows must be a multiple of the images");
-    const index per_image = rows / memory.batch;
-    cache.reset();
-    std::iota(state.sources_.begin(), state.sources_.begin() + memory.batch, index{0});
-    cache.reorder({state.sources_.data(), static_cast<std::size_t>(memory.batch)});
-    decoder_.set_memory(memory, cache, ws);
-    for (index r = 0; r < rows; ++r) state.sources_[static_cast<std::size_t>(r)] = r / per_image;
-    cache.reorder(state.sources_);
+    state.condition(memory.batch, [&](mmm::KVCache& cache) { decoder_.set_memory(memory, cache, ws); }, &name, "images");
   }
 
   // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
   mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
+    mmm::KVCache& cache = state.cache();
     if (tokens.batch != cache.batch())
       throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
                             std::to_string(cache.batch()) + " rows");
