@@ -1,6 +1,6 @@
 #pragma once
 // The captioner as a reader of pictures, for what only needs a caption back (examples/draw's
-// --check, its parity test): compiled once, in reader.cpp (the library caption_reader), so
+// --check, its parity test): compiled once, in task.cpp (the library caption_reader), so
 // that including this header costs none of the model's templates. caption.hpp is the model.
 
 #include <memory>
