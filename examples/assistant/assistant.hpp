@@ -23,15 +23,35 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstring>
-#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "caption.hpp"
-#include "mmm/preprocess/text/vocabulary.hpp"
+#include "../caption/encoder.hpp"
+#include "mmm/compose/module_base.hpp"
+#include "mmm/core/kinds.hpp"
+#include "mmm/generate/beam_search.hpp"
+#include "mmm/generate/conditioned_cache.hpp"
+#include "mmm/generate/decoder.hpp"
+#include "mmm/generate/greedy.hpp"
+#include "mmm/generate/kv_cache.hpp"
+#include "mmm/io/load.hpp"
+#include "mmm/io/safetensors.hpp"
+#include "mmm/layers/conv2d.hpp"
+#include "mmm/layers/decoder_block.hpp"
+#include "mmm/layers/decoder_stack.hpp"
+#include "mmm/layers/embedding.hpp"
+#include "mmm/layers/flatten.hpp"
+#include "mmm/layers/linear.hpp"
+#include "mmm/layers/lstm.hpp"
+#include "mmm/layers/norm.hpp"
+#include "mmm/layers/positional.hpp"
+#include "mmm/layers/sequence_join.hpp"
+#include "mmm/preprocess/image/image.hpp"
+
+#include "../support/image_input.hpp"
+#include "question.hpp"
 
 namespace assistant {
 
@@ -45,7 +65,6 @@ inline constexpr index word_dim = 64;                      // the question LSTM'
 inline constexpr index question_hidden = 128;              // and its state
 inline constexpr index image_tokens = 16;                  // the encoder's 8×8 map in 2×2 patches
 inline constexpr index vocab_size = 47;                    // tools/scenes.py vocabulary() + "colour"
-inline constexpr index max_question = 12;                  // words, "?" included
 inline constexpr index max_answer = 10;                    // <bos> + words + <eos>
 inline constexpr index max_length = image_tokens + max_question + max_answer;  // the learned positions
 
@@ -56,24 +75,8 @@ class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm:
   static constexpr index vocab_size = assistant::vocab_size;
 
   // Rows of answers in progress: the decoder's KVCache (keys and values of the image, the
-  // question and the answer so far, per layer) and room for the row map condition() needs,
-  // so that nothing allocates after make_state().
-  class State {
-   public:
-    State() = default;
-    State(mmm::KVCache cache, index rows) : cache_(std::move(cache)), sources_(static_cast<std::size_t>(rows)) {}
-    index rows() const noexcept { return cache_.batch(); }
-    index capacity() const noexcept { return cache_.capacity(); }
-    // Empties every row: condition() again before the next answer.
-    void reset() noexcept { cache_.reset(); }
-    void reorder(std::span<const index> sources) { cache_.reorder(sources); }
-    mmm::KVCache& cache() noexcept { return cache_; }
-
-   private:
-    friend class Assistant;
-    mmm::KVCache cache_;
-    std::vector<index> sources_;
-  };
+  // question and the answer so far, per layer) and the row map condition() needs.
+  using State = mmm::generate::ConditionedCache;
 
   static std::string name() {
     return "Assistant<" + caption::Encoder::name() + " in 2×2 patches, LSTM<64, 128> question, " + std::to_string(layers) +
@@ -146,36 +149,30 @@ class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm:
   // A state for `rows` sequences of up to `capacity` positions (prefix and answer; at most
   // the model's max_length).
   State make_state(index rows, index capacity = max_length) const {
-    return State(mmm::KVCache({layers, Block::kv_heads, Block::head_dim, 0}, rows, std::min(capacity, max_length)), rows);
+    return State(mmm::KVCache({layers, Block::kv_heads, Block::head_dim, 0}, rows, std::min(capacity, max_length)));
   }
 
   // Empties the state and runs prefix item i (prefix()'s result) through the decoder for its
   // rows/prefix.batch consecutive rows (beam search's layout: rows b·width … b·width + width − 1
   // are item b's beams), which share its cached keys and values.
   void condition(State& state, const mmm::Seq<dim>& prefix, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
-    const index rows = cache.max_batch();
-    if (prefix.batch < 1 || rows % prefix.batch != 0)
-      throw mmm::ShapeError(name() + ": " + std::to_string(prefix.batch) + " prefixes for a state of " + std::to_string(rows) +
-                            " rows; the rows must be a multiple of the prefixes");
     check_length(prefix.length);
-    const index per_item = rows / prefix.batch;
-    cache.reset();
-    std::iota(state.sources_.begin(), state.sources_.begin() + prefix.batch, index{0});
-    cache.reorder({state.sources_.data(), static_cast<std::size_t>(prefix.batch)});
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<dim> x = pos_.forward(prefix, ws);
-    mmm::detail::step_layers(blocks_, x, cache, ws, &name, [](const mmm::Seq<dim>&, mmm::Workspace&, mmm::Workspace::Mark) {
-      return 0;  // the prefix's own outputs are not needed: only its keys and values
-    });
-    ws.release(start);
-    for (index r = 0; r < rows; ++r) state.sources_[static_cast<std::size_t>(r)] = r / per_item;
-    cache.reorder(state.sources_);
+    state.condition(
+        prefix.batch,
+        [&](mmm::KVCache& cache) {
+          const mmm::Workspace::Mark start = ws.mark();
+          const mmm::Seq<dim> x = pos_.forward(prefix, ws);
+          mmm::detail::step_layers(blocks_, x, cache, ws, &name, [](const mmm::Seq<dim>&, mmm::Workspace&, mmm::Workspace::Mark) {
+            return 0;  // the prefix's own outputs are not needed: only its keys and values
+          });
+          ws.release(start);
+        },
+        &name, "prefixes");
   }
 
   // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
   mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
+    mmm::KVCache& cache = state.cache();
     if (tokens.batch != cache.batch())
       throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
                             std::to_string(cache.batch()) + " rows");
@@ -222,90 +219,33 @@ class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm:
 
 static_assert(mmm::generate::StepDecoder<Assistant>, "the assistant decodes on generate/'s step interface");
 
-// The words of a question as the model was trained on them: lower case, "?" and "," apart
-// from the words, and one "?" at the end whether or not the user wrote it.
-inline std::vector<std::string> question_words(std::string_view text) {
-  std::vector<std::string> words;
-  std::string word;
-  auto flush = [&] {
-    if (!word.empty()) words.push_back(std::move(word));
-    word.clear();
-  };
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isspace(u)) {
-      flush();
-    } else if (c == '?' || c == ',') {
-      flush();
-      words.emplace_back(1, c);
-    } else {
-      word += static_cast<char>(std::tolower(u));
-    }
-  }
-  flush();
-  while (!words.empty() && words.back() == "?") words.pop_back();
-  words.emplace_back("?");
-  return words;
-}
-
 // The model, its vocabulary and decoding settings (from the weights' metadata), and buffers
 // for one image and question at a time.
 class Answerer {
  public:
   // `path`: assistant.safetensors (examples/assistant).
-  explicit Answerer(const std::string& path) : image_(mmm::Shape{1, 3, image_size, image_size}) {
+  explicit Answerer(const std::string& path) : image_(image_size) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
     const std::vector<std::string> words = weights.metadata_strings("vocabulary");
-    mean_ = static_cast<float>(weights.metadata_number("mean"));
-    std_ = static_cast<float>(weights.metadata_number("std"));
+    image_.read_normalization(weights);
     width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
     if (static_cast<index>(words.size()) != vocab_size)
       throw mmm::FormatError(weights.path() + ": " + std::to_string(words.size()) + " words in the metadata's vocabulary, the model has " +
                              std::to_string(vocab_size));
-    const std::array<const char*, 4> specials{"<pad>", "<bos>", "<eos>", "<unk>"};
-    for (std::size_t i = 0; i < specials.size(); ++i)
-      if (words[i] != specials[i])
-        throw mmm::FormatError(weights.path() + ": the vocabulary's word " + std::to_string(i) + " is '" + words[i] + "', not " +
-                               specials[i]);
-    for (std::size_t i = specials.size(); i < words.size(); ++i) vocabulary_.add(words[i]);
-    bos_ = vocabulary_.bos_id();
-    eos_ = vocabulary_.eos_id();
+    questions_ = QuestionReader(words, weights.path());
+    bos_ = vocabulary().bos_id();
+    eos_ = vocabulary().eos_id();
     state_ = model_.make_state(width_);
   }
 
   // The image as the model's [1, 3, 64, 64] input: resized when it is another size
   // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
-  const mmm::Tensor& image_input(const mmm::Image& image) {
-    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
-    const mmm::Normalizer normalize(mean, std);
-    if (image.height() == image_size && image.width() == image_size) {
-      normalize(image, image_.data());
-    } else {
-      resizer_.resize(image, resized_, {image_size, image_size});
-      normalize(resized_, image_.data());
-    }
-    return image_;
-  }
+  const mmm::Tensor& image_input(const mmm::Image& image) { return image_(image); }
 
-  // The word ids of a question (question_words()); a word the model does not know, or a
+  // The word ids of a question (question.hpp); a word the model does not know, or a
   // question longer than it was trained on, is a RangeError that says so.
-  const std::vector<std::int32_t>& question_input(std::string_view question) {
-    const std::vector<std::string> words = question_words(question);
-    if (words.size() == 1) throw mmm::RangeError("the question has no words");
-    if (static_cast<index>(words.size()) > max_question)
-      throw mmm::RangeError("the question has " + std::to_string(words.size()) + " words (with its '?'); the model reads at most " +
-                            std::to_string(max_question));
-    question_.clear();
-    for (const std::string& w : words) {
-      const std::int32_t id = vocabulary_.find(w);
-      if (id < 0 || id == vocabulary_.pad_id() || id == vocabulary_.bos_id() || id == vocabulary_.eos_id() ||
-          id == vocabulary_.unk_id())
-        throw mmm::RangeError("the assistant does not know the word '" + w + "' (it knows: " + known_words() + ")");
-      question_.push_back(id);
-    }
-    return question_;
-  }
+  const std::vector<std::int32_t>& question_input(std::string_view question) { return questions_.ids(question); }
 
   // Greedy decoding (width 1, the default) or beam search of one normalized image
   // (image_input()'s tensor) and question (question_input()'s ids): the best token
@@ -343,15 +283,15 @@ class Answerer {
     std::string out;
     for (std::int32_t t : tokens) {
       if (t == eos_) break;
-      if (t == vocabulary_.pad_id() || t == bos_) continue;
+      if (t == vocabulary().pad_id() || t == bos_) continue;
       if (!out.empty()) out += ' ';
-      out += vocabulary_.token(t);
+      out += vocabulary().token(t);
     }
     return out;
   }
 
   const Assistant& model() const { return model_; }
-  const mmm::Vocabulary& vocabulary() const { return vocabulary_; }
+  const mmm::Vocabulary& vocabulary() const { return questions_.vocabulary(); }
   std::int32_t bos() const { return bos_; }
   std::int32_t eos() const { return eos_; }
   index beam_width() const { return width_; }
@@ -367,22 +307,12 @@ class Answerer {
     model_.condition(state_, prefix, workspace_);
   }
 
-  std::string known_words() const {
-    std::string out;
-    for (std::size_t i = 4; i < vocabulary_.size(); ++i) out += (out.empty() ? "" : " ") + vocabulary_.token(static_cast<std::int32_t>(i));
-    return out;
-  }
-
   Assistant model_;
-  mmm::Vocabulary vocabulary_;
+  QuestionReader questions_;
   std::int32_t bos_ = 1, eos_ = 2;
-  float mean_ = 0.5f, std_ = 0.5f;
   index width_ = 1;
   Assistant::State state_;
-  mmm::Tensor image_;
-  std::vector<std::int32_t> question_;
-  mmm::Image resized_;
-  mmm::Resizer resizer_;
+  examples::ImageInput image_;
   mmm::Workspace workspace_;
 };
 

@@ -19,63 +19,26 @@
 // token costs one position per layer.
 
 #include <cstring>
-#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mmm/generate.hpp"
-#include "mmm/models/resnet_blocks.hpp"
+#include "mmm/generate/conditioned_cache.hpp"
 #include "mmm/pipeline.hpp"
 #include "mmm/preprocess/image/decode.hpp"
 
 #include "../support/image_input.hpp"
+#include "encoder.hpp"
 
 namespace caption {
 
 using mmm::index;
 
-inline constexpr index image_size = 64;    // the model sees 64×64 RGB
 inline constexpr index dim = 128;          // D of the decoder and of the memory tokens
-inline constexpr index features = 128;     // the encoder's channels
-inline constexpr index image_tokens = 64;  // its 8×8 map
+inline constexpr index image_tokens = 64;  // the encoder's 8×8 map
 inline constexpr index vocab_size = 46;    // tools/scenes.py vocabulary(), in the metadata
 inline constexpr index max_length = 20;    // <bos> + words + <eos>: the learned positions
-
-// The CNN: tools/train_captioner.py's Encoder (conv1, bn1, layer1, layer2).
-class Encoder : public mmm::ModuleBase<Encoder, mmm::Takes<mmm::Map<3>, mmm::Map<features>>> {
- public:
-  static std::string name() { return "CaptionEncoder<conv 3→32 /2, BasicBlocks 64 /2, 128 /2>"; }
-
-  static void parameters(auto& self, auto&& p) {
-    p("conv1", self.conv1_);
-    p("bn1", self.bn1_);
-    p("layer1", self.layer1_);
-    p("layer2", self.layer2_);
-  }
-
-  void prepare() {
-    bn1_.fold_into(conv1_);
-    this->prepare_children();
-  }
-
-  mmm::Map<features> forward(const mmm::Map<3>& x, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    auto keep = [&](const auto& y) {
-      ws.release_except(start, y);
-      return y;
-    };
-    const mmm::Map<32> stem = keep(conv1_.forward_fused(x, ws, mmm::kernels::Activation::relu));
-    const mmm::Map<64> c1 = keep(layer1_.forward(stem, ws));
-    return keep(layer2_.forward(c1, ws));
-  }
-
- private:
-  mmm::Conv2D<3, 32, mmm::Conv{.kernel = 3, .stride = 2, .pad = 1}, false> conv1_;
-  mmm::BatchNorm2D<32> bn1_;
-  mmm::BasicBlock<32, 64, 2> layer1_;
-  mmm::BasicBlock<64, features, 2> layer2_;
-};
 
 // The whole captioner. As a module it takes images and gives their memory (image tokens);
 // as a StepDecoder (generate/decoder.hpp) it continues captions over a conditioned state.
@@ -87,24 +50,8 @@ class Captioner : public mmm::ModuleBase<Captioner, mmm::Takes<mmm::Map<3>, mmm:
   static constexpr index vocab_size = caption::vocab_size;
 
   // Rows of captions in progress: the decoder's KVCache (self-attention keys and values of
-  // every position so far, and each row's image memory), and room for the row maps
-  // condition() needs, so that nothing allocates after make_state().
-  class State {
-   public:
-    State() = default;
-    State(mmm::KVCache cache, index rows) : cache_(std::move(cache)), sources_(static_cast<std::size_t>(rows)) {}
-    index rows() const noexcept { return cache_.batch(); }
-    index capacity() const noexcept { return cache_.capacity(); }
-    // Empties every row and forgets the memory: condition() again before the next caption.
-    void reset() noexcept { cache_.reset(); }
-    void reorder(std::span<const index> sources) { cache_.reorder(sources); }
-    mmm::KVCache& cache() noexcept { return cache_; }
-
-   private:
-    friend class Captioner;
-    mmm::KVCache cache_;
-    std::vector<index> sources_;
-  };
+  // every position so far, and each row's image memory) and the row map condition() needs.
+  using State = mmm::generate::ConditionedCache;
 
   static std::string name() { return "Captioner<" + Encoder::name() + ", " + Decoder::name() + ">"; }
 
@@ -145,29 +92,18 @@ class Captioner : public mmm::ModuleBase<Captioner, mmm::Takes<mmm::Map<3>, mmm:
 
   // A state for `rows` captions of up to `capacity` tokens (<bos> included).
   State make_state(index rows, index capacity) const {
-    return State(decoder_.make_cache(rows, capacity, image_tokens), rows);
+    return State(decoder_.make_cache(rows, capacity, image_tokens));
   }
 
   // Empties the state and gives image i of `memory` to its rows/memory.batch consecutive
   // rows (beam search's layout: rows b·width … b·width + width − 1 are image b's beams).
   void condition(State& state, const mmm::Seq<dim>& memory, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
-    const index rows = cache.max_batch();
-    if (memory.batch < 1 || rows % memory.batch != 0)
-      throw mmm::ShapeError(name() + ": " + std::to_string(memory.batch) + " images for a state of " + std::to_string(rows) +
-                            " rows; the rows must be a multiple of the images");
-    const index per_image = rows / memory.batch;
-    cache.reset();
-    std::iota(state.sources_.begin(), state.sources_.begin() + memory.batch, index{0});
-    cache.reorder({state.sources_.data(), static_cast<std::size_t>(memory.batch)});
-    decoder_.set_memory(memory, cache, ws);
-    for (index r = 0; r < rows; ++r) state.sources_[static_cast<std::size_t>(r)] = r / per_image;
-    cache.reorder(state.sources_);
+    state.condition(memory.batch, [&](mmm::KVCache& cache) { decoder_.set_memory(memory, cache, ws); }, &name, "images");
   }
 
   // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
   mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache_;
+    mmm::KVCache& cache = state.cache();
     if (tokens.batch != cache.batch())
       throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
                             std::to_string(cache.batch()) + " rows");

@@ -19,6 +19,7 @@
 
 #include "../support/example.hpp"
 #include "caption.hpp"
+#include "reader.hpp"
 
 namespace caption {
 
@@ -62,5 +63,14 @@ int run(const examples::Invocation& how) {
     return tally.finish("captions as expected");
   });
 }
+
+// caption::Reader (reader.hpp): the Describer behind a compiled wall, in this TU because it
+// compiles the Describer anyway.
+Reader::Reader(const std::string& path) : describer_(std::make_unique<Describer>(path)) {}
+Reader::~Reader() = default;
+Reader::Reader(Reader&&) noexcept = default;
+Reader& Reader::operator=(Reader&&) noexcept = default;
+
+std::string Reader::read(const mmm::Image& image) { return describer_->describe(image).text; }
 
 }  // namespace caption

@@ -1,8 +1,8 @@
 #pragma once
 // Text to image on synthetic scenes: the model of tools/train_text_to_image.py, module for
 // module (its state_dict loads as is), and everything between a prompt and the model's
-// input (words to token ids) and between its output and a picture (tanh outputs to 8-bit
-// pixels, a PNG). Used by main.cpp, by the parity test (tests/apps/draw.cpp) and by the
+// input (words to token ids: prompt.hpp) and between its output and a picture (tanh outputs
+// to 8-bit pixels, a PNG). Used by main.cpp, by the parity test (tests/apps/draw.cpp) and by the
 // full-set agreement run (examples/draw/agreement.py).
 //
 //   text      Embedding(46, 64), LSTM(64, 256) over the prompt: its last step's h
@@ -26,9 +26,23 @@
 #include <string_view>
 #include <vector>
 
-#include "mmm/pipeline.hpp"
+#include "mmm/compose/module_base.hpp"
+#include "mmm/core/errors.hpp"
+#include "mmm/core/kinds.hpp"
+#include "mmm/core/workspace.hpp"
+#include "mmm/io/load.hpp"
+#include "mmm/io/safetensors.hpp"
+#include "mmm/kernels/activation.hpp"
+#include "mmm/layers/conv2d.hpp"
+#include "mmm/layers/conv_transpose2d.hpp"
+#include "mmm/layers/embedding.hpp"
+#include "mmm/layers/linear.hpp"
+#include "mmm/layers/lstm.hpp"
+#include "mmm/layers/upsample.hpp"
 #include "mmm/preprocess/image/encode.hpp"
+#include "mmm/preprocess/image/image.hpp"
 #include "mmm/preprocess/image/quantize.hpp"
+#include "prompt.hpp"
 
 namespace draw {
 
@@ -39,14 +53,6 @@ inline constexpr index vocab_size = 46;   // tools/scenes.py vocabulary(), in th
 inline constexpr index embed_dim = 64;
 inline constexpr index text_dim = 256;    // the LSTM's hidden size
 inline constexpr index seed_channels = 128, seed_side = 4;
-inline constexpr index max_words = 64;    // a prompt longer than this is refused (buffers are this long)
-
-// A prompt the model cannot take: a word outside its vocabulary (named in the message),
-// no words, too many.
-class PromptError : public mmm::RangeError {
- public:
-  using mmm::RangeError::RangeError;
-};
 
 // The text encoder: Embedding + LSTM, the hidden state at each prompt's last word.
 class TextEncoder : public mmm::ModuleBase<TextEncoder, mmm::Takes<mmm::Tokens, mmm::Feat<text_dim>>> {
@@ -133,9 +139,9 @@ class Painter {
   explicit Painter(const std::string& path) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
-    words_ = weights.metadata_strings("vocabulary");
-    if (static_cast<index>(words_.size()) != vocab_size)
-      throw mmm::FormatError(weights.path() + ": " + std::to_string(words_.size()) +
+    std::vector<std::string> words = weights.metadata_strings("vocabulary");
+    if (static_cast<index>(words.size()) != vocab_size)
+      throw mmm::FormatError(weights.path() + ": " + std::to_string(words.size()) +
                              " words in the metadata's vocabulary, the model has " + std::to_string(vocab_size));
     if (weights.metadata_integer("image_size", 1, 1 << 16) != image_size)
       throw mmm::FormatError(weights.path() + ": metadata 'image_size' is " + weights.metadata("image_size") +
@@ -143,39 +149,12 @@ class Painter {
     mean_ = static_cast<float>(weights.metadata_number("mean"));
     std_ = static_cast<float>(weights.metadata_number("std"));
     read_back_ = weights.metadata_number("read_back_accuracy");
-    ids_.reserve(max_words);
+    prompt_ = PromptReader(std::move(words));
   }
 
-  // The prompt's token ids (a view, valid until the next call). Words are separated by
-  // spaces; ',' and '?' are words of their own even when they touch the word before;
-  // letters are lowered. An unknown word is a PromptError that names it.
-  std::span<const std::int32_t> tokens(std::string_view prompt) {
-    ids_.clear();
-    index at = 0, number = 0;
-    const index n = static_cast<index>(prompt.size());
-    while (at < n) {
-      const char c = prompt[static_cast<std::size_t>(at)];
-      if (std::isspace(static_cast<unsigned char>(c))) {
-        ++at;
-        continue;
-      }
-      index end = at + 1;
-      if (c != ',' && c != '?')
-        while (end < n) {
-          const char e = prompt[static_cast<std::size_t>(end)];
-          if (std::isspace(static_cast<unsigned char>(e)) || e == ',' || e == '?') break;
-          ++end;
-        }
-      const std::string_view word = prompt.substr(static_cast<std::size_t>(at), static_cast<std::size_t>(end - at));
-      ++number;
-      if (static_cast<index>(ids_.size()) == max_words)
-        throw PromptError("draw: the prompt has more than " + std::to_string(max_words) + " words");
-      ids_.push_back(id_of(word, number));
-      at = end;
-    }
-    if (ids_.empty()) throw PromptError("draw: the prompt has no words (\"" + std::string(prompt) + "\")");
-    return {ids_.data(), ids_.size()};
-  }
+  // The prompt's token ids (prompt.hpp): a view, valid until the next call; an unknown word
+  // is a PromptError that names it.
+  std::span<const std::int32_t> tokens(std::string_view prompt) { return prompt_.tokens(prompt); }
 
   // The model's output for the prompt: 1 × 3 × 64 × 64 in [-1, 1], a view into this
   // Painter's Workspace, valid until the next call.
@@ -194,7 +173,7 @@ class Painter {
   }
 
   const Drawer& model() const { return model_; }
-  const std::vector<std::string>& words() const { return words_; }
+  const std::vector<std::string>& words() const { return prompt_.words(); }
   float mean() const { return mean_; }
   float std() const { return std_; }
   // The fraction of held-out prompts whose drawing the captioner read back exactly, as the
@@ -202,26 +181,10 @@ class Painter {
   double read_back_accuracy() const { return read_back_; }
 
  private:
-  std::int32_t id_of(std::string_view word, index number) const {
-    for (std::size_t i = 0; i < words_.size(); ++i) {
-      const std::string& w = words_[i];
-      if (w.size() != word.size() || w.front() == '<') continue;  // the specials are not words
-      bool same = true;
-      for (std::size_t k = 0; k < w.size() && same; ++k)
-        same = w[k] == static_cast<char>(std::tolower(static_cast<unsigned char>(word[k])));
-      if (same) return static_cast<std::int32_t>(i);
-    }
-    throw PromptError("draw: the word '" + std::string(word) + "' (word " + std::to_string(number) +
-                      " of the prompt) is not in the model's vocabulary: it knows sizes (small, large), colours (red, "
-                      "green, blue, yellow, purple), shapes (circle, square, triangle, diamond), 'to the left of', "
-                      "'above', ',' and 'and'");
-  }
-
   Drawer model_;
-  std::vector<std::string> words_;
+  PromptReader prompt_;
   float mean_ = 0.5f, std_ = 0.5f;
   double read_back_ = 0;
-  std::vector<std::int32_t> ids_;
   mmm::Image picture_;
   mmm::Workspace workspace_;
 };

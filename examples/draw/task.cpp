@@ -24,9 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "../caption/reader.hpp"
 #include "../support/example.hpp"
-#include "caption.hpp"
 #include "draw.hpp"
+#include "mmm/preprocess/image/decode.hpp"
 
 namespace draw {
 namespace {
@@ -68,14 +69,14 @@ int run(const examples::Invocation& how) {
 
     Painter painter(model);
     if (!list.empty()) {
-      caption::Describer describer(captioner);
+      caption::Reader reader(captioner);
       std::ofstream out(raw, std::ios::binary);
       if (!out) throw mmm::IoError("cannot open '" + raw + "' for writing");
       for (const std::string& prompt : read_prompts(list)) {
         const mmm::Map<3> x = painter.canvas(prompt);
         out.write(reinterpret_cast<const char*>(x.data), static_cast<std::streamsize>(sizeof(float) * x.numel()));
         const mmm::Image& picture = painter.draw(prompt);
-        std::printf("%s\t%s\n", prompt.c_str(), describer.describe(picture).text.c_str());
+        std::printf("%s\t%s\n", prompt.c_str(), reader.read(picture).c_str());
       }
       if (!out.flush()) throw mmm::IoError("writing '" + raw + "' failed");
       return 0;
@@ -88,8 +89,8 @@ int run(const examples::Invocation& how) {
       if (!output.empty() && !std::filesystem::is_directory(output))
         throw mmm::IoError("-o '" + output + "': without a prompt, -o names the directory for the drawings");
     }
-    std::unique_ptr<caption::Describer> describer;
-    if (check) describer = std::make_unique<caption::Describer>(captioner);
+    std::unique_ptr<caption::Reader> reader;
+    if (check) reader = std::make_unique<caption::Reader>(captioner);
     // One drawing first, so that the times below are those of a warm program (the first call
     // also starts the threads and sizes every buffer), as the captioner's are.
     (void)painter.draw(prompts.front());
@@ -106,15 +107,15 @@ int run(const examples::Invocation& how) {
       mmm::write_png(path, picture, png);
       std::printf("\"%s\"\n  drawn: %s (%ldx%ld)\n  %.1f ms\n", prompts[i].c_str(), path.c_str(),
                   static_cast<long>(picture.width()), static_cast<long>(picture.height()), ms);
-      if (describer) {
+      if (reader) {
         // From the file just written: the PNG round trip is part of what is checked.
-        const std::string read = describer->describe(mmm::read_image(path)).text;
+        const std::string read = reader->read(mmm::read_image(path));
         wrong += read != prompts[i];
         std::printf("  the captioner reads: %s %s\n", read.c_str(), read == prompts[i] ? "(right)" : "(WRONG)");
       }
       std::printf("\n");
     }
-    if (describer) std::printf("%zu of %zu drawings read back as their prompts\n", prompts.size() - wrong, prompts.size());
+    if (reader) std::printf("%zu of %zu drawings read back as their prompts\n", prompts.size() - wrong, prompts.size());
     return wrong == 0 ? 0 : 1;
   });
 }

@@ -25,7 +25,7 @@ int run(const examples::Invocation& how);
 namespace transcribe {
 int run(const examples::Invocation& how);
 }
-namespace vqa {
+namespace assistant {
 int run(const examples::Invocation& how);
 }
 namespace draw {
@@ -45,7 +45,8 @@ struct Task {
 constexpr Task tasks[] = {
     {"caption", "IMAGE...", "describes each image in one sentence", "caption", caption::run},
     {"transcribe", "WAV...", "writes down the words spoken in each WAV file", "transcribe", transcribe::run},
-    {"ask", "IMAGE QUESTION", "answers a question about an image (the VQA model of examples/vqa)", "vqa", vqa::run},
+    {"ask", "IMAGE QUESTION", "answers a question about an image in words (the multimodal assistant)", "assistant",
+     assistant::run},
     {"draw", "\"PROMPT\"", "draws the scene a sentence describes as a PNG (-o out.png)", "draw", draw::run},
 };
 
@@ -55,9 +56,8 @@ void usage(std::FILE* to) {
   std::fprintf(to,
                "\n`mmm-run TASK --help` lists a task's options. Each prints its result and its latency.\n"
                "The models are small ones trained here on synthetic scenes and espeak-ng speech (see\n"
-               "examples/*/README.md); `ask` is the visual question answering model, not yet the\n"
-               "multimodal assistant. DIR holds caption/, transcribe/, vqa/ and draw/ (default: %s\n"
-               "from this program's directory, where `cmake --install` puts them).\n",
+               "examples/*/README.md). DIR holds caption/, transcribe/, assistant/ and draw/ (default:\n"
+               "%s from this program's directory, where `cmake --install` puts them).\n",
                MMM_RUN_MODELS);
 }
 

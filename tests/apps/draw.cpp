@@ -14,8 +14,9 @@
 
 #include <unistd.h>
 
-#include "caption.hpp"
 #include "draw.hpp"
+#include "mmm/preprocess/image/decode.hpp"
+#include "reader.hpp"
 #include "support/allocation_counter.hpp"
 #include "support/oracle.hpp"
 
@@ -40,9 +41,9 @@ draw::Painter& shipped() {
   return p;
 }
 
-caption::Describer& describer() {
-  static caption::Describer d(std::string(MMM_CAPTION_DIR) + "/caption.safetensors");
-  return d;
+caption::Reader& captioner() {
+  static caption::Reader r(std::string(MMM_CAPTION_DIR) + "/caption.safetensors");
+  return r;
 }
 
 std::filesystem::path scratch_dir() {
@@ -121,7 +122,7 @@ TEST_CASE("the shipped drawer gives PyTorch's images, pixels and read-back capti
     CHECK(d.largest <= 1);
     differing += d.differing;
     pixels += picture.bytes();
-    const std::string caption = describer().describe(picture).text;
+    const std::string caption = captioner().read(picture);
     CHECK(caption == c.meta("caption"));
     read_back += caption == prompt;
   }
