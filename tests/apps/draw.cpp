@@ -33,8 +33,12 @@ namespace {
 // prompts PyTorch float32 against its float64 evaluation of the same weights reached 1.98e-3
 // at the 0.1% floor and 1.98e-4 at 1% (2.2e-6 absolute); mmm against PyTorch 1.68e-3 at
 // 0.1% (examples/draw/agreement.py). The float64 outputs are checked too, so agreeing with
-// PyTorch is also agreeing with the exact answer. Fresh random weights keep the default floor.
+// PyTorch is also agreeing with the exact answer. Fresh random weights draw faint images
+// (the largest element ~0.06): there the same rounding is ~2e-8 absolute, which the default
+// 0.1% floor turned into 1.2e-4 relative on an element of 6e-5 (1 run in ~30), so they are
+// compared with the floor at 1%, as the assistant's are.
 constexpr double deep_floor = 5e-2;
+constexpr double random_floor = 1e-2;
 
 draw::Painter& shipped() {
   static draw::Painter p(std::string(MMM_DRAW_DIR) + "/draw.safetensors");
@@ -91,14 +95,14 @@ TEST_CASE("fresh random weights: the drawer gives PyTorch's outputs on odd promp
     const IntTensor expected_ids = c.int_input("tokens");
     REQUIRE(static_cast<Index>(ids.size()) == expected_ids.numel());
     for (std::size_t t = 0; t < ids.size(); ++t) CHECK(ids[t] == expected_ids[static_cast<Index>(t)]);
-    require_close(painter.canvas(prompt).to_tensor(), c.output("image"), 1e-4, name);
+    require_close(painter.canvas(prompt).to_tensor(), c.output("image"), 1e-4, name, random_floor);
   }
   // Prompts of 5 lengths in one padded batch: each item's last valid word seeds its image.
   OracleCase c("random_batch");
   const IntTensor tokens = c.int_input("tokens"), lengths = c.int_input("lengths");
   Workspace ws;
   const Map<3> images = painter.model().forward(Tokens(tokens.view(), lengths.data()), ws);
-  require_close(images.to_tensor(), c.output("images"), 1e-4, "random_batch");
+  require_close(images.to_tensor(), c.output("images"), 1e-4, "random_batch", random_floor);
 }
 
 TEST_CASE("the shipped drawer gives PyTorch's images, pixels and read-back captions") {
