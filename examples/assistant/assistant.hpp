@@ -51,6 +51,7 @@
 #include "mmm/preprocess/image/image.hpp"
 
 #include "../support/image_input.hpp"
+#include "../support/metadata.hpp"
 #include "question.hpp"
 
 namespace assistant {
@@ -227,13 +228,9 @@ class Answerer {
   explicit Answerer(const std::string& path) : image_(image_size) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
-    const std::vector<std::string> words = weights.metadata_strings("vocabulary");
     image_.read_normalization(weights);
     width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
-    if (static_cast<index>(words.size()) != vocab_size)
-      throw mmm::FormatError(weights.path() + ": " + std::to_string(words.size()) + " words in the metadata's vocabulary, the model has " +
-                             std::to_string(vocab_size));
-    questions_ = QuestionReader(words, weights.path());
+    questions_ = QuestionReader(examples::metadata_list(weights, "vocabulary", vocab_size, "words"), weights.path());
     bos_ = vocabulary().bos_id();
     eos_ = vocabulary().eos_id();
     state_ = model_.make_state(width_);

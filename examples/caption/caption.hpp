@@ -29,6 +29,7 @@
 #include "mmm/preprocess/image/decode.hpp"
 
 #include "../support/image_input.hpp"
+#include "../support/metadata.hpp"
 #include "encoder.hpp"
 
 namespace caption {
@@ -140,12 +141,9 @@ class Describer {
   explicit Describer(const std::string& path) : image_(image_size) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
-    words_ = weights.metadata_strings("vocabulary");
+    words_ = examples::metadata_list(weights, "vocabulary", vocab_size, "words");
     image_.read_normalization(weights);
     width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
-    if (static_cast<index>(words_.size()) != vocab_size)
-      throw mmm::FormatError(weights.path() + ": " + std::to_string(words_.size()) + " words in the metadata's vocabulary, the model has " +
-                             std::to_string(vocab_size));
     bos_ = id_of("<bos>", weights.path());
     eos_ = id_of("<eos>", weights.path());
     pad_ = id_of("<pad>", weights.path());

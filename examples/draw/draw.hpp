@@ -42,6 +42,7 @@
 #include "mmm/preprocess/image/encode.hpp"
 #include "mmm/preprocess/image/image.hpp"
 #include "mmm/preprocess/image/quantize.hpp"
+#include "../support/metadata.hpp"
 #include "prompt.hpp"
 
 namespace draw {
@@ -139,10 +140,7 @@ class Painter {
   explicit Painter(const std::string& path) {
     const mmm::SafeTensors weights(path);
     mmm::load(model_, weights);
-    std::vector<std::string> words = weights.metadata_strings("vocabulary");
-    if (static_cast<index>(words.size()) != vocab_size)
-      throw mmm::FormatError(weights.path() + ": " + std::to_string(words.size()) +
-                             " words in the metadata's vocabulary, the model has " + std::to_string(vocab_size));
+    std::vector<std::string> words = examples::metadata_list(weights, "vocabulary", vocab_size, "words");
     if (weights.metadata_integer("image_size", 1, 1 << 16) != image_size)
       throw mmm::FormatError(weights.path() + ": metadata 'image_size' is " + weights.metadata("image_size") +
                              ", this model draws " + std::to_string(image_size) + "×" + std::to_string(image_size));

@@ -15,6 +15,7 @@
 #include "mmm/preprocess/text/vocabulary.hpp"
 
 #include "../support/image_input.hpp"
+#include "../support/metadata.hpp"
 
 namespace vqa {
 
@@ -55,11 +56,8 @@ class Answerer {
         image_(image_size) {
     const mmm::SafeTensors weights(dir + "/vqa.safetensors");
     mmm::load(model_, weights);
-    answers_ = weights.metadata_strings("answers");
+    answers_ = examples::metadata_list(weights, "answers", answer_count, "answers");
     image_.read_normalization(weights);
-    if (static_cast<index>(answers_.size()) != answer_count)
-      throw mmm::FormatError(weights.path() + ": " + std::to_string(answers_.size()) + " answers in the metadata, the model has " +
-                             std::to_string(answer_count));
     if (static_cast<index>(vocabulary_.size()) != vocab_size)
       throw mmm::FormatError(dir + "/vocab.txt: " + std::to_string(vocabulary_.size()) + " words, the model's embedding has " +
                              std::to_string(vocab_size));
