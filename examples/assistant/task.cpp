@@ -38,11 +38,9 @@ int run(const examples::Invocation& how) {
       "a COLOUR X? A word it does not know is an error that lists the words it knows.\n"
       "Without an image, the example program answers its shipped questions.\n";
   return examples::run(how, usage, [&] {
-    std::string model = how.model_dir + "/assistant.safetensors", expect, list;
-    long width = 0;
-    examples::CommandLine line({{"--model", model}, {"--expect", expect}, {"--list", list}});
-    line.option("--width", width, 1, 64);
-    const std::vector<std::string> positional = line.parse(how.args);
+    examples::DecodingOptions options(how, "assistant.safetensors");
+    const std::vector<std::string> positional = options.command_line().parse(how.args);
+    const auto& [model, expect, list, width] = options;
     if (positional.size() == 1) throw examples::UsageError{positional[0] + ": a question about it is missing"};
     std::vector<examples::Input> given;
     for (std::size_t q = 1; q < positional.size(); ++q) given.push_back({positional[0], positional[0], {positional[q]}});

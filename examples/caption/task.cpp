@@ -30,11 +30,9 @@ int run(const examples::Invocation& how) {
       "the shapes of the synthetic scenes it was trained on (examples/caption/README.md).\n"
       "Without images, the example program captions its shipped scenes.\n";
   return examples::run(how, usage, [&] {
-    std::string model = how.model_dir + "/caption.safetensors", expect, list;
-    long width = 0;
-    examples::CommandLine line({{"--model", model}, {"--expect", expect}, {"--list", list}});
-    line.option("--width", width, 1, 64);
-    const auto images = line.parse(how.args);
+    examples::DecodingOptions options(how, "caption.safetensors");
+    const auto images = options.command_line().parse(how.args);
+    const auto& [model, expect, list, width] = options;
     const auto inputs = list.empty() ? examples::inputs_of(how, examples::files(images), expect) : std::vector<examples::Input>{};
 
     Describer describer(model);

@@ -51,8 +51,12 @@ class CommandLine {
     std::string& value;
   };
   // --name TEXT options: CommandLine line({{"--model", model}, {"--expect", expect}}).
-  explicit CommandLine(std::initializer_list<Text> texts) {
-    for (const Text& t : texts) options_.push_back({t.name, [&value = t.value](const std::string& v) { value = v; }});
+  explicit CommandLine(std::initializer_list<Text> texts = {}) {
+    for (const Text& t : texts) text(t.name, t.value);
+  }
+  // One more --name TEXT option.
+  void text(std::string name, std::string& value) {
+    options_.push_back({std::move(name), [&value](const std::string& v) { value = v; }});
   }
   // A whole number from lo to hi.
   void option(std::string name, long& value, long lo, long hi) {
@@ -102,6 +106,24 @@ class CommandLine {
     bool takes_value = true;
   };
   std::vector<Option> options_;
+};
+
+// The options of the tasks that decode a model's output (caption, transcribe, ask):
+// --model PATH (default: the task's shipped weights), --expect TEXT, --list FILE and
+// --width K (beam width; 0 when not given: the model's own).
+struct DecodingOptions {
+  std::string model, expect, list;
+  long width = 0;
+
+  DecodingOptions(const Invocation& how, const std::string& weights) : model(how.model_dir + "/" + weights) {}
+
+  // The command line of these options and the task's own `extra` ones.
+  CommandLine command_line(std::initializer_list<CommandLine::Text> extra = {}) {
+    CommandLine line({{"--model", model}, {"--expect", expect}, {"--list", list}});
+    for (const CommandLine::Text& t : extra) line.text(t.name, t.value);
+    line.option("--width", width, 1, 64);
+    return line;
+  }
 };
 
 // One input of a run: a file, what is shown for it, and the other fields of its line.

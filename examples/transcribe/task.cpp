@@ -68,11 +68,10 @@ int run(const examples::Invocation& how) {
       "6 s are heard in overlapping windows, with a progress line on stderr.\n"
       "Without files, the example program transcribes its shipped recordings.\n";
   return examples::run(how, usage, [&] {
-    std::string model = how.model_dir + "/speech.safetensors", expect, list, log_probs_path;
-    long width = 0;
-    examples::CommandLine line({{"--model", model}, {"--expect", expect}, {"--list", list}, {"--log-probs", log_probs_path}});
-    line.option("--width", width, 1, 64);
-    const auto wavs = line.parse(how.args);
+    examples::DecodingOptions options(how, "speech.safetensors");
+    std::string log_probs_path;
+    const auto wavs = options.command_line({{"--log-probs", log_probs_path}}).parse(how.args);
+    const auto& [model, expect, list, width] = options;
     if (!log_probs_path.empty() && list.empty()) throw examples::UsageError{"--log-probs goes with --list"};
     const auto inputs = list.empty() ? examples::inputs_of(how, examples::files(wavs), expect) : std::vector<examples::Input>{};
 
