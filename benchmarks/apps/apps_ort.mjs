@@ -10,22 +10,11 @@
 //   node benchmarks/apps/apps_ort.mjs DIR [--repetitions 5] [--threads 1,2]
 //
 // Prints <App>/ort/threads:N and the median milliseconds.
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { int64, loopArgs, openSession, ort } from '../peers/onnx/loops.mjs';
 
-const require = createRequire(import.meta.url);
-const ort = require(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'peers', 'onnx', 'node_modules',
-                              'onnxruntime-node'));
+const { dir, repetitions, threadCounts, reference } = loopArgs();
 
-const args = process.argv.slice(2);
-const dir = args[0];
-const option = (name, fallback) => { const i = args.indexOf(name); return i < 0 ? fallback : args[i + 1]; };
-const repetitions = Number(option('--repetitions', '5'));
-const threadCounts = option('--threads', '1,2').split(',').map(Number);
-const reference = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8'));
-
-const int64 = (values, dims) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 const float32 = (data, dims) => new ort.Tensor('float32', Float32Array.from(data), dims);
 const words = (vocab, tokens, eos) => tokens.filter((t) => t !== eos).map((t) => vocab[t]).join(' ');
 
@@ -147,9 +136,7 @@ function ctcPrefixBeamSearch(logProbs, T, V, width) {
 
 // Each app: { run() → answer text or pixels, expected, same(a, b), part: [what, run] of it timed alone }.
 async function apps(threads) {
-  const open = (name) => ort.InferenceSession.create(path.join(dir, name), {
-    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-  });
+  const open = (name) => openSession(path.join(dir, name), threads);
   const [captionMemory, captionStep, speech, draw, askPrefix, askStep] = await Promise.all(
     ['caption_memory', 'caption_step', 'speech', 'draw', 'ask_prefix', 'ask_step'].map((n) => open(`${n}.onnx`)));
   const same = (a, b) => a === b;

@@ -8,24 +8,13 @@
 //   node benchmarks/generate/ort_loops.mjs DIR [--repetitions 5] [--threads 1,2]
 //
 // Prints <Kind>/ort/<model>/threads:N, the median milliseconds per request and tokens/s.
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { int64, loopArgs, openSession, ort } from '../peers/onnx/loops.mjs';
 
-const require = createRequire(import.meta.url);
-const ort = require(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'peers', 'onnx', 'node_modules',
-                              'onnxruntime-node'));
-
-const args = process.argv.slice(2);
-const dir = args[0];
-const option = (name, fallback) => { const i = args.indexOf(name); return i < 0 ? fallback : args[i + 1]; };
-const repetitions = Number(option('--repetitions', '5'));
-const threadCounts = option('--threads', '1,2').split(',').map(Number);
-const reference = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8'));
+const { dir, repetitions, threadCounts, reference } = loopArgs();
 const V = reference.vocab, NEW = reference.new_tokens;
 const LAYERS = 4, HEADS = 4, HEAD_DIM = 64, LSTM_LAYERS = 2, HIDDEN = 256;
 
-const int64 = (values, dims) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 const float32 = (data, dims) => new ort.Tensor('float32', data, dims);
 
 // Each model: start(prompt) → {logits, state}; step(tokens per row, state) → {logits, state};
@@ -145,9 +134,7 @@ const makers = { gpt2_256x4_v8000: gpt2, lstm_256x2_v8000: lstm };
 for (const threads of threadCounts) {
   const sessions = {};
   for (const name of Object.keys(makers))
-    sessions[name] = makers[name](await ort.InferenceSession.create(path.join(dir, `${name}.onnx`), {
-      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-    }));
+    sessions[name] = makers[name](await openSession(path.join(dir, `${name}.onnx`), threads));
   for (const [kind, run] of Object.entries(runs)) {
     for (const [name, model] of Object.entries(sessions)) {
       const tokens = await run(model, reference.prompt);
