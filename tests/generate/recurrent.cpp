@@ -12,11 +12,13 @@
 
 #include "generate/hypotheses_check.hpp"
 #include "mmm/pipeline.hpp"
+#include "support/forced_team.hpp"
 #include "support/oracle.hpp"
 #include "support/random_model.hpp"
 
 using namespace mmm;
 using generate::Hypotheses;
+using test::ForcedTeam;
 using test::OracleCase;
 
 namespace {
@@ -26,25 +28,6 @@ using ImageEncoder = Sequential<Conv2D<3, 8, Conv{.kernel = 3, .stride = 2, .pad
 }  // namespace
 
 static_assert(generate::StepDecoder<LstmDecoder>);
-
-// Two threads sharing a token even at the test sizes (a one-row token's layers and head),
-// restored after.
-class ForcedTeam {
- public:
-  ForcedTeam() : saved_(kernels::recurrent_tuning().min_team_macs) {
-    kernels::recurrent_tuning().min_team_macs = 0;
-    set_num_threads(2);
-  }
-  ~ForcedTeam() {
-    kernels::recurrent_tuning().min_team_macs = saved_;
-    set_num_threads(0);
-  }
-  ForcedTeam(const ForcedTeam&) = delete;
-  ForcedTeam& operator=(const ForcedTeam&) = delete;
-
- private:
-  Index saved_;
-};
 
 TEST_CASE("an LSTM decoder greedy-decodes, beam-searches and samples as the Python reference") {
   for (const bool team : {false, true})

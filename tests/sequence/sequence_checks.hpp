@@ -14,9 +14,12 @@
 
 #include "mmm/io/load.hpp"
 #include "mmm/kernels/recurrent.hpp"
+#include "support/forced_team.hpp"
 #include "support/oracle.hpp"
 
 namespace mmm::test::sequence {
+
+using mmm::test::ForcedTeam;  // support/forced_team.hpp: the team on the test sizes
 
 // Bitwise equality of two float arrays (NaN included), with the first difference reported.
 inline void require_identical(TensorView<const float> a, TensorView<const float> b, const std::string& what) {
@@ -28,24 +31,6 @@ inline void require_identical(TensorView<const float> a, TensorView<const float>
       REQUIRE(false);
     }
 }
-
-// Two threads sharing every layer's steps even at the small test sizes, restored after.
-class ForcedTeam {
- public:
-  ForcedTeam() : saved_(kernels::recurrent_tuning().min_team_macs) {
-    kernels::recurrent_tuning().min_team_macs = 0;
-    set_num_threads(2);
-  }
-  ~ForcedTeam() {
-    kernels::recurrent_tuning().min_team_macs = saved_;
-    set_num_threads(0);
-  }
-  ForcedTeam(const ForcedTeam&) = delete;
-  ForcedTeam& operator=(const ForcedTeam&) = delete;
-
- private:
-  index saved_;
-};
 
 // The inputs of a case: x, lengths, and h0/c0 when the case has them.
 struct CaseInputs {
