@@ -80,11 +80,13 @@ struct LstmCell {
   template <class A>
   [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
                                             const StepRow& row, index g, index hidden, const float*) {
-    update<A>(gx, gh, row, g * group_units, hidden - g * group_units, nullptr);
+    const index u0 = g * group_units;
+    detail::store_first<A>(row.out + u0, hidden - u0, update<A>(gx, gh, row, u0, hidden - u0, nullptr));
   }
-  // The same for the `valid` units from u0 in one register of each gate (any width).
+  // The same for the `valid` units from u0 in one register of each gate (any width): stores
+  // their c, returns their h.
   template <class A>
-  [[gnu::always_inline]] static void update(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
+  [[gnu::always_inline]] static detail::Floats<A> update(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
                                             const StepRow& row, index u0, index valid, const float*) {
     using F = detail::Floats<A>;
     const F i = detail::gate_sigmoid_of_double<A>(gx[0] + gh[0]);
@@ -93,7 +95,7 @@ struct LstmCell {
     const F o = detail::gate_sigmoid_of_double<A>(gx[3] + gh[3]);
     const F c = detail::Simd<A>::fma(f, detail::load_first<A>(row.c + u0, valid), i * n);
     detail::store_first<A>(row.c + u0, valid, c);
-    detail::store_first<A>(row.out + u0, valid, o * detail::gate_tanh<A>(c));
+    return o * detail::gate_tanh<A>(c);
   }
 };
 
@@ -112,19 +114,20 @@ struct GruCell {
   [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[3], const detail::Floats<A> (&gh)[3],
                                             const StepRow& row, index g, index hidden, const float* bias_hn) {
     constexpr index W = GroupedWeights::lanes;
-    update<A>(gx, gh, row, g * group_units, hidden - g * group_units, bias_hn + g * 3 * W + 2 * W);
+    const index u0 = g * group_units;
+    detail::store_first<A>(row.out + u0, hidden - u0, update<A>(gx, gh, row, u0, hidden - u0, bias_hn + g * 3 * W + 2 * W));
   }
-  // The same for the `valid` units from u0 in one register of each gate (any width); b_hn:
-  // the n gate's b_hn of those units.
+  // The same for the `valid` units from u0 in one register of each gate (any width), b_hn
+  // the n gate's b_hn of those units: returns their h.
   template <class A>
-  [[gnu::always_inline]] static void update(const detail::Floats<A> (&gx)[3], const detail::Floats<A> (&gh)[3],
+  [[gnu::always_inline]] static detail::Floats<A> update(const detail::Floats<A> (&gx)[3], const detail::Floats<A> (&gh)[3],
                                             const StepRow& row, index u0, index valid, const float* b_hn) {
     using F = detail::Floats<A>;
     const F r = detail::gate_sigmoid_of_double<A>(gx[0] + gh[0]);
     const F z = detail::gate_sigmoid_of_double<A>(gx[1] + gh[1]);
     const F n = detail::gate_tanh<A>(detail::Simd<A>::fma(r, gh[2] + F::load_unaligned(b_hn), gx[2]));
     const F h = detail::load_first<A>(row.h + u0, valid);
-    detail::store_first<A>(row.out + u0, valid, detail::Simd<A>::fma(z, h - n, n));
+    return detail::Simd<A>::fma(z, h - n, n);
   }
 };
 
@@ -566,6 +569,7 @@ void run_fixed_frame_with(const FrameWeights& w, const Frame& f) {
     row.c = Cell::has_cell ? f.c + b * Hidden : nullptr;
     row.out = f.out + b * State;
     const float* x = f.x + b * f.x_stride;
+    F h[groups];  // stored once every group has read h_{t-1}: f.out may be f.h
 #pragma GCC unroll 2
     for (index g = 0; g < groups; ++g) {
       F gx[V], gh[V];
@@ -573,8 +577,10 @@ void run_fixed_frame_with(const FrameWeights& w, const Frame& f) {
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) gx[v] = gx[v] + F::load_unaligned(w.bias_x + (g * V + v) * L);
       fixed_product<A, V, State>(row.h, w.recurrent + g * State * V * L, gh);
-      Cell::template update<A>(gx, gh, row, g * L, std::min(L, Hidden - g * L), w.bias_hn + (g * V + V - 1) * L);
+      h[g] = Cell::template update<A>(gx, gh, row, g * L, std::min(L, Hidden - g * L), w.bias_hn + (g * V + V - 1) * L);
     }
+#pragma GCC unroll 8
+    for (index g = 0; g < groups; ++g) store_first<A>(row.out + g * L, Hidden - g * L, h[g]);
   }
 }
 
@@ -589,7 +595,7 @@ template <class Cell, WeightType Type>
 inline constexpr bool has_fixed_frames = Type == WeightType::f32 && Cell::gates == Cell::vectors;
 
 // h_t of one frame from x_t and h_{t-1} (and c, in place), for every row of the frame, for a
-// layer of these sizes (In inputs, State = Hidden: no projection); f.out must not alias f.h.
+// layer of these sizes (In inputs, State = Hidden: no projection); f.out may be f.h.
 template <index In, index Hidden, class Cell, WeightType Type>
 void run_fixed_frame(const RecurrentWeights<Cell, Type>& w, const Frame& f) {
   static_assert(has_fixed_frames<Cell, Type>, "run_fixed_frame: float32 LSTM and GRU only");

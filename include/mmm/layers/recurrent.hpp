@@ -421,9 +421,8 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
     f.x_stride = layer_input(L);
     f.h = state.slot_h(L);
     f.c = state.slot_c(L);
-    f.out = state.spare();
+    f.out = state.slot_h(L);
     kernels::run_fixed_frame<layer_input(L), Hidden>(packed_[L], f);
-    kernels::copy(state.spare(), state.slot_h(L), rows * state_size);
   }
 
   void check_prepared() const {
