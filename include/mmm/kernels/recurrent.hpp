@@ -469,6 +469,10 @@ struct Frame {
   const float* h = nullptr;  // h_{t-1}, row b at h + b·state
   float* c = nullptr;        // LSTM: row b at c + b·hidden, in place
   float* out = nullptr;      // h_t, row b at out + b·state (not h)
+  // run_fixed_frame: the groups last to first. Only the order of the groups, never of a
+  // sum: alternated frame by frame, the groups a frame reads first are the ones the frame
+  // before read last, still in L1 when the weights are larger than L1 (LSTM(1→64): 64 KB).
+  bool reverse_groups = false;
 };
 
 namespace detail {
@@ -571,7 +575,8 @@ void run_fixed_frame_with(const FrameWeights& w, const Frame& f) {
     const float* x = f.x + b * f.x_stride;
     F h[groups];  // stored once every group has read h_{t-1}: f.out may be f.h
 #pragma GCC unroll 2
-    for (index g = 0; g < groups; ++g) {
+    for (index i = 0; i < groups; ++i) {
+      const index g = f.reverse_groups ? groups - 1 - i : i;
       F gx[V], gh[V];
       fixed_product<A, V, In>(x, w.input + g * In * V * L, gx);
 #pragma GCC unroll 4

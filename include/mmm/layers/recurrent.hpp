@@ -147,6 +147,10 @@ class RecurrentState {
   float* slot_h(index s) noexcept { return h_.data() + s * rows_ * StateSize; }
   float* slot_c(index s) noexcept { return CellSize > 0 ? c_.data() + s * rows_ * CellSize : nullptr; }
   float* spare() noexcept { return spare_.data(); }
+  // The order a layer's frame takes its groups in (kernels::Frame::reverse_groups), which
+  // alternates from step to step: bits never depend on it, only which weights are in L1.
+  bool reverse_groups() const noexcept { return reverse_groups_; }
+  void alternate_groups() noexcept { reverse_groups_ = !reverse_groups_; }
 
  private:
   float* h_slot(index layer, index direction) {
@@ -177,6 +181,7 @@ class RecurrentState {
 
   index rows_ = 0;
   Tensor h_, c_, spare_;
+  bool reverse_groups_ = false;
 };
 
 namespace detail {
@@ -290,6 +295,7 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
       [&]<index... L>(std::integer_sequence<index, L...>) {
         (fixed_frame<L>(L == 0 ? x.data : state.slot_h(L - 1), x.batch, state), ...);
       }(std::make_integer_sequence<index, R.layers>{});
+      state.alternate_groups();
       return {state.slot_h(R.layers - 1), x.batch};
     }
     const Workspace::Mark m = ws.mark();
@@ -422,6 +428,7 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
     f.h = state.slot_h(L);
     f.c = state.slot_c(L);
     f.out = state.slot_h(L);
+    f.reverse_groups = state.reverse_groups();
     kernels::run_fixed_frame<layer_input(L), Hidden>(packed_[L], f);
   }
 
