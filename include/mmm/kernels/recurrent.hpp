@@ -473,6 +473,15 @@ struct Frame {
   // sum: alternated frame by frame, the groups a frame reads first are the ones the frame
   // before read last, still in L1 when the weights are larger than L1 (LSTM(1→64): 64 KB).
   bool reverse_groups = false;
+
+  // Where row b reads and writes, for a layer of `state` (h) and `cell` (c; 0: none) sizes.
+  StepRow row(index b, index state, index cell) const noexcept {
+    StepRow r;
+    r.h = h + b * state;
+    r.c = cell > 0 ? c + b * cell : nullptr;
+    r.out = out + b * state;
+    return r;
+  }
 };
 
 namespace detail {
@@ -487,10 +496,7 @@ void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, index
   constexpr index W = GroupedWeights::lanes;
   const index hidden = w.hidden(), state = w.state(), in = w.in();
   for (index b = 0; b < f.batch; ++b) {
-    StepRow row;
-    row.h = f.h + b * state;
-    row.c = Cell::has_cell ? f.c + b * hidden : nullptr;
-    row.out = f.out + b * state;
+    const StepRow row = f.row(b, state, Cell::has_cell ? hidden : 0);
     const float* x = f.x + b * f.x_stride;
     const Op* x_op;
     const Op* h_op;
@@ -568,10 +574,7 @@ void run_fixed_frame_with(const FrameWeights& w, const Frame& f) {
   constexpr int V = Cell::vectors;
   constexpr index L = static_cast<index>(F::size), groups = (Hidden + L - 1) / L;
   for (index b = 0; b < f.batch; ++b) {
-    StepRow row;
-    row.h = f.h + b * State;
-    row.c = Cell::has_cell ? f.c + b * Hidden : nullptr;
-    row.out = f.out + b * State;
+    const StepRow row = f.row(b, State, Cell::has_cell ? Hidden : 0);
     const float* x = f.x + b * f.x_stride;
     F h[groups];  // stored once every group has read h_{t-1}: f.out may be f.h
 #pragma GCC unroll 2
