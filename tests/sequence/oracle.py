@@ -102,8 +102,10 @@ with Oracle("sequence") as o:
         with torch.no_grad():
             o.save(name, m.state_dict(), inputs={"x": x}, outputs={"y": m(x)})
 
-    # The real-time case: LSTM(1→H) or GRU(1→H), then Linear(H→1), one sample at a time.
-    for kind, hidden in (("lstm", 32), ("gru", 16)):
+    # The real-time case: LSTM(1→H) or GRU(1→H), then Linear(H→1), one sample at a time
+    # (H = 8, 24: 8-float groups; 13: one partial 16-float group; 16, 32: whole ones).
+    for kind, hidden in (("lstm", 8), ("lstm", 13), ("lstm", 24), ("lstm", 32), ("gru", 8), ("gru", 13), ("gru", 16),
+                         ("gru", 24)):
         rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(1, hidden, batch_first=True)
         dense = nn.Linear(hidden, 1)
         x = torch.randn(1, 300, 1)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mmm/io/load.hpp"
+#include "mmm/layers/linear.hpp"
 #include "mmm/kernels/recurrent.hpp"
 #include "support/forced_team.hpp"
 #include "support/oracle.hpp"
@@ -177,6 +178,35 @@ void check_streaming(const M& m, const std::string& name) {
   }
   require_identical(state.h_n(), full.h_n, name + ": h_n after the frames");
   if constexpr (M::cell_size > 0) require_identical(state.c_n(), full.c_n, name + ": c_n after the frames");
+}
+
+// The real-time case `name`: Layer(1→H) then Linear(H→1) fed one sample at a time against
+// torch's y, and each streamed h bit for bit the whole sequence's.
+template <class Layer>
+void check_real_time(const std::string& name) {
+  constexpr index H = Layer::hidden_size;
+  OracleCase c(name);
+  Layer rnn;
+  Linear<H, 1> dense;
+  load(rnn, c.file(), "model.rnn");
+  load(dense, c.file(), "model.dense");
+  const Tensor x = c.input("x");
+  const index steps = x.dim(1);
+  Tensor y(Shape{1, steps, 1});
+  typename Layer::State state(1);
+  Workspace ws;
+  for (index t = 0; t < steps; ++t) {
+    ws.reset();
+    y[t] = dense.forward(rnn.step(Feat<1>(x.data() + t, 1), state, ws), ws).data[0];
+  }
+  const double e = check_close(y, c.output("y"), 1e-4, Bound::relative, name + ": " + Layer::name() + " + Linear, streamed");
+  std::printf("%-16s %-44s max relative error        %.2e (bound 1e-04)\n", name.c_str(), Layer::name().c_str(), e);
+  Workspace ws2;
+  const Seq<H> whole = rnn(Seq<1>(x.view()), ws2);
+  state.reset();
+  for (index t = 0; t < steps; ++t)
+    require_identical({rnn.step(Feat<1>(x.data() + t, 1), state, ws).data, Shape{H}}, {whole.data + t * H, Shape{H}},
+                      name + ": sample " + std::to_string(t));
 }
 
 }  // namespace mmm::test::sequence

@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "mmm/core/checked.hpp"
@@ -78,15 +80,22 @@ struct LstmCell {
   template <class A>
   [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
                                             const StepRow& row, index g, index hidden, const float*) {
+    const index u0 = g * group_units;
+    detail::store_first<A>(row.out + u0, hidden - u0, update<A>(gx, gh, row, u0, hidden - u0, nullptr));
+  }
+  // The same for the `valid` units from u0 in one register of each gate (any width): stores
+  // their c, returns their h.
+  template <class A>
+  [[gnu::always_inline]] static detail::Floats<A> update(const detail::Floats<A> (&gx)[4], const detail::Floats<A> (&gh)[4],
+                                            const StepRow& row, index u0, index valid, const float*) {
     using F = detail::Floats<A>;
-    const index u0 = g * group_units, valid = hidden - u0;
     const F i = detail::gate_sigmoid_of_double<A>(gx[0] + gh[0]);
     const F f = detail::gate_sigmoid_of_double<A>(gx[1] + gh[1]);
     const F n = detail::gate_tanh<A>(gx[2] + gh[2]);
     const F o = detail::gate_sigmoid_of_double<A>(gx[3] + gh[3]);
     const F c = detail::Simd<A>::fma(f, detail::load_first<A>(row.c + u0, valid), i * n);
     detail::store_first<A>(row.c + u0, valid, c);
-    detail::store_first<A>(row.out + u0, valid, o * detail::gate_tanh<A>(c));
+    return o * detail::gate_tanh<A>(c);
   }
 };
 
@@ -104,14 +113,21 @@ struct GruCell {
   template <class A>
   [[gnu::always_inline]] static void finish(const detail::Floats<A> (&gx)[3], const detail::Floats<A> (&gh)[3],
                                             const StepRow& row, index g, index hidden, const float* bias_hn) {
-    using F = detail::Floats<A>;
     constexpr index W = GroupedWeights::lanes;
-    const index u0 = g * group_units, valid = hidden - u0;
+    const index u0 = g * group_units;
+    detail::store_first<A>(row.out + u0, hidden - u0, update<A>(gx, gh, row, u0, hidden - u0, bias_hn + g * 3 * W + 2 * W));
+  }
+  // The same for the `valid` units from u0 in one register of each gate (any width), b_hn
+  // the n gate's b_hn of those units: returns their h.
+  template <class A>
+  [[gnu::always_inline]] static detail::Floats<A> update(const detail::Floats<A> (&gx)[3], const detail::Floats<A> (&gh)[3],
+                                            const StepRow& row, index u0, index valid, const float* b_hn) {
+    using F = detail::Floats<A>;
     const F r = detail::gate_sigmoid_of_double<A>(gx[0] + gh[0]);
     const F z = detail::gate_sigmoid_of_double<A>(gx[1] + gh[1]);
-    const F n = detail::gate_tanh<A>(detail::Simd<A>::fma(r, gh[2] + F::load_unaligned(bias_hn + g * 3 * W + 2 * W), gx[2]));
+    const F n = detail::gate_tanh<A>(detail::Simd<A>::fma(r, gh[2] + F::load_unaligned(b_hn), gx[2]));
     const F h = detail::load_first<A>(row.h + u0, valid);
-    detail::store_first<A>(row.out + u0, valid, detail::Simd<A>::fma(z, h - n, n));
+    return detail::Simd<A>::fma(z, h - n, n);
   }
 };
 
@@ -162,6 +178,27 @@ inline RecurrentTuning& recurrent_tuning() {
   return t;
 }
 
+// A layer's weights in groups of L units (each group V registers of L lanes, one per
+// gate), for run_fixed_frame: group g's input part at input + g·in·V·L ([in][V][L], depth-
+// major), its recurrent part at recurrent + g·state·V·L, its biases at bias_x + g·V·L and
+// bias_hn + g·V·L ([V][L]). The same values as the step layout, only the width differs.
+struct FrameWeights {
+  const float* input = nullptr;
+  const float* recurrent = nullptr;
+  const float* bias_x = nullptr;
+  const float* bias_hn = nullptr;
+};
+
+// Lanes per group of a fixed-size frame: 8 or the register width, whichever pads fewer of
+// the hidden units (the wider on a tie). A hidden size of 8, 24 or 40 takes 8-float
+// registers: no padded lanes (on Zen 4 two 8-float FMAs cost what one 16-float FMA does).
+constexpr index frame_lanes(index hidden) {
+  constexpr index wide = GroupedWeights::lanes;
+  if (wide <= 8) return wide;
+  const index pad_wide = (wide - hidden % wide) % wide, pad_narrow = (8 - hidden % 8) % 8;
+  return pad_narrow < pad_wide ? 8 : wide;
+}
+
 template <class Cell, WeightType Type>
 class RecurrentWeights {
  public:
@@ -185,17 +222,44 @@ class RecurrentWeights {
     input_ = GroupedWeights(type, s.w_ih, in, in, groups_, vectors, row_of, scale_of);
     bias_x_ = allocate_aligned<float>(width_);
     bias_hn_ = allocate_aligned<float>(width_);
-    for (index col = 0; col < width_; ++col) {
-      const int v = static_cast<int>(col / lanes % vectors);
-      const index row = row_of(col / (vectors * lanes), v, col % lanes);
+    // The biases of gate row `row` (−1: padding) in register v: folded into the input part,
+    // and b_hn (GRU), kept apart.
+    auto bias_of = [&s](index row, int v) {
       const float b_ih = row >= 0 && s.b_ih ? s.b_ih[row] : 0.0f;
       const float b_hh = row >= 0 && s.b_hh ? s.b_hh[row] : 0.0f;
       const bool folds = Cell::folds_recurrent_bias(Cell::gate(v));
       const float scale = Cell::halved(Cell::gate(v)) ? 0.5f : 1.0f;
-      bias_x_[col] = (b_ih + (folds ? b_hh : 0.0f)) * scale;
-      bias_hn_[col] = folds ? 0.0f : b_hh;
+      return std::pair<float, float>{(b_ih + (folds ? b_hh : 0.0f)) * scale, folds ? 0.0f : b_hh};
+    };
+    for (index col = 0; col < width_; ++col) {
+      const int v = static_cast<int>(col / lanes % vectors);
+      std::tie(bias_x_[col], bias_hn_[col]) = bias_of(row_of(col / (vectors * lanes), v, col % lanes), v);
     }
     if (s.w_hr) projection_ = pack_grouped(type, s.w_hr, state, hidden, hidden);
+    // A fixed-size frame (run_fixed_frame) in groups of frame_lanes(hidden) units: the packing
+    // above when that is the register width, else a copy in narrower groups.
+    frame_lanes_ = frame_lanes(hidden);
+    if (Type == WeightType::f32 && Cell::gates == vectors && !s.w_hr && frame_lanes_ != lanes) {
+      const index L = frame_lanes_, ng = (hidden + L - 1) / L, gw = vectors * L;
+      narrow_ = allocate_aligned<float>(checked_mul(checked_mul(ng, gw, "LSTM weights"), in + state + 2, "LSTM weights"));
+      float* input = narrow_.get();
+      float* recurrent = input + ng * in * gw;
+      float* bias_x = recurrent + ng * state * gw;
+      float* bias_hn = bias_x + ng * gw;
+      for (index g = 0; g < ng; ++g)
+        for (int v = 0; v < vectors; ++v)
+          for (index l = 0; l < L; ++l) {
+            const index u = g * L + l, row = u < hidden ? Cell::gate(v) * hidden + u : -1;
+            const float scale = scale_of(g, v, l);
+            for (index d = 0; d < in; ++d) input[(g * in + d) * gw + v * L + l] = row < 0 ? 0.0f : s.w_ih[row * in + d] * scale;
+            for (index d = 0; d < state; ++d)
+              recurrent[(g * state + d) * gw + v * L + l] = row < 0 ? 0.0f : s.w_hh[row * state + d] * scale;
+            std::tie(bias_x[g * gw + v * L + l], bias_hn[g * gw + v * L + l]) = bias_of(row, v);
+          }
+      frame_ = {input, recurrent, bias_x, bias_hn};
+    } else if (Type == WeightType::f32) {
+      frame_ = {input_.f32_group(0), recurrent_.f32_group(0), bias_x_.get(), bias_hn_.get()};
+    }
   }
 
   static constexpr WeightType type() noexcept { return Type; }
@@ -221,11 +285,14 @@ class RecurrentWeights {
   const GroupedWeights& projection() const noexcept { return projection_; }
   const float* bias_x() const noexcept { return bias_x_.get(); }
   const float* bias_hn() const noexcept { return bias_hn_.get(); }
+  // float32 LSTM and GRU without a projection: the weights in groups of frame_lanes(hidden).
+  const FrameWeights& frame() const noexcept { return frame_; }
 
  private:
-  index in_ = 0, hidden_ = 0, state_ = 0, groups_ = 0, width_ = 0;
+  index in_ = 0, hidden_ = 0, state_ = 0, groups_ = 0, width_ = 0, frame_lanes_ = 0;
   GroupedWeights input_, recurrent_, projection_;
-  AlignedArray<float> bias_x_, bias_hn_;
+  AlignedArray<float> bias_x_, bias_hn_, narrow_;
+  FrameWeights frame_;
 };
 
 // ---- A layer over a whole sequence. ----
@@ -402,6 +469,19 @@ struct Frame {
   const float* h = nullptr;  // h_{t-1}, row b at h + b·state
   float* c = nullptr;        // LSTM: row b at c + b·hidden, in place
   float* out = nullptr;      // h_t, row b at out + b·state (not h)
+  // run_fixed_frame: the groups last to first. Only the order of the groups, never of a
+  // sum: alternated frame by frame, the groups a frame reads first are the ones the frame
+  // before read last, still in L1 when the weights are larger than L1 (LSTM(1→64): 64 KB).
+  bool reverse_groups = false;
+
+  // Where row b reads and writes, for a layer of `state` (h) and `cell` (c; 0: none) sizes.
+  StepRow row(index b, index state, index cell) const noexcept {
+    StepRow r;
+    r.h = h + b * state;
+    r.c = cell > 0 ? c + b * cell : nullptr;
+    r.out = out + b * state;
+    return r;
+  }
 };
 
 namespace detail {
@@ -416,10 +496,7 @@ void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, index
   constexpr index W = GroupedWeights::lanes;
   const index hidden = w.hidden(), state = w.state(), in = w.in();
   for (index b = 0; b < f.batch; ++b) {
-    StepRow row;
-    row.h = f.h + b * state;
-    row.c = Cell::has_cell ? f.c + b * hidden : nullptr;
-    row.out = f.out + b * state;
+    const StepRow row = f.row(b, state, Cell::has_cell ? hidden : 0);
     const float* x = f.x + b * f.x_stride;
     const Op* x_op;
     const Op* h_op;
@@ -451,6 +528,87 @@ void run_frame_with(const RecurrentWeights<Cell, Type>& w, const Frame& f, index
 }
 
 }  // namespace detail
+
+// ---- One frame of a small float32 LSTM or GRU whose sizes are known at compile time. ----
+//
+// A real-time model (one sample at a time through LSTM(1→8…128)) spends a frame in a chain
+// of dependent operations, not in arithmetic: this path has no tile dispatch, no operand
+// pointers and no scratch, every loop bound is a constant (the input part of In = 1 is one
+// product per gate register), and a hidden size of 8 takes 8-float registers instead of
+// half-empty 16-float ones (frame_lanes). The sums are the ones GroupTile computes, in its
+// order — four depth blocks, each one chain from zero, (b0 + b1) + (b2 + b3) — and the gate
+// math is the cells' own, so a frame gives the whole sequence's bits.
+
+namespace detail {
+
+// acc[v] = Σ_d x[d]·w[d][v] over K depths (w: [K][V][lanes]), in GroupTile's order.
+template <class A, int V, index K>
+[[gnu::always_inline]] inline void fixed_product(const float* x, const float* w, Floats<A> (&acc)[V]) {
+  using F = Floats<A>;
+  constexpr index L = static_cast<index>(F::size);
+  constexpr index start[5] = {0, K / 4, K * 2 / 4, K * 3 / 4, K};
+  constexpr index shortest = std::min({start[1] - start[0], start[2] - start[1], start[3] - start[2], start[4] - start[3]});
+  constexpr index longest = std::max({start[1] - start[0], start[2] - start[1], start[3] - start[2], start[4] - start[3]});
+  F p[4][V];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) p[j][v] = F(0.0f);
+#pragma GCC unroll 4
+  for (index d = 0; d < longest; ++d)
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      if (d >= shortest && start[j + 1] - start[j] < longest) continue;  // the blocks one shorter
+      const index e = start[j] + d;
+      const F xe(x[e]);
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) p[j][v] = Simd<A>::fma(xe, F::load_unaligned(w + (e * V + v) * L), p[j][v]);
+    }
+#pragma GCC unroll 4
+  for (int v = 0; v < V; ++v) acc[v] = (p[0][v] + p[1][v]) + (p[2][v] + p[3][v]);
+}
+
+template <class A, class Cell, index In, index State, index Hidden>
+void run_fixed_frame_with(const FrameWeights& w, const Frame& f) {
+  using F = Floats<A>;
+  constexpr int V = Cell::vectors;
+  constexpr index L = static_cast<index>(F::size), groups = (Hidden + L - 1) / L;
+  for (index b = 0; b < f.batch; ++b) {
+    const StepRow row = f.row(b, State, Cell::has_cell ? Hidden : 0);
+    const float* x = f.x + b * f.x_stride;
+    F h[groups];  // stored once every group has read h_{t-1}: f.out may be f.h
+#pragma GCC unroll 2
+    for (index i = 0; i < groups; ++i) {
+      const index g = f.reverse_groups ? groups - 1 - i : i;
+      F gx[V], gh[V];
+      fixed_product<A, V, In>(x, w.input + g * In * V * L, gx);
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) gx[v] = gx[v] + F::load_unaligned(w.bias_x + (g * V + v) * L);
+      fixed_product<A, V, State>(row.h, w.recurrent + g * State * V * L, gh);
+      h[g] = Cell::template update<A>(gx, gh, row, g * L, std::min(L, Hidden - g * L), w.bias_hn + (g * V + V - 1) * L);
+    }
+#pragma GCC unroll 8
+    for (index g = 0; g < groups; ++g) store_first<A>(row.out + g * L, Hidden - g * L, h[g]);
+  }
+}
+
+// The registers a frame of Hidden units takes: 8 floats where frame_lanes says so.
+template <index Hidden>
+using frame_arch = std::conditional_t<frame_lanes(Hidden) == GroupedWeights::lanes, step_arch, xsimd::fma3<xsimd::avx2>>;
+
+}  // namespace detail
+
+// Whether run_fixed_frame applies: float32 LSTM and GRU (not RNN) without a projection.
+template <class Cell, WeightType Type>
+inline constexpr bool has_fixed_frames = Type == WeightType::f32 && Cell::gates == Cell::vectors;
+
+// h_t of one frame from x_t and h_{t-1} (and c, in place), for every row of the frame, for a
+// layer of these sizes (In inputs, State = Hidden: no projection); f.out may be f.h.
+template <index In, index Hidden, class Cell, WeightType Type>
+void run_fixed_frame(const RecurrentWeights<Cell, Type>& w, const Frame& f) {
+  static_assert(has_fixed_frames<Cell, Type>, "run_fixed_frame: float32 LSTM and GRU only");
+  detail::run_fixed_frame_with<detail::frame_arch<Hidden>, Cell, In, Hidden, Hidden>(w.frame(), f);
+}
 
 // Scratch words a frame of w needs (bfloat16 operands of x and h; 0 for float32 weights).
 template <class Cell, WeightType Type>

@@ -147,6 +147,10 @@ class RecurrentState {
   float* slot_h(index s) noexcept { return h_.data() + s * rows_ * StateSize; }
   float* slot_c(index s) noexcept { return CellSize > 0 ? c_.data() + s * rows_ * CellSize : nullptr; }
   float* spare() noexcept { return spare_.data(); }
+  // The order a layer's frame takes its groups in (kernels::Frame::reverse_groups), which
+  // alternates from step to step: bits never depend on it, only which weights are in L1.
+  bool reverse_groups() const noexcept { return reverse_groups_; }
+  void alternate_groups() noexcept { reverse_groups_ = !reverse_groups_; }
 
  private:
   float* h_slot(index layer, index direction) {
@@ -177,6 +181,7 @@ class RecurrentState {
 
   index rows_ = 0;
   Tensor h_, c_, spare_;
+  bool reverse_groups_ = false;
 };
 
 namespace detail {
@@ -285,6 +290,14 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
     static_assert(!R.bidirectional, "step(): a bidirectional layer needs the whole sequence, it cannot stream");
     check_prepared();
     check_state_rows(state, x.batch);
+    if constexpr (fixed_frames) {
+      // Sizes known here: each layer's frame with constant loop bounds, no scratch.
+      [&]<index... L>(std::integer_sequence<index, L...>) {
+        (fixed_frame<L>(L == 0 ? x.data : state.slot_h(L - 1), x.batch, state), ...);
+      }(std::make_integer_sequence<index, R.layers>{});
+      state.alternate_groups();
+      return {state.slot_h(R.layers - 1), x.batch};
+    }
     const Workspace::Mark m = ws.mark();
     if constexpr (frame_steps) {
       const float* in = x.data;
@@ -402,6 +415,22 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
   // Small unidirectional layers step one frame without a GEMM (see frame_path_max_floats).
   static constexpr bool frame_steps = !R.bidirectional && R.proj_size == 0 &&
                                       step_width * (std::max(In, output_size) + state_size) <= frame_path_max_floats;
+
+  // Small float32 LSTM and GRU layers step with their sizes as constants (run_fixed_frame).
+  static constexpr bool fixed_frames = frame_steps && kernels::has_fixed_frames<Cell, R.weights>;
+
+  template <index L>
+  void fixed_frame(const float* in, index rows, State& state) const {
+    kernels::Frame f;
+    f.batch = rows;
+    f.x = in;
+    f.x_stride = layer_input(L);
+    f.h = state.slot_h(L);
+    f.c = state.slot_c(L);
+    f.out = state.slot_h(L);
+    f.reverse_groups = state.reverse_groups();
+    kernels::run_fixed_frame<layer_input(L), Hidden>(packed_[L], f);
+  }
 
   void check_prepared() const {
     if (!prepared_)
