@@ -8,8 +8,18 @@
 // once), and col2im adds each patch into the output at (iy·s − pad + ky·d, ix·s − pad + kx·d).
 // Positions go in chunks so that cols stays a bounded scratch; the epilogue (bias,
 // residual, activation) runs over the finished planes.
+//
+// Phases. With dilation 1 and each kernel side a multiple of its stride (kernel = m·s, as
+// a generator's ConvTranspose2d(k = 2s, stride s) is), the outputs of one phase (oy mod s_h,
+// ox mod s_w) are an ordinary stride-1 convolution of the input with an m_h×m_w slice of
+// the kernel, flipped: s_h·s_w convolutions through kernels::conv2d (implicit GEMM, no
+// im2col), each phase's planes then spread into the output rows at stride s. No col2im, no
+// transposed GEMM, and the same multiplications. The phase weights are re-laid once at
+// load; the path is taken when every phase's padding comes out ≥ 0 (pad ≤ m − 1 roughly),
+// the general path otherwise.
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "mmm/core/checked.hpp"
@@ -42,8 +52,110 @@ inline index conv_transpose_chunk(const ConvTransposeParams& p) {
 }
 
 // Floats of scratch one call needs: one chunk of cols.
-inline index conv_transpose_scratch(const ConvTransposeParams& p, index in_h, index in_w) {
+inline index conv_transpose_cols(const ConvTransposeParams& p, index in_h, index in_w) {
   return std::max<index>(1, checked_mul(std::min(conv_transpose_chunk(p), in_h * in_w), p.patch(), "conv_transpose2d"));
+}
+
+namespace detail {
+constexpr index floor_div(index a, index b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Phase `phase` of one axis (stride s, kernel m·s, padding before/after, output_padding op):
+// output o = s·q + phase reads input q + before' − (m − 1) + u for u in [0, m), with the
+// kernel tap first + s·(m − 1 − u). before' and after' are the phase convolution's padding,
+// so that it gives exactly the outputs of that phase (independent of the input size).
+struct PhaseAxis {
+  index taps = 1, first = 0, before = 0, after = 0;
+};
+constexpr PhaseAxis phase_axis(index stride, index kernel, index pad_before, index pad_after, index output_padding,
+                               index phase) {
+  const index m = kernel / stride, a = (phase + pad_before) / stride;
+  const index c = -floor_div(pad_before + pad_after + phase - output_padding, stride);  // ceil((op − pads − phase) / s)
+  return {m, (phase + pad_before) % stride, m - 1 - a, m - 1 + c + a};
+}
+}  // namespace detail
+
+// The phase convolutions of a transposed convolution, or none (the general path).
+struct ConvTransposePhases {
+  index stride_h = 1, stride_w = 1;
+  std::vector<ConvParams> params;  // phase (py, px) at py·stride_w + px
+  std::vector<PackedConvWeights> weights;
+  bool empty() const noexcept { return params.empty(); }
+
+  static constexpr bool applicable(const ConvTransposeParams& p) {
+    const ConvParams& c = p.conv;
+    if (c.dilation_h != 1 || c.dilation_w != 1 || c.kernel_h % c.stride_h != 0 || c.kernel_w % c.stride_w != 0)
+      return false;
+    for (index py = 0; py < c.stride_h; ++py) {
+      const detail::PhaseAxis a = detail::phase_axis(c.stride_h, c.kernel_h, c.pad_top, c.pad_bottom, p.output_padding_h, py);
+      if (a.before < 0 || a.after < 0) return false;
+    }
+    for (index px = 0; px < c.stride_w; ++px) {
+      const detail::PhaseAxis a = detail::phase_axis(c.stride_w, c.kernel_w, c.pad_left, c.pad_right, p.output_padding_w, px);
+      if (a.before < 0 || a.after < 0) return false;
+    }
+    return true;
+  }
+};
+
+// The phase convolutions' weights, [Out, In_g, m_h, m_w] each, from torch's [In, Out_g, kh,
+// kw], packed for conv2d (with the optional per-channel scale); empty when not applicable.
+inline ConvTransposePhases pack_conv_transpose_phases(const ConvTransposeParams& p, const float* weight,
+                                                      const float* scale) {
+  ConvTransposePhases phases;
+  if (!ConvTransposePhases::applicable(p)) return phases;
+  const ConvParams& c = p.conv;
+  const index in_g = c.group_in(), out_g = c.group_out();
+  phases.stride_h = c.stride_h;
+  phases.stride_w = c.stride_w;
+  std::vector<float> relaid;
+  for (index py = 0; py < c.stride_h; ++py)
+    for (index px = 0; px < c.stride_w; ++px) {
+      const detail::PhaseAxis ay = detail::phase_axis(c.stride_h, c.kernel_h, c.pad_top, c.pad_bottom, p.output_padding_h, py);
+      const detail::PhaseAxis ax = detail::phase_axis(c.stride_w, c.kernel_w, c.pad_left, c.pad_right, p.output_padding_w, px);
+      ConvParams q;
+      q.in_channels = c.in_channels;
+      q.out_channels = c.out_channels;
+      q.groups = c.groups;
+      q.kernel_h = ay.taps;
+      q.kernel_w = ax.taps;
+      q.pad_top = ay.before;
+      q.pad_bottom = ay.after;
+      q.pad_left = ax.before;
+      q.pad_right = ax.after;
+      relaid.assign(static_cast<std::size_t>(c.out_channels * q.depth()), 0.0f);
+      for (index o = 0; o < c.out_channels; ++o) {
+        const index g = o / out_g, og = o % out_g;
+        for (index ci = 0; ci < in_g; ++ci)
+          for (index u = 0; u < ay.taps; ++u)
+            for (index v = 0; v < ax.taps; ++v) {
+              const index ky = ay.first + c.stride_h * (ay.taps - 1 - u), kx = ax.first + c.stride_w * (ax.taps - 1 - v);
+              relaid[static_cast<std::size_t>(((o * in_g + ci) * ay.taps + u) * ax.taps + v)] =
+                  weight[(((g * in_g + ci) * out_g + og) * c.kernel_h + ky) * c.kernel_w + kx];
+            }
+      }
+      phases.weights.emplace_back(relaid.data(), c.out_channels, c.groups, q.depth(), scale);
+      phases.params.push_back(q);
+    }
+  return phases;
+}
+
+// Scratch one call needs (kernels::conv2d's kinds): the general path's cols, or one phase's
+// planes and its conv2d scratch.
+inline ConvScratchSize conv_transpose_scratch(const ConvTransposeParams& p, const ConvTransposePhases& phases,
+                                              index batch, index in_h, index in_w) {
+  if (phases.empty()) return {1, conv_transpose_cols(p, in_h, in_w)};
+  ConvScratchSize need{1, 1};
+  index planes = 1;
+  for (const ConvParams& q : phases.params) {
+    const index qh = q.out_h(in_h), qw = q.out_w(in_w);
+    if (qh <= 0 || qw <= 0) continue;
+    const ConvScratchSize s = conv2d_scratch(q, batch, in_h, in_w);
+    need.offsets = std::max(need.offsets, s.offsets);
+    need.floats = std::max(need.floats, s.floats);
+    planes = std::max(planes, checked_mul(checked_mul(batch, q.out_channels, "conv_transpose2d"), qh * qw, "conv_transpose2d"));
+  }
+  need.floats = checked_add(need.floats, (planes + 15) / 16 * 16, "conv_transpose2d");
+  return need;
 }
 
 // The weight of each group packed as a GEMM's right-hand side, optionally each output
@@ -75,10 +187,49 @@ constexpr index end_tap(index start, index dilation, index kernel, index size) {
 }
 }  // namespace detail
 
-// y[N × Out × OH × OW] = epilogue(conv_transpose2d(x[N × In × H × W])). The caller has
-// checked that the output sizes are positive.
+// The phase path of conv_transpose2d: each phase through conv2d into `planes`, then spread
+// into the output at stride (s_h, s_w). The bias (and the activation, when no residual
+// follows it) run in conv2d's epilogue; a residual and its activation over the finished output.
+inline void conv_transpose2d_phases(const ConvTransposeParams& p, const float* x, index batch, index in_h, index in_w,
+                                    const ConvTransposePhases& phases, float* y, const ConvEpilogue& ep,
+                                    std::int32_t* offsets, float* scratch) {
+  const ConvParams& c = p.conv;
+  const index oh = p.out_h(in_h), ow = p.out_w(in_w), plane = oh * ow, sh = phases.stride_h, sw = phases.stride_w;
+  const ConvEpilogue phase_ep{ep.bias, nullptr, ep.residual ? Activation::none : ep.activation};
+  for (std::size_t f = 0; f < phases.params.size(); ++f) {
+    const ConvParams& q = phases.params[f];
+    const index qh = q.out_h(in_h), qw = q.out_w(in_w), py = static_cast<index>(f) / sw, px = static_cast<index>(f) % sw;
+    if (qh <= 0 || qw <= 0) continue;
+    float* planes = scratch;
+    const index planes_floats = (batch * c.out_channels * qh * qw + 15) / 16 * 16;
+    conv2d(q, x, batch, in_h, in_w, phases.weights[f], planes, phase_ep, offsets, scratch + planes_floats);
+    parallel_for(batch * c.out_channels, std::max<index>(1, 16384 / (qh * qw)), [&](index b0, index b1) {
+      for (index b = b0; b < b1; ++b) {
+        const float* src = planes + b * qh * qw;
+        float* dst = y + b * plane + py * ow + px;
+        for (index r = 0; r < qh; ++r, src += qw, dst += sh * ow)
+          for (index j = 0; j < qw; ++j) dst[j * sw] = src[j];
+      }
+    });
+  }
+  if (!ep.residual) return;
+  parallel_for(batch * c.out_channels, std::max<index>(1, 16384 / plane), [&](index b0, index b1) {
+    for (index b = b0; b < b1; ++b) {
+      float* out = y + b * plane;
+      add(out, ep.residual + b * plane, out, plane);
+      if (ep.activation != Activation::none) apply(ep.activation, out, out, plane);
+    }
+  });
+}
+
+// y[N × Out × OH × OW] = epilogue(conv_transpose2d(x[N × In × H × W])): by phases when
+// `phases` holds them, else the GEMM and col2im with w. The caller has checked that the
+// output sizes are positive; scratch as conv_transpose_scratch says.
 inline void conv_transpose2d(const ConvTransposeParams& p, const float* x, index batch, index in_h, index in_w,
-                             const std::vector<PackedWeights>& w, float* y, const ConvEpilogue& ep, float* cols) {
+                             const std::vector<PackedWeights>& w, const ConvTransposePhases& phases, float* y,
+                             const ConvEpilogue& ep, std::int32_t* offsets, float* scratch) {
+  if (!phases.empty()) return conv_transpose2d_phases(p, x, batch, in_h, in_w, phases, y, ep, offsets, scratch);
+  float* cols = scratch;
   const ConvParams& c = p.conv;
   const index oh = p.out_h(in_h), ow = p.out_w(in_w), positions = in_h * in_w, plane = oh * ow;
   const index in_g = c.group_in(), out_g = c.group_out(), patch = p.patch(), taps = c.kernel_h * c.kernel_w;
