@@ -139,25 +139,6 @@ inline ConvTransposePhases pack_conv_transpose_phases(const ConvTransposeParams&
   return phases;
 }
 
-// Scratch one call needs (kernels::conv2d's kinds): the general path's cols, or one phase's
-// planes and its conv2d scratch.
-inline ConvScratchSize conv_transpose_scratch(const ConvTransposeParams& p, const ConvTransposePhases& phases,
-                                              index batch, index in_h, index in_w) {
-  if (phases.empty()) return {1, conv_transpose_cols(p, in_h, in_w)};
-  ConvScratchSize need{1, 1};
-  index planes = 1;
-  for (const ConvParams& q : phases.params) {
-    const index qh = q.out_h(in_h), qw = q.out_w(in_w);
-    if (qh <= 0 || qw <= 0) continue;
-    const ConvScratchSize s = conv2d_scratch(q, batch, in_h, in_w);
-    need.offsets = std::max(need.offsets, s.offsets);
-    need.floats = std::max(need.floats, s.floats);
-    planes = std::max(planes, checked_mul(checked_mul(batch, q.out_channels, "conv_transpose2d"), qh * qw, "conv_transpose2d"));
-  }
-  need.floats = checked_add(need.floats, (planes + 15) / 16 * 16, "conv_transpose2d");
-  return need;
-}
-
 // The weight of each group packed as a GEMM's right-hand side, optionally each output
 // channel scaled (a folded affine).
 inline std::vector<PackedWeights> pack_conv_transpose(const ConvTransposeParams& p, const float* weight,
@@ -187,38 +168,84 @@ constexpr index end_tap(index start, index dilation, index kernel, index size) {
 }
 }  // namespace detail
 
-// The phase path of conv_transpose2d: each phase through conv2d into `planes`, then spread
-// into the output at stride (s_h, s_w). The bias (and the activation, when no residual
-// follows it) run in conv2d's epilogue; a residual and its activation over the finished output.
+namespace detail {
+// How a phase call is cut: with at least as many phases as threads, each thread runs whole
+// phases (conv2d alone on it, one parallel region per call); with fewer, the phases one
+// after another, each conv2d on every thread. Per thread: one phase's planes, conv2d's
+// floats and offsets.
+struct PhaseSplit {
+  int team = 1;
+  index planes = 16, floats = 1, offsets = 1;
+};
+inline PhaseSplit split_phases(const ConvTransposeParams& p, const ConvTransposePhases& phases, index batch, index in_h,
+                               index in_w) {
+  PhaseSplit s;
+  const int threads = num_threads();
+  s.team = threads > 1 && static_cast<index>(phases.params.size()) >= threads ? threads : 1;
+  for (const ConvParams& q : phases.params) {
+    const index qh = q.out_h(in_h), qw = q.out_w(in_w);
+    if (qh <= 0 || qw <= 0) continue;
+    const ConvScratchSize need = conv2d_scratch(q, batch, in_h, in_w);
+    s.offsets = std::max(s.offsets, (need.offsets + 15) / 16 * 16);
+    s.floats = std::max(s.floats, (need.floats + 15) / 16 * 16);
+    s.planes = std::max(s.planes, (checked_mul(checked_mul(batch, p.conv.out_channels, "conv_transpose2d"), qh * qw,
+                                               "conv_transpose2d") + 15) / 16 * 16);
+  }
+  return s;
+}
+}  // namespace detail
+
+// Scratch one call needs (kernels::conv2d's kinds): the general path's cols, or the phase
+// path's split.
+inline ConvScratchSize conv_transpose_scratch(const ConvTransposeParams& p, const ConvTransposePhases& phases,
+                                              index batch, index in_h, index in_w) {
+  if (phases.empty()) return {1, conv_transpose_cols(p, in_h, in_w)};
+  const detail::PhaseSplit s = detail::split_phases(p, phases, batch, in_h, in_w);
+  return {checked_mul(s.offsets, s.team, "conv_transpose2d"),
+          checked_mul(checked_add(s.planes, s.floats, "conv_transpose2d"), s.team, "conv_transpose2d")};
+}
+
+// The phase path of conv_transpose2d: each phase through conv2d into planes, then spread
+// into the output at stride (s_h, s_w), every output element written by exactly one phase.
+// The bias (and the activation, without a residual) run in conv2d's epilogue; a residual is
+// gathered into the planes before the activation.
 inline void conv_transpose2d_phases(const ConvTransposeParams& p, const float* x, index batch, index in_h, index in_w,
                                     const ConvTransposePhases& phases, float* y, const ConvEpilogue& ep,
                                     std::int32_t* offsets, float* scratch) {
   const ConvParams& c = p.conv;
   const index oh = p.out_h(in_h), ow = p.out_w(in_w), plane = oh * ow, sh = phases.stride_h, sw = phases.stride_w;
   const ConvEpilogue phase_ep{ep.bias, nullptr, ep.residual ? Activation::none : ep.activation};
-  for (std::size_t f = 0; f < phases.params.size(); ++f) {
-    const ConvParams& q = phases.params[f];
-    const index qh = q.out_h(in_h), qw = q.out_w(in_w), py = static_cast<index>(f) / sw, px = static_cast<index>(f) % sw;
-    if (qh <= 0 || qw <= 0) continue;
-    float* planes = scratch;
-    const index planes_floats = (batch * c.out_channels * qh * qw + 15) / 16 * 16;
-    conv2d(q, x, batch, in_h, in_w, phases.weights[f], planes, phase_ep, offsets, scratch + planes_floats);
+  const detail::PhaseSplit split = detail::split_phases(p, phases, batch, in_h, in_w);
+  const index count = static_cast<index>(phases.params.size());
+  auto run_phase = [&](index f, std::int32_t* my_offsets, float* planes) {
+    const ConvParams& q = phases.params[static_cast<std::size_t>(f)];
+    const index qh = q.out_h(in_h), qw = q.out_w(in_w), py = f / sw, px = f % sw;
+    if (qh <= 0 || qw <= 0) return;
+    conv2d(q, x, batch, in_h, in_w, phases.weights[static_cast<std::size_t>(f)], planes, phase_ep, my_offsets,
+           planes + split.planes);
     parallel_for(batch * c.out_channels, std::max<index>(1, 16384 / (qh * qw)), [&](index b0, index b1) {
       for (index b = b0; b < b1; ++b) {
-        const float* src = planes + b * qh * qw;
+        float* src = planes + b * qh * qw;
         float* dst = y + b * plane + py * ow + px;
+        if (ep.residual) {
+          const float* res = ep.residual + b * plane + py * ow + px;
+          for (index r = 0; r < qh; ++r)
+            for (index j = 0; j < qw; ++j) src[r * qw + j] += res[r * sh * ow + j * sw];
+          if (ep.activation != Activation::none) apply(ep.activation, src, src, qh * qw);
+        }
         for (index r = 0; r < qh; ++r, src += qw, dst += sh * ow)
           for (index j = 0; j < qw; ++j) dst[j * sw] = src[j];
       }
     });
+  };
+  if (split.team <= 1) {
+    for (index f = 0; f < count; ++f) run_phase(f, offsets, scratch);
+    return;
   }
-  if (!ep.residual) return;
-  parallel_for(batch * c.out_channels, std::max<index>(1, 16384 / plane), [&](index b0, index b1) {
-    for (index b = b0; b < b1; ++b) {
-      float* out = y + b * plane;
-      add(out, ep.residual + b * plane, out, plane);
-      if (ep.activation != Activation::none) apply(ep.activation, out, out, plane);
-    }
+  parallel_team(split.team, [&](const Team& team) {
+    // Inside the region conv2d and parallel_for run on this thread alone.
+    for (index f = team.rank(); f < count; f += team.size())
+      run_phase(f, offsets + team.rank() * split.offsets, scratch + team.rank() * (split.planes + split.floats));
   });
 }
 
