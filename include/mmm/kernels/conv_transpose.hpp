@@ -169,29 +169,39 @@ constexpr index end_tap(index start, index dilation, index kernel, index size) {
 }  // namespace detail
 
 namespace detail {
-// How a phase call is cut: with at least as many phases as threads, each thread runs whole
-// phases (conv2d alone on it, one parallel region per call); with fewer, the phases one
-// after another, each conv2d on every thread. Per thread: one phase's planes, conv2d's
-// floats and offsets.
+// How a phase call is cut. Its unit is a row of phases (one py, every px: the output rows
+// oy ≡ py), so that the px planes of an output row meet on one thread and a stride-2 row is
+// written as an interleave of two. With at least as many rows of phases as threads, each
+// thread runs whole rows (its conv2d calls alone on it: one parallel region per call);
+// with fewer, the rows one after another, each conv2d on every thread. Per thread: one
+// row's planes (stride_w phases), conv2d's floats and offsets.
 struct PhaseSplit {
   int team = 1;
-  index planes = 16, floats = 1, offsets = 1;
+  index plane_floats = 16, floats = 1, offsets = 1;  // plane_floats: one phase's planes
 };
 inline PhaseSplit split_phases(const ConvTransposeParams& p, const ConvTransposePhases& phases, index batch, index in_h,
                                index in_w) {
   PhaseSplit s;
   const int threads = num_threads();
-  s.team = threads > 1 && static_cast<index>(phases.params.size()) >= threads ? threads : 1;
+  s.team = threads > 1 && phases.stride_h >= threads ? threads : 1;
   for (const ConvParams& q : phases.params) {
     const index qh = q.out_h(in_h), qw = q.out_w(in_w);
     if (qh <= 0 || qw <= 0) continue;
     const ConvScratchSize need = conv2d_scratch(q, batch, in_h, in_w);
     s.offsets = std::max(s.offsets, (need.offsets + 15) / 16 * 16);
     s.floats = std::max(s.floats, (need.floats + 15) / 16 * 16);
-    s.planes = std::max(s.planes, (checked_mul(checked_mul(batch, p.conv.out_channels, "conv_transpose2d"), qh * qw,
-                                               "conv_transpose2d") + 15) / 16 * 16);
+    s.plane_floats = std::max(s.plane_floats, (checked_mul(checked_mul(batch, p.conv.out_channels, "conv_transpose2d"),
+                                                           qh * qw, "conv_transpose2d") + 15) / 16 * 16);
   }
   return s;
+}
+
+// out[2j] = a[j], out[2j + 1] = b[j]: a loop the compiler vectorises (interleaving stores).
+inline void interleave2(const float* __restrict a, const float* __restrict b, float* __restrict out, index n) {
+  for (index j = 0; j < n; ++j) {
+    out[2 * j] = a[j];
+    out[2 * j + 1] = b[j];
+  }
 }
 }  // namespace detail
 
@@ -201,8 +211,9 @@ inline ConvScratchSize conv_transpose_scratch(const ConvTransposeParams& p, cons
                                               index batch, index in_h, index in_w) {
   if (phases.empty()) return {1, conv_transpose_cols(p, in_h, in_w)};
   const detail::PhaseSplit s = detail::split_phases(p, phases, batch, in_h, in_w);
-  return {checked_mul(s.offsets, s.team, "conv_transpose2d"),
-          checked_mul(checked_add(s.planes, s.floats, "conv_transpose2d"), s.team, "conv_transpose2d")};
+  const index per_thread = checked_add(checked_mul(s.plane_floats, phases.stride_w, "conv_transpose2d"), s.floats,
+                                       "conv_transpose2d");
+  return {checked_mul(s.offsets, s.team, "conv_transpose2d"), checked_mul(per_thread, s.team, "conv_transpose2d")};
 }
 
 // The phase path of conv_transpose2d: each phase through conv2d into planes, then spread
@@ -216,36 +227,58 @@ inline void conv_transpose2d_phases(const ConvTransposeParams& p, const float* x
   const index oh = p.out_h(in_h), ow = p.out_w(in_w), plane = oh * ow, sh = phases.stride_h, sw = phases.stride_w;
   const ConvEpilogue phase_ep{ep.bias, nullptr, ep.residual ? Activation::none : ep.activation};
   const detail::PhaseSplit split = detail::split_phases(p, phases, batch, in_h, in_w);
-  const index count = static_cast<index>(phases.params.size());
-  auto run_phase = [&](index f, std::int32_t* my_offsets, float* planes) {
-    const ConvParams& q = phases.params[static_cast<std::size_t>(f)];
-    const index qh = q.out_h(in_h), qw = q.out_w(in_w), py = f / sw, px = f % sw;
-    if (qh <= 0 || qw <= 0) return;
-    conv2d(q, x, batch, in_h, in_w, phases.weights[static_cast<std::size_t>(f)], planes, phase_ep, my_offsets,
-           planes + split.planes);
-    parallel_for(batch * c.out_channels, std::max<index>(1, 16384 / (qh * qw)), [&](index b0, index b1) {
+  const index per_thread = split.plane_floats * sw + split.floats;
+  const index images = batch * c.out_channels;
+  auto run_row = [&](index py, std::int32_t* my_offsets, float* planes) {
+    const ConvParams& first = phases.params[static_cast<std::size_t>(py * sw)];
+    const index qh = first.out_h(in_h);  // the same for every px
+    if (qh <= 0) return;
+    for (index px = 0; px < sw; ++px) {
+      const ConvParams& q = phases.params[static_cast<std::size_t>(py * sw + px)];
+      const index qw = q.out_w(in_w);
+      if (qw <= 0) continue;
+      float* mine = planes + px * split.plane_floats;
+      conv2d(q, x, batch, in_h, in_w, phases.weights[static_cast<std::size_t>(py * sw + px)], mine, phase_ep,
+             my_offsets, planes + sw * split.plane_floats);
+      if (ep.residual)
+        parallel_for(images, std::max<index>(1, 16384 / (qh * qw)), [&](index b0, index b1) {
+          for (index b = b0; b < b1; ++b) {
+            float* src = mine + b * qh * qw;
+            const float* res = ep.residual + b * plane + py * ow + px;
+            for (index r = 0; r < qh; ++r)
+              for (index j = 0; j < qw; ++j) src[r * qw + j] += res[r * sh * ow + j * sw];
+            if (ep.activation != Activation::none) apply(ep.activation, src, src, qh * qw);
+          }
+        });
+    }
+    const index qw0 = phases.params[static_cast<std::size_t>(py * sw)].out_w(in_w);
+    const bool pair = sw == 2 && 2 * qw0 == ow;  // both phases qw0 wide
+    parallel_for(images, std::max<index>(1, 16384 / (qh * ow)), [&](index b0, index b1) {
       for (index b = b0; b < b1; ++b) {
-        float* src = planes + b * qh * qw;
-        float* dst = y + b * plane + py * ow + px;
-        if (ep.residual) {
-          const float* res = ep.residual + b * plane + py * ow + px;
-          for (index r = 0; r < qh; ++r)
-            for (index j = 0; j < qw; ++j) src[r * qw + j] += res[r * sh * ow + j * sw];
-          if (ep.activation != Activation::none) apply(ep.activation, src, src, qh * qw);
+        float* dst = y + b * plane + py * ow;
+        if (pair) {
+          const float* even = planes + b * qh * qw0;
+          const float* odd = planes + split.plane_floats + b * qh * qw0;
+          for (index r = 0; r < qh; ++r) detail::interleave2(even + r * qw0, odd + r * qw0, dst + r * sh * ow, qw0);
+          continue;
         }
-        for (index r = 0; r < qh; ++r, src += qw, dst += sh * ow)
-          for (index j = 0; j < qw; ++j) dst[j * sw] = src[j];
+        for (index px = 0; px < sw; ++px) {
+          const index qw = phases.params[static_cast<std::size_t>(py * sw + px)].out_w(in_w);
+          const float* src = planes + px * split.plane_floats + b * qh * qw;
+          for (index r = 0; r < qh; ++r)
+            for (index j = 0; j < qw; ++j) dst[r * sh * ow + px + j * sw] = src[r * qw + j];
+        }
       }
     });
   };
   if (split.team <= 1) {
-    for (index f = 0; f < count; ++f) run_phase(f, offsets, scratch);
+    for (index py = 0; py < sh; ++py) run_row(py, offsets, scratch);
     return;
   }
   parallel_team(split.team, [&](const Team& team) {
     // Inside the region conv2d and parallel_for run on this thread alone.
-    for (index f = team.rank(); f < count; f += team.size())
-      run_phase(f, offsets + team.rank() * split.offsets, scratch + team.rank() * (split.planes + split.floats));
+    for (index py = team.rank(); py < sh; py += team.size())
+      run_row(py, offsets + team.rank() * split.offsets, scratch + team.rank() * per_thread);
   });
 }
 
