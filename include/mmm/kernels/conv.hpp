@@ -17,6 +17,10 @@
 // without padding the kernel reads the map itself. A 1×1 stride-1 convolution without
 // padding is a plain GEMM on the map (its positions are one long row).
 //
+// Few output channels (≤ detail::narrow_channels, one group, stride 1 along rows): a tile's
+// NR lanes would hold mostly zeros, so detail::conv_narrow puts positions in the lanes and
+// broadcasts the weights instead, reading the same map or bands.
+//
 // Threads split the blocks of rows (or, when a map has too few, the channel panels); each
 // has its own band. Scratch comes from the caller (conv2d_scratch), so a layer takes it
 // from its Workspace.
