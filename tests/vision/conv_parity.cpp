@@ -61,6 +61,13 @@ TEST_CASE("Conv2D matches nn.Conv2d: kernel and stride per axis, dilation, group
   check_conv2d<Conv2D<12, 20, with_mode(grouped, PaddingMode::circular)>>("conv_12_20_g4_circular");
 }
 
+TEST_CASE("Conv2D with at most 4 output channels (the direct kernel) matches nn.Conv2d") {
+  check_conv2d<Conv2D<16, 3, Conv{.kernel = 3, .pad = 1}>>("narrow_16_3_k3");
+  check_conv2d<Conv2D<5, 1, Conv{.kernel = {3, 5}, .stride = {2, 1}, .pad = {2, 4}, .dilation = 2,
+                                 .padding_mode = PaddingMode::reflect}>>("narrow_5_1_k3x5_s2x1_d2_reflect");
+  check_conv2d<Conv2D<7, 4, Conv{.kernel = 2}, false>>("narrow_7_4_k2_nopad_nobias");
+}
+
 TEST_CASE("Conv2D matches nn.Conv2d with padding='same'") {
   check_conv2d<Conv2D<5, 7, Conv{.kernel = {4, 3}, .pad = Pad::same, .dilation = {1, 2}}>>("conv_5_7_k4x3_same");
   check_conv2d<Conv2D<6, 9, Conv{.kernel = 3, .pad = Pad::same, .padding_mode = PaddingMode::reflect}>>(
@@ -168,4 +175,21 @@ TEST_CASE("ConvTranspose2D matches nn.ConvTranspose2d: stride, padding and outpu
   check_conv2d<ConvTranspose2D<16, 10, Conv{.kernel = 4, .stride = 2, .pad = 1}>>("conv_transpose_16_10_k4s2");
   check_conv2d<ConvTranspose2D<6, 9, Conv{.kernel = 3, .dilation = 2}, false>>("conv_transpose_6_9_k3d2_nobias");
   STATIC_REQUIRE(ConvTranspose2D<16, 10, Conv{.kernel = 4, .stride = 2, .pad = 1}>::output_height(9) == 18);
+}
+
+TEST_CASE("ConvTranspose2D by phase convolutions (kernel a multiple of the stride) matches nn.ConvTranspose2d") {
+  using Odd = ConvTranspose2D<12, 8, Conv{.kernel = {6, 2}, .stride = {3, 2}, .pad = {2, 0}, .groups = 2,
+                                          .output_padding = {1, 1}}>;
+  using Wide = ConvTranspose2D<33, 17, Conv{.kernel = 4, .stride = 2, .pad = 1}>;
+  using Unit = ConvTranspose2D<5, 6, Conv{.kernel = {3, 2}, .pad = {1, 0}}, false>;
+  using TooPadded = ConvTranspose2D<4, 5, Conv{.kernel = 4, .stride = 2, .pad = 3}>;
+  STATIC_REQUIRE(kernels::ConvTransposePhases::applicable(Odd::params));
+  STATIC_REQUIRE(kernels::ConvTransposePhases::applicable(Wide::params));
+  STATIC_REQUIRE(kernels::ConvTransposePhases::applicable(Unit::params));
+  STATIC_REQUIRE(kernels::ConvTransposePhases::applicable(ConvTranspose2D<16, 10, Conv{.kernel = 4, .stride = 2, .pad = 1}>::params));
+  STATIC_REQUIRE(!kernels::ConvTransposePhases::applicable(TooPadded::params));  // the general path
+  check_conv2d<Odd>("conv_transpose_12_8_k6x2_s3x2_op_g2");
+  check_conv2d<Wide>("conv_transpose_33_17_k4s2");
+  check_conv2d<Unit>("conv_transpose_5_6_k3x2_s1_nobias");
+  check_conv2d<TooPadded>("conv_transpose_4_5_k4s2p3");
 }

@@ -57,6 +57,12 @@ with Oracle("vision.conv") as o:
     save_conv("conv_5_7_k4x3_same", nn.Conv2d(5, 7, (4, 3), padding="same", dilation=(1, 2)), image(2, 5, 37, 53))
     save_conv("conv_6_9_k3_same_reflect", nn.Conv2d(6, 9, 3, padding="same", padding_mode="reflect"),
               image(2, 6, 19, 23))
+    # at most 4 output channels: the direct kernel (mmm), full vectors and a partial one per row
+    save_conv("narrow_16_3_k3", nn.Conv2d(16, 3, 3, padding=1), image(2, 16, 37, 71))
+    save_conv("narrow_5_1_k3x5_s2x1_d2_reflect",
+              nn.Conv2d(5, 1, (3, 5), stride=(2, 1), padding=(2, 4), dilation=2, padding_mode="reflect"),
+              image(3, 5, 23, 37))
+    save_conv("narrow_7_4_k2_nopad_nobias", nn.Conv2d(7, 4, 2, bias=False), image(1, 7, 19, 40))
     save_conv("depthwise_24_k3", nn.Conv2d(24, 24, 3, padding=1, groups=24), image(3, 24, 37, 53))
     save_conv("depthwise_8_16_k5s2_replicate",
               nn.Conv2d(8, 16, 5, stride=2, padding=2, groups=8, padding_mode="replicate"), image(2, 8, 37, 53))
@@ -141,3 +147,11 @@ with Oracle("vision.conv") as o:
               image(3, 12, 13, 11))
     save_conv("conv_transpose_16_10_k4s2", nn.ConvTranspose2d(16, 10, 4, stride=2, padding=1), image(2, 16, 9, 7))
     save_conv("conv_transpose_6_9_k3d2_nobias", nn.ConvTranspose2d(6, 9, 3, dilation=2, bias=False), image(1, 6, 8, 10))
+    # kernel a multiple of the stride: by phases (mmm); the last with a padding too large for them
+    save_conv("conv_transpose_12_8_k6x2_s3x2_op_g2",
+              nn.ConvTranspose2d(12, 8, (6, 2), stride=(3, 2), padding=(2, 0), output_padding=(1, 1), groups=2),
+              image(3, 12, 5, 7))
+    save_conv("conv_transpose_33_17_k4s2", nn.ConvTranspose2d(33, 17, 4, stride=2, padding=1), image(2, 33, 19, 21))
+    save_conv("conv_transpose_5_6_k3x2_s1_nobias", nn.ConvTranspose2d(5, 6, (3, 2), padding=(1, 0), bias=False),
+              image(2, 5, 11, 9))
+    save_conv("conv_transpose_4_5_k4s2p3", nn.ConvTranspose2d(4, 5, 4, stride=2, padding=3), image(2, 4, 7, 6))

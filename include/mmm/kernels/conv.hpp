@@ -17,6 +17,10 @@
 // without padding the kernel reads the map itself. A 1×1 stride-1 convolution without
 // padding is a plain GEMM on the map (its positions are one long row).
 //
+// Few output channels (≤ detail::narrow_channels, one group, stride 1 along rows): a tile's
+// NR lanes would hold mostly zeros, so detail::conv_narrow puts positions in the lanes and
+// broadcasts the weights instead, reading the same map or bands.
+//
 // Threads split the blocks of rows (or, when a map has too few, the channel panels); each
 // has its own band. Scratch comes from the caller (conv2d_scratch), so a layer takes it
 // from its Workspace.
@@ -161,6 +165,7 @@ struct ConvPlan {
   index batch = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   bool flat = false;      // positions are one row of out_h·out_w (1×1, stride 1, no padding)
   bool band = false;      // the kernel reads padded bands copied from the input
+  bool narrow = false;    // few output channels: the direct kernel (conv_narrow), positions in the lanes
   index pitch = 0;        // row stride of what the kernel reads
   index plane = 0;        // channel stride of what the kernel reads
   index band_width = 0;   // padded input width
@@ -199,6 +204,7 @@ inline ConvPlan plan_conv(const ConvParams& p, index batch, index in_h, index in
   const bool fits_offsets = checked_mul(p.group_in(), checked_mul(in_h, in_w, "conv2d"), "conv2d") <
                             std::numeric_limits<std::int32_t>::max() / 2;
   plan.band = p.padded() || (!fits_offsets && !plan.flat);
+  plan.narrow = !plan.flat && p.groups == 1 && p.out_channels <= narrow_channels && p.stride_w == 1;
   if (!fits_offsets && plan.flat)
     throw ResourceError("conv2d: a " + std::to_string(in_h) + "×" + std::to_string(in_w) + " map of " +
                         std::to_string(p.group_in()) + " channels per group is too large for one 1×1 convolution");
@@ -246,7 +252,7 @@ inline ConvPlan plan_conv(const ConvParams& p, index batch, index in_h, index in
     }
   }
   plan.depth_block = std::max<index>(1, std::min(p.depth(), conv_blocking().depth));
-  if (plan.depth_block < p.depth()) {
+  if (plan.depth_block < p.depth() && !plan.narrow) {
     const index tiles = plan.flat ? plan.block_tiles : plan.block_rows * plan.tiles_per_row;
     plan.tile_floats = checked_mul(tiles, ConvTraits<kernel_arch>::tile_rows * PackedConvWeights::nr, "conv2d tiles");
   }
@@ -347,6 +353,13 @@ inline void conv2d(const ConvParams& p, const float* x, index batch, index in_h,
       source = band;
     } else {
       source = xn + g0 * in_g * plan.plane + r0 * p.stride_h * plan.pitch;
+    }
+    if (plan.narrow) {  // one group, one panel: every channel of the rows at once
+      for (index oy = r0; oy < r1; ++oy)
+        detail::conv_narrow<Arch>(static_cast<int>(p.out_channels), plan.out_w, K,
+                                  source + (oy - r0) * p.stride_h * plan.pitch, offsets, w.panel(0), NR,
+                                  yn + oy * plan.out_w, P, ep.bias, rn ? rn + oy * plan.out_w : nullptr, ep.activation);
+      return;
     }
     const index row_n = plan.row_positions();
     for (index q = q0; q < q1; ++q) {

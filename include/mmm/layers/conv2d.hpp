@@ -27,7 +27,8 @@
 //   - depthwise (groups = In): a stencil per channel (kernels/depthwise_conv.hpp);
 //   - everything else: an implicit-GEMM direct convolution (kernels/conv.hpp) whose tiles
 //     read the map in place (or a padded band of rows of it) and are stored straight into
-//     NCHW; a 1×1 stride-1 convolution is a plain GEMM on the map.
+//     NCHW; a 1×1 stride-1 convolution is a plain GEMM on the map; at most 4 output
+//     channels (an RGB output layer), the positions go along the vector lanes instead.
 
 #include <span>
 #include <string>

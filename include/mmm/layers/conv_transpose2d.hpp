@@ -9,8 +9,11 @@
 // Parameters: weight [In, Out/groups, kh, kw] (torch's layout), bias [Out].
 //
 // forward_fused(x, ws, act, residual) and fold_affine(scale, shift) as Conv2D's.
-// Through the one GEMM and col2im (kernels/conv_transpose.hpp), weights packed once.
+// Kernel sides that are multiples of the strides (dilation 1): as stride_h·stride_w phase
+// convolutions written into the output; otherwise through the one GEMM and col2im
+// (kernels/conv_transpose.hpp). Weights packed once, for the path the geometry takes.
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -58,7 +61,8 @@ class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Tak
   static constexpr index output_width(index w) { return params.out_w(w); }
 
   void prepare() {
-    packed_ = kernels::pack_conv_transpose(params, this->weight_.data(), this->folded_scale());
+    phases_ = kernels::pack_conv_transpose_phases(params, this->weight_.data(), this->folded_scale());
+    if (phases_.empty()) packed_ = kernels::pack_conv_transpose(params, this->weight_.data(), this->folded_scale());
     this->prepare_bias();
   }
 
@@ -73,16 +77,19 @@ class ConvTranspose2D : public ModuleBase<ConvTranspose2D<In, Out, P, Bias>, Tak
                        detail::map_size_text(oh, ow) + " output; both sides must be positive");
     float* y = ws.allocate<float>(checked_mul(checked_mul(x.batch, Out, "ConvTranspose2D"), checked_mul(oh, ow, "ConvTranspose2D"),
                                               "ConvTranspose2D"));
-    const Workspace::Mark scratch = ws.mark();
-    float* cols = ws.allocate<float>(kernels::conv_transpose_scratch(params, x.height, x.width));
-    kernels::conv_transpose2d(params, x.data, x.batch, x.height, x.width, packed_, y,
-                              {this->bias_used_.data(), residual, activation}, cols);
-    ws.release(scratch);
+    const Workspace::Mark mark = ws.mark();
+    const kernels::ConvScratchSize need = kernels::conv_transpose_scratch(params, phases_, x.batch, x.height, x.width);
+    std::int32_t* offsets = ws.allocate<std::int32_t>(need.offsets);
+    float* scratch = ws.allocate<float>(need.floats);
+    kernels::conv_transpose2d(params, x.data, x.batch, x.height, x.width, packed_, phases_, y,
+                              {this->bias_used_.data(), residual, activation}, offsets, scratch);
+    ws.release(mark);
     return {y, x.batch, oh, ow};
   }
 
  private:
-  std::vector<kernels::PackedWeights> packed_;
+  std::vector<kernels::PackedWeights> packed_;  // the general path's
+  kernels::ConvTransposePhases phases_;         // or the phase convolutions'
 };
 
 }  // namespace mmm

@@ -142,6 +142,110 @@ inline void conv_tile(int rows, index kc, const float* origin, index step, const
     conv_accumulate_rows<Arch, 0>(all_rows, rows, kc, origin, step, offsets, panel, tile, accumulate);
 }
 
+// Few output channels (a whole group of at most narrow_channels, stride 1 along rows): a
+// direct convolution with the positions along the vector lanes. Each input vector serves
+// every channel and the channels' weights are broadcast, where an implicit-GEMM tile would
+// fill Channels of its NR lanes (an RGB output layer: 3 of 32).
+inline constexpr index narrow_channels = 4;
+
+// Positions [0, J·W) of a row (the last vector holding `last` lanes when Partial), every
+// channel: out[c·ld + i] = Σ_k panel[k·nr + c] · source[offsets[k] + i] + bias[c] + residual.
+template <class Arch, int Channels, int J, bool Partial>
+inline void conv_narrow_block(index kc, const float* __restrict source, const std::int32_t* __restrict offsets,
+                              const float* __restrict panel, index nr, index last, float* __restrict out, index ld,
+                              const float* bias, const float* residual) {
+  using S = Simd<Arch>;
+  using V = typename S::V;
+  constexpr int W = S::width;
+  auto load = [&](const float* p, int j) -> V {
+    if constexpr (Partial && W > 1) {
+      if (j == J - 1) return MathKernels<Arch>::load_partial(p, last, 0.0f);
+    }
+    return S::load(p);
+  };
+  V total[Channels][J];
+#pragma GCC unroll 4
+  for (int c = 0; c < Channels; ++c)
+#pragma GCC unroll 4
+    for (int j = 0; j < J; ++j) total[c][j] = S::zero();
+  // Sums in blocks of conv_sum_block steps, as conv_accumulate (the same rounding).
+  for (index kb = 0; kb < kc; kb += conv_sum_block) {
+    const index ke = std::min(kc, kb + conv_sum_block);
+    V acc[Channels][J];
+#pragma GCC unroll 4
+    for (int c = 0; c < Channels; ++c)
+#pragma GCC unroll 4
+      for (int j = 0; j < J; ++j) acc[c][j] = S::zero();
+    for (index k = kb; k < ke; ++k) {
+      const float* p = source + offsets[k];
+      V xv[J];
+#pragma GCC unroll 4
+      for (int j = 0; j < J; ++j) xv[j] = load(p + j * W, j);
+#pragma GCC unroll 4
+      for (int c = 0; c < Channels; ++c) {
+        const V wv = S::set1(panel[k * nr + c]);
+#pragma GCC unroll 4
+        for (int j = 0; j < J; ++j) acc[c][j] = S::fma(wv, xv[j], acc[c][j]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < Channels; ++c)
+#pragma GCC unroll 4
+      for (int j = 0; j < J; ++j) total[c][j] = total[c][j] + acc[c][j];
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < Channels; ++c)
+#pragma GCC unroll 4
+    for (int j = 0; j < J; ++j) {
+      V v = total[c][j];
+      if (bias) v = v + S::set1(bias[c]);
+      float* o = out + c * ld + j * W;
+      const float* r = residual ? residual + c * ld + j * W : nullptr;
+      if constexpr (Partial && W > 1) {
+        if (j == J - 1) {
+          if (r) v = v + MathKernels<Arch>::load_partial(r, last, 0.0f);
+          MathKernels<Arch>::store_partial(o, last, v);
+          continue;
+        }
+      }
+      if (r) v = v + S::load(r);
+      S::store(o, v);
+    }
+}
+
+// One output row of `width` positions for every channel: blocks of J vectors, then single
+// vectors, the last one partial. The activation runs over the written rows.
+template <class Arch, int Channels>
+inline void conv_narrow_row(index width, index kc, const float* source, const std::int32_t* offsets, const float* panel,
+                            index nr, float* out, index ld, const float* bias, const float* residual,
+                            Activation activation) {
+  constexpr index W = Simd<Arch>::width, J = W >= 16 ? 4 : 2;
+  index x = 0;
+  for (; x + J * W <= width; x += J * W)
+    conv_narrow_block<Arch, Channels, J, false>(kc, source + x, offsets, panel, nr, W, out + x, ld, bias,
+                                                residual ? residual + x : nullptr);
+  for (; x + W <= width; x += W)
+    conv_narrow_block<Arch, Channels, 1, false>(kc, source + x, offsets, panel, nr, W, out + x, ld, bias,
+                                                residual ? residual + x : nullptr);
+  if (x < width)
+    conv_narrow_block<Arch, Channels, 1, true>(kc, source + x, offsets, panel, nr, width - x, out + x, ld, bias,
+                                               residual ? residual + x : nullptr);
+  if (activation != Activation::none)
+    for (int c = 0; c < Channels; ++c) apply(activation, out + c * ld, out + c * ld, width);
+}
+
+template <class Arch>
+inline void conv_narrow(int channels, index width, index kc, const float* source, const std::int32_t* offsets,
+                        const float* panel, index nr, float* out, index ld, const float* bias, const float* residual,
+                        Activation activation) {
+  switch (channels) {
+    case 1: return conv_narrow_row<Arch, 1>(width, kc, source, offsets, panel, nr, out, ld, bias, residual, activation);
+    case 2: return conv_narrow_row<Arch, 2>(width, kc, source, offsets, panel, nr, out, ld, bias, residual, activation);
+    case 3: return conv_narrow_row<Arch, 3>(width, kc, source, offsets, panel, nr, out, ld, bias, residual, activation);
+    default: return conv_narrow_row<Arch, 4>(width, kc, source, offsets, panel, nr, out, ld, bias, residual, activation);
+  }
+}
+
 // What a store adds to the tile before writing it: bias per channel, a residual laid out
 // as the output, then the activation.
 struct ConvTileEpilogue {
