@@ -165,6 +165,7 @@ struct RecurrentSource {
   const float* b_ih = nullptr;  // [gates·hidden] or null (bias=False)
   const float* b_hh = nullptr;
   const float* w_hr = nullptr;  // LSTM proj_size: [state, hidden], else null
+  bool fixed_frames = false;    // the layer steps by run_fixed_frame: pack its frame weights
 };
 
 // Which of the tuning below applies: mutable for tests, which make small layers use threads.
@@ -239,7 +240,7 @@ class RecurrentWeights {
     // A fixed-size frame (run_fixed_frame) in groups of frame_lanes(hidden) units: the packing
     // above when that is the register width, else a copy in narrower groups.
     frame_lanes_ = frame_lanes(hidden);
-    if (Type == WeightType::f32 && Cell::gates == vectors && !s.w_hr && frame_lanes_ != lanes) {
+    if (s.fixed_frames && Type == WeightType::f32 && Cell::gates == vectors && !s.w_hr && frame_lanes_ != lanes) {
       const index L = frame_lanes_, ng = (hidden + L - 1) / L, gw = vectors * L;
       narrow_ = allocate_aligned<float>(checked_mul(checked_mul(ng, gw, "LSTM weights"), in + state + 2, "LSTM weights"));
       float* input = narrow_.get();

@@ -269,6 +269,7 @@ class Recurrent : public ModuleBase<Derived, recurrent_signature<In, Hidden, R>>
         src.b_ih = R.bias ? b_ih_[s].data() : nullptr;
         src.b_hh = R.bias ? b_hh_[s].data() : nullptr;
         src.w_hr = R.proj_size > 0 ? w_hr_[s].data() : nullptr;
+        src.fixed_frames = fixed_frames;
         packed_[s] = Weights(layer_input(l), Hidden, state_size, src);
       }
     prepared_ = true;
