@@ -5,6 +5,9 @@ tokenizers need, as compact sorted tables.
       letter/number/space  as the `regex` module's \\p{L}, \\p{N}, \\s (GPT-2's pattern)
       mark/punct/control/space_sep  as unicodedata's Mn, P*, C*, Zs (BERT's tokenizer)
   * lowercase: str.lower() for every code point where it is one code point
+  * case runs: Cased and Case_Ignorable, the two properties of str.lower()'s Final_Sigma
+    rule (a word-final capital sigma lowers to ς, not σ); unicodedata does not expose
+    them, so they are read off str.lower() itself (see case_bits)
   * stripped decompositions: NFD of a code point with the Mn marks removed (BERT's
     accent stripping); Hangul syllables are decomposed by formula in the header instead
   * letter runs: the finer classes the tiktoken o200k pattern and Hugging Face's
@@ -47,6 +50,23 @@ def bits(c):
     if cat == "Zs":
         b |= SPACE_SEP
     return b
+
+
+CASED, CASE_IGNORABLE = 1, 2
+
+
+def case_bits(c):
+    """Cased is Lowercase, Uppercase or Lt. Case_Ignorable is read off the Final_Sigma rule
+    of str.lower() (skip case-ignorable characters, then ask whether the next one is
+    cased): "AΣ" + c + "A" keeps σ only if c is cased or skipped, "AΣ" + c only if c is
+    cased and not skipped."""
+    ch = chr(c)
+    cased = ch.islower() or ch.isupper() or unicodedata.category(ch) == "Lt"
+    if cased:
+        ignorable = ("A\u03a3" + ch).lower()[1] == "\u03c2"
+    else:
+        ignorable = ("A\u03a3" + ch + "A").lower()[1] == "\u03c3"
+    return (CASED if cased else 0) | (CASE_IGNORABLE if ignorable else 0)
 
 
 def fine_bits(c):
@@ -98,6 +118,7 @@ def main():
     out = sys.stdout
     runs = run_table(bits)
     fine = run_table(fine_bits)
+    case = run_table(case_bits)
     lower = []
     for c in range(0x110000):
         if 0xD800 <= c < 0xE000:
@@ -139,6 +160,8 @@ def main():
     table("decomposition_pool", "std::uint32_t", [f"0x{v:X}" for v in pool], per_line=12)
     out.write("// (first code point << 8) | fine letter bits (see unicode.hpp), for runs of equal bits.\n")
     table("letter_runs", "std::uint32_t", [f"0x{(c << 8) | b:08X}u" for c, b in fine])
+    out.write("// (first code point << 8) | case bits (1 Cased, 2 Case_Ignorable), for runs of equal bits.\n")
+    table("case_runs", "std::uint32_t", [f"0x{(c << 8) | b:08X}u" for c, b in case])
 
     nfd, nfkd, ccc, compose = normalization_tables()
 

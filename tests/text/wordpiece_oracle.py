@@ -159,7 +159,13 @@ def tokenize_with_offsets(vocab, text, lower):
     out_words = []
     for w in words:
         if lower:
-            w = [(x, s, e) for c, s, e in w for y in c.lower()
+            # str.lower() of the whole word, as BERT's: a word-final Σ lowers to ς
+            word, lowered, k = "".join(c for c, _, _ in w).lower(), [], 0
+            for c, s, e in w:
+                n = len(c.lower())  # the Σ rule changes no length
+                lowered += [(y, s, e) for y in word[k:k + n]]
+                k += n
+            w = [(x, s, e) for y, s, e in lowered
                  for x in unicodedata.normalize("NFD", y) if unicodedata.category(x) != "Mn"]
         cur = []
         for c, s, e in w:
@@ -233,6 +239,12 @@ ODD = ["\u00a0", "\u3000", "\u2028", "\t", "\n", "\r", "  ", "\u200b", "\ufeff",
        "İstanbul", "ǅ", "ß", "Ωμέγα", "e\u0301", "Å", "ﬁ", "Ⅻ", "½", "﹏", "…", "“quoted”", "«»", "¿¡", "$5.00", "#tag",
        "@user", "don't", "U.S.A.", "中文字符", "日本語のテキスト", "한국어", "😀", "👩🏽‍🚀", "\u0300", "a\u0308", "Ἀθῆναι", "ﾊﾝｶｸ",
        "\U00020000", "\uf900", "x" * 120, "ü" * 101, "[MASK]", "[CLS]"]
+# Σ lowers to ς at the end of a word (str.lower()'s Final_Sigma rule), case-ignorable
+# characters (apostrophe, period, colon, marks, modifier letters) skipped on both sides and
+# dropped ones (soft hyphen, zero-width space) not there at all
+SIGMA = ["ΟΔΥΣΣΕΥΣ", "ΣΑΣ,", "Σ", "ΑΣ", "αΣ'", "αΣ's", "ΑΣ.Α", "ΑΣ:", "ΑΣ\u0301", "\u0301Σα", "ΑΣ\u00adΑ", "ΑΣ-Α",
+       "ΑΣ中", "ΑΣ\u200bΑ", "ΑΣ1", "1Σ", "ΑΣ\u0345", "ΑΣ\u02b0", "σας Σας"]
+ODD += SIGMA
 INVALID = [b"\xff", b"\xc3", b"\xe2\x82", b"\x80", b"\xc0\xaf", b"\xed\xa0\x80"]
 
 
@@ -246,7 +258,8 @@ def main():
         vocab = {t: i for i, t in enumerate(vocab_list)}
         with open(os.path.join(o.args.out, "vocab.txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(vocab_list) + "\n")
-        texts = [l.encode() for l in lines] + [b"", b" ", b"\t\n"]
+        texts = [l.encode() for l in lines + SIGMA] + [b"", b" ", b"\t\n"]
+        texts += [b"\xce\x91\xce\xa3\xff\xce\x91", b"\xce\x91\xce\xa3\xed\xa0\x80 x"]  # Σ, invalid bytes, a letter or not
         words = " ".join(lines).split()
         for _ in range(500):
             parts = []

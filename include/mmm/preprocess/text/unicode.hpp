@@ -40,6 +40,13 @@ enum LetterProperty : std::uint8_t {
   decimal = 128      // \p{Nd}
 };
 
+// Cased and Case_Ignorable (Unicode's derived properties), which str.lower() consults to
+// lower a word-final Σ to ς.
+enum CaseProperty : std::uint8_t {
+  cased = 1,
+  case_ignorable = 2  // skipped when looking for the cased letters around a Σ
+};
+
 namespace detail {
 template <std::size_t N>
 constexpr std::uint8_t lookup_runs(const std::uint32_t (&runs)[N], char32_t c) noexcept {
@@ -69,6 +76,11 @@ inline constexpr auto latin1_letters = [] {
   for (char32_t c = 0; c < 256; ++c) t[c] = lookup_runs(tables::letter_runs, c);
   return t;
 }();
+inline constexpr auto latin1_case = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (char32_t c = 0; c < 256; ++c) t[c] = lookup_runs(tables::case_runs, c);
+  return t;
+}();
 }  // namespace detail
 
 constexpr std::uint8_t properties(char32_t c) noexcept { return c < 256 ? detail::latin1[c] : detail::lookup(c); }
@@ -77,9 +89,15 @@ constexpr std::uint8_t letter_properties(char32_t c) noexcept {
   return c < 256 ? detail::latin1_letters[c] : detail::lookup_runs(tables::letter_runs, c);
 }
 constexpr bool has(char32_t c, LetterProperty p) noexcept { return (letter_properties(c) & p) != 0; }
+constexpr std::uint8_t case_properties(char32_t c) noexcept {
+  return c < 256 ? detail::latin1_case[c] : detail::lookup_runs(tables::case_runs, c);
+}
+constexpr bool has(char32_t c, CaseProperty p) noexcept { return (case_properties(c) & p) != 0; }
 
 // Python's str.lower() for every code point whose lowercase is one code point; İ (U+0130),
-// whose lowercase is two, is handled by append_lower.
+// whose lowercase is two, is handled by append_lower; Σ (U+03A3) lowers to σ here, and to ς
+// at the end of a word (str.lower()'s Final_Sigma rule) only where the caller knows the
+// word: see WordPiece.
 constexpr char32_t lower_one(char32_t c) noexcept {
   if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
   const std::uint32_t* lower = detail::find_pair(tables::lowercase, c);

@@ -171,25 +171,32 @@ class WordPiece : public EncodeReturning<WordPiece> {
     auto& chars = s.chars;
     chars.clear();
     const bool strip = options_.strip_accents < 0 ? options_.lowercase : options_.strip_accents > 0;
+    bool after_cased = false;  // the word's last character that is not case-ignorable is cased
     for (std::size_t i = 0; i < text.size();) {
       const utf8::Decoded d = utf8::decode(text, i);
       const auto b = static_cast<std::uint32_t>(i), e = static_cast<std::uint32_t>(i + static_cast<std::size_t>(d.length));
       i = e;
       const char32_t c = d.code;
-      if (!d.valid || c == 0 || c == 0xFFFD) continue;  // BERT decodes with errors="ignore"
-      const bool white = c == ' ' || c == '\t' || c == '\n' || c == '\r' || unicode::has(c, unicode::space_sep);
-      if (!white && unicode::has(c, unicode::control)) continue;
-      if (white || unicode::has(c, unicode::space)) {  // str.split() also splits at U+2028/2029
-        chars.push_back({' ', b, e, true});
+      switch (classify(d)) {
+        case Class::dropped: continue;
+        case Class::boundary:
+          chars.push_back({' ', b, e, true});
+          after_cased = false;
+          continue;
+        case Class::cjk:
+          chars.push_back({' ', b, b, true});
+          push(chars, c, b, e, strip, false);
+          chars.push_back({' ', e, e, true});
+          after_cased = false;
+          continue;
+        case Class::other: break;
+      }
+      if (!options_.lowercase) {
+        push(chars, c, b, e, strip, false);
         continue;
       }
-      if (options_.split_cjk && is_cjk(c)) {
-        chars.push_back({' ', b, b, true});
-        push(chars, c, b, e, strip);
-        chars.push_back({' ', e, e, true});
-        continue;
-      }
-      push(chars, c, b, e, strip);
+      push(chars, c, b, e, strip, c == 0x3A3 && after_cased && !cased_letter_follows(text, i));
+      if (!unicode::has(c, unicode::case_ignorable)) after_cased = unicode::has(c, unicode::cased);
     }
     // Words are runs between boundaries; punctuation characters stand alone.
     std::size_t start = 0;
@@ -205,14 +212,49 @@ class WordPiece : public EncodeReturning<WordPiece> {
     }
   }
 
-  void push(std::vector<Char>& chars, char32_t c, std::uint32_t b, std::uint32_t e, bool strip) const {
+  // What the basic tokenizer does with a character: BERT decodes with errors="ignore" and
+  // drops NUL, U+FFFD and control characters; whitespace (and what str.split() also splits
+  // at, U+2028/2029) ends a word; a CJK ideograph is a word of its own.
+  enum class Class { dropped, boundary, cjk, other };
+  Class classify(const utf8::Decoded& d) const noexcept {
+    const char32_t c = d.code;
+    if (!d.valid || c == 0 || c == 0xFFFD) return Class::dropped;
+    const bool white = c == ' ' || c == '\t' || c == '\n' || c == '\r' || unicode::has(c, unicode::space_sep);
+    if (!white && unicode::has(c, unicode::control)) return Class::dropped;
+    if (white || unicode::has(c, unicode::space)) return Class::boundary;
+    if (options_.split_cjk && is_cjk(c)) return Class::cjk;
+    return Class::other;
+  }
+
+  // BERT lowercases each whitespace-separated word with str.lower(), whose Final_Sigma rule
+  // lowers Σ to ς after a cased letter and not before one (case-ignorable characters, such
+  // as apostrophes and marks, skipped both ways). The text after a Σ at byte i decides.
+  bool cased_letter_follows(std::string_view text, std::size_t i) const {
+    while (i < text.size()) {
+      const utf8::Decoded d = utf8::decode(text, i);
+      i += static_cast<std::size_t>(d.length);
+      switch (classify(d)) {
+        case Class::dropped: continue;
+        case Class::boundary:
+        case Class::cjk: return false;
+        case Class::other: break;
+      }
+      if (!unicode::has(d.code, unicode::case_ignorable)) return unicode::has(d.code, unicode::cased);
+    }
+    return false;
+  }
+
+  void push(std::vector<Char>& chars, char32_t c, std::uint32_t b, std::uint32_t e, bool strip,
+            bool final_sigma) const {
     auto add = [&](char32_t x) {
       if (strip)
         unicode::append_stripped(x, [&](char32_t y) { chars.push_back({y, b, e, false}); });
       else
         chars.push_back({x, b, e, false});
     };
-    if (options_.lowercase)
+    if (final_sigma)
+      add(0x3C2);
+    else if (options_.lowercase)
       unicode::append_lower(c, add);
     else
       add(c);
