@@ -97,6 +97,14 @@ def load_weights(model, path):
     return meta
 
 
+def with_float32(exact, float32):
+    """Outputs for require_close_to_float64 (tests/support/oracle.hpp): each float64 result
+    as float32 under its name, and PyTorch's float32 result beside it as "<name>.torch32"."""
+    out = {k: v.float() for k, v in exact.items()}
+    out.update({f"{k}.torch32": v for k, v in float32.items()})
+    return out
+
+
 class Oracle:
     """Parses the standard arguments, seeds torch and prints the seed, and saves cases."""
 

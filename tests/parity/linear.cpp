@@ -7,6 +7,7 @@
 using namespace mmm;
 using test::OracleCase;
 using test::require_close;
+using test::require_close_to_float64;
 
 namespace {
 template <class M>
@@ -23,20 +24,21 @@ TEST_CASE("Linear<37, 129> matches nn.Linear") {
   for (const char* name : {"linear_37_129", "linear_37_129_random_batch"}) {
     OracleCase c(name);
     Linear<37, 129> linear;
-    require_close(run(linear, c, as_feat), c.output("y"), 1e-4, name);
+    require_close_to_float64(run(linear, c, as_feat), c, "y", 1e-4, name);
   }
 }
 
 TEST_CASE("Linear without bias on Seq matches nn.Linear(bias=False) on N×T×D") {
   OracleCase c("linear_seq_nobias");
   Linear<64, 17, false> linear;
-  require_close(run(linear, c, [](const Tensor& x) { return Seq<64>(x); }), c.output("y"), 1e-4, "Linear<64,17,false>");
+  require_close_to_float64(run(linear, c, [](const Tensor& x) { return Seq<64>(x); }), c, "y", 1e-4,
+                           "Linear<64,17,false>");
 }
 
 TEST_CASE("Linear<1, 1> matches nn.Linear(1, 1)") {
   OracleCase c("linear_1_1");
   Linear<1, 1> linear;
-  require_close(run(linear, c, [](const Tensor& x) { return Feat<1>(x); }), c.output("y"), 1e-4, "Linear<1,1>");
+  require_close_to_float64(run(linear, c, [](const Tensor& x) { return Feat<1>(x); }), c, "y", 1e-4, "Linear<1,1>");
 }
 
 TEST_CASE("activations match torch.nn") {
@@ -63,5 +65,5 @@ TEST_CASE("Softmax over Seq matches nn.Softmax(dim=-1)") {
 TEST_CASE("a Sequential MLP loads a torch state_dict and matches nn.Sequential") {
   OracleCase c("mlp");
   Sequential<Linear<37, 64>, ReLU, Linear<64, 129>, GELU, Linear<129, 10>, Tanh, Linear<10, 7>, Softmax> mlp;
-  require_close(run(mlp, c, as_feat), c.output("y"), 1e-4, "MLP");
+  require_close_to_float64(run(mlp, c, as_feat), c, "y", 1e-4, "MLP");
 }

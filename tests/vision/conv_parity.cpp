@@ -15,19 +15,9 @@ namespace {
 
 constexpr double bound = 1e-4;
 
-// Compares with torch in float64 (see conv_parity.py): within 1e-4, or within 4× torch's
-// own float32 error on the same case where that is larger. Float sums of this length miss
-// 1e-4 by the test's measure in torch too: over 16 runs (755 comparisons) torch's float32
-// worst was 2.9e-4 and mmm's 1.8e-4, their ratio 1.0 at the median and 2.75 at most; a
-// later 3.04 (1 run in ~50: conv_33_65_k2s3, an output that cancels to 0.4% of the largest)
-// failed the 3× this test had, so the margin is 4×.
+// Compares with torch in float64 (see conv_parity.py and require_close_to_float64).
 void check_output(const Tensor& actual, const OracleCase& c, const std::string& output, const std::string& what) {
-  const Tensor exact = c.output(output);
-  const double torch32 = test::compare(c.output(output + ".torch32"), exact).max_rel_error;
-  const double tolerance = std::max(bound, 4.0 * torch32);
-  std::printf("%-48s mmm %.2e  torch float32 %.2e  (vs float64)\n", what.c_str(),
-              test::compare(actual, exact).max_rel_error, torch32);
-  require_close(actual, exact, tolerance, what);
+  test::require_close_to_float64(actual, c, output, bound, what);
 }
 
 // y, ReLU(y) through Sequential's fused call, and ReLU(y + r) with the residual in the
