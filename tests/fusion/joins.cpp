@@ -71,8 +71,8 @@ TEST_CASE("GatedFusion matches the gated multimodal unit of tools/mmm_fusion.py"
     OracleCase c("gated_two");
     GatedFusion<11, 7, 13> gated;
     c.load_model(gated);
-    require_close(gated(Feat<7>(c.input("a")), Feat<13>(c.input("b")), ws).to_tensor(), c.output("y"), 1e-4,
-                  "GatedFusion<11, 7, 13>");
+    test::require_close_to_float64(gated(Feat<7>(c.input("a")), Feat<13>(c.input("b")), ws).to_tensor(), c, "y", 1e-4,
+                                   "GatedFusion<11, 7, 13>");
   }
   {
     OracleCase c("gated_three");
@@ -82,7 +82,7 @@ TEST_CASE("GatedFusion matches the gated multimodal unit of tools/mmm_fusion.py"
     const Tensor a = c.input("a"), b = c.input("b"), d = c.input("c");
     const Seq<6> y = gated(Seq<5>(a, lengths.data()), Feat<9>(b), Seq<4>(d), ws);
     CHECK(y.lengths == lengths.data());
-    require_close(y.to_tensor(), c.output("y"), 1e-4, "GatedFusion<6, 5, 9, 4> on Seq, Feat, Seq");
+    test::require_close_to_float64(y.to_tensor(), c, "y", 1e-4, "GatedFusion<6, 5, 9, 4> on Seq, Feat, Seq");
   }
 }
 

@@ -8,11 +8,21 @@ import torch
 from torch import nn
 
 import mmm_fusion as F
-from mmm_oracle import Oracle
+from mmm_oracle import Oracle, with_float32
 
 
 def randint(g, lo, hi):
     return int(torch.randint(lo, hi + 1, (1,), generator=g))
+
+
+def exact_and_float32(module, inputs):
+    """{"y": module(inputs(float64))} and torch's float32 result beside it (with_float32), for
+    outputs that a float32 sum can cancel to near the comparison's floor."""
+    with torch.no_grad():
+        y32 = module(inputs(torch.float32))
+        y = module.double()(inputs(torch.float64))
+        module.float()
+    return with_float32({"y": y}, {"y": y32})
 
 
 def valid_lengths(g, batch, length):
@@ -130,13 +140,14 @@ with Oracle("fusion.parity") as o, torch.no_grad():
     gated = F.GatedFusion(11, 7, 13)
     batch = randint(g, 1, 6)
     a, b = torch.randn(batch, 7), torch.randn(batch, 13)
-    o.save("gated_two", gated.state_dict(), inputs={"a": a, "b": b}, outputs={"y": gated((a, b))})
+    o.save("gated_two", gated.state_dict(), inputs={"a": a, "b": b},
+           outputs=exact_and_float32(gated, lambda t: (a.to(t), b.to(t))))
     gated = F.GatedFusion(6, 5, 9, 4)
     batch, length = randint(g, 1, 4), randint(g, 1, 8)
     lengths = valid_lengths(g, batch, length)
     a, b, c = torch.randn(batch, length, 5), torch.randn(batch, 9), torch.randn(batch, length, 4)
     o.save("gated_three", gated.state_dict(), inputs={"a": a, "b": b, "c": c, "lengths": lengths.int()},
-           outputs={"y": gated(((a, lengths), b, c))})
+           outputs=exact_and_float32(gated, lambda t: ((a.to(t), lengths), b.to(t), c.to(t))))
 
     # SequenceJoin: image tokens (full), text (padded); a Feat prefix token; audio frames of
     # varying lengths before padded text.
