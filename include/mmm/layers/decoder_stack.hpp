@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "mmm/compose/module_base.hpp"
+#include "mmm/core/threading.hpp"
 #include "mmm/generate/kv_cache.hpp"
 
 namespace mmm::detail {
@@ -38,20 +39,24 @@ K final_norm(const Norm& norm, const K& y, Workspace& ws, Workspace::Mark start)
 }
 
 // x (row b: its first valid_length(b) steps are new positions) through every layer's
-// step(x, cache, layer, ws), then finish(y, ws, start) (a final norm, a head).
+// step(x, cache, layer, ws), then finish(y, ws, start) (a final norm, a head). One team of
+// threads stands by for the whole step (with_team): a token's step is some twenty short
+// parallel products, each of which would otherwise wake OpenMP's sleeping workers.
 template <class Layers, index D, class Finish>
 auto step_layers(const Layers& layers, const Seq<D>& x, KVCache& cache, Workspace& ws, std::string (*who)(),
                  Finish&& finish) {
-  cache.begin_step(x.lengths, x.batch, x.length, who);
-  const Workspace::Mark start = ws.mark();
-  Seq<D> y = x;
-  index i = 0;
-  for (const auto& layer : layers) {
-    y = layer.step(y, cache, i++, ws);
-    ws.release_except(start, y);
-  }
-  cache.commit_step();
-  return finish(y, ws, start);
+  return with_team(num_threads(), [&] {
+    cache.begin_step(x.lengths, x.batch, x.length, who);
+    const Workspace::Mark start = ws.mark();
+    Seq<D> y = x;
+    index i = 0;
+    for (const auto& layer : layers) {
+      y = layer.step(y, cache, i++, ws);
+      ws.release_except(start, y);
+    }
+    cache.commit_step();
+    return finish(y, ws, start);
+  });
 }
 
 }  // namespace mmm::detail
