@@ -132,86 +132,89 @@ Hypotheses beam_search(const D& decoder, typename D::State& state, const Tokens&
     if (h.score > list[worst].score) list[worst] = h;
   };
 
-  Tokens feed(ids, rows, T, lengths);
-  for (index step = 0;; ++step) {
-    const Workspace::Mark step_scratch = ws.mark();
-    const Feat<V> logits = decoder.step(feed, state, ws);
-    const index generated = step + 1;
-    const double norm = std::pow(static_cast<double>(generated), alpha);
-    index unfinished = 0;
-    for (index b = 0; b < items; ++b) {
-      if (done[b]) {
+  // One team stands by for the whole search (with_team), as in token_loop.
+  with_team(num_threads(), [&] {
+    Tokens feed(ids, rows, T, lengths);
+    for (index step = 0;; ++step) {
+      const Workspace::Mark step_scratch = ws.mark();
+      const Feat<V> logits = decoder.step(feed, state, ws);
+      const index generated = step + 1;
+      const double norm = std::pow(static_cast<double>(generated), alpha);
+      index unfinished = 0;
+      for (index b = 0; b < items; ++b) {
+        if (done[b]) {
+          for (index w = 0; w < W; ++w) {
+            const index r = b * W + w;
+            next_scores[r] = minus_inf, next_tokens[r] = filler, sources[r] = r;
+          }
+          continue;
+        }
+        // 1. Every live beam's best proposals.
+        index n = 0;
         for (index w = 0; w < W; ++w) {
           const index r = b * W + w;
-          next_scores[r] = minus_inf, next_tokens[r] = filler, sources[r] = r;
+          if (scores[r] == minus_inf) continue;
+          const float* z = logits.data + r * V;
+          const double lse = detail::log_sum_exp(z, V, exps);
+          if (std::isnan(lse))
+            throw Error(std::string(who) + ": the decoder gave NaN logits for row " + std::to_string(r) + " at step " +
+                        std::to_string(step));
+          kernels::top_k(z, V, K, top_values, top_ids);
+          for (index j = 0; j < K; ++j)
+            proposals[n++] = {scores[r] + static_cast<double>(top_values[j]) - lse, w * V + top_ids[j],
+                              static_cast<std::int32_t>(w), top_ids[j]};
         }
-        continue;
-      }
-      // 1. Every live beam's best proposals.
-      index n = 0;
-      for (index w = 0; w < W; ++w) {
-        const index r = b * W + w;
-        if (scores[r] == minus_inf) continue;
-        const float* z = logits.data + r * V;
-        const double lse = detail::log_sum_exp(z, V, exps);
-        if (std::isnan(lse))
-          throw Error(std::string(who) + ": the decoder gave NaN logits for row " + std::to_string(r) + " at step " +
-                      std::to_string(step));
-        kernels::top_k(z, V, K, top_values, top_ids);
-        for (index j = 0; j < K; ++j)
-          proposals[n++] = {scores[r] + static_cast<double>(top_values[j]) - lse, w * V + top_ids[j],
-                            static_cast<std::int32_t>(w), top_ids[j]};
-      }
-      // 2. The 2·width best of them, in order.
-      const index considered = std::min(n, 2 * W);
-      std::partial_sort(proposals, proposals + considered, proposals + n,
-                        [](const detail::BeamProposal& a, const detail::BeamProposal& c) {
-                          return a.score != c.score ? a.score > c.score : a.flat < c.flat;
-                        });
-      index beams = 0;
-      for (index rank = 0; rank < considered && beams < W; ++rank) {
-        const detail::BeamProposal& p = proposals[rank];
-        const index parent = b * W + p.beam;
-        if (p.token == options.eos) {
-          if (rank >= W) continue;
-          add_hypothesis(b, {p.score / norm, serial++, step, parent, generated, p.token, Finish::eos});
-        } else {
-          const index r = b * W + beams++;
-          next_scores[r] = p.score, next_tokens[r] = p.token, sources[r] = parent;
+        // 2. The 2·width best of them, in order.
+        const index considered = std::min(n, 2 * W);
+        std::partial_sort(proposals, proposals + considered, proposals + n,
+                          [](const detail::BeamProposal& a, const detail::BeamProposal& c) {
+                            return a.score != c.score ? a.score > c.score : a.flat < c.flat;
+                          });
+        index beams = 0;
+        for (index rank = 0; rank < considered && beams < W; ++rank) {
+          const detail::BeamProposal& p = proposals[rank];
+          const index parent = b * W + p.beam;
+          if (p.token == options.eos) {
+            if (rank >= W) continue;
+            add_hypothesis(b, {p.score / norm, serial++, step, parent, generated, p.token, Finish::eos});
+          } else {
+            const index r = b * W + beams++;
+            next_scores[r] = p.score, next_tokens[r] = p.token, sources[r] = parent;
+          }
         }
-      }
-      for (index w = beams; w < W; ++w) {
-        const index r = b * W + w;
-        next_scores[r] = minus_inf, next_tokens[r] = filler, sources[r] = b * W;
-      }
-      // 4. Done?
-      if (generated == item_max_new[b]) {
-        for (index w = 0; w < beams; ++w) {
+        for (index w = beams; w < W; ++w) {
           const index r = b * W + w;
-          add_hypothesis(b, {next_scores[r] / norm, serial++, step, sources[r], generated, next_tokens[r],
-                             Finish::max_length});
+          next_scores[r] = minus_inf, next_tokens[r] = filler, sources[r] = b * W;
         }
-        done[b] = true;
-      } else if (beams == 0) {
-        done[b] = true;
-      } else if (hyp_counts[b] == W) {
-        double worst = hyps[b * W].score, best = next_scores[b * W];
-        for (index i = 1; i < W; ++i) worst = std::min(worst, hyps[b * W + i].score);
-        for (index w = 1; w < beams; ++w) best = std::max(best, next_scores[b * W + w]);
-        done[b] = worst >= best / norm;
+        // 4. Done?
+        if (generated == item_max_new[b]) {
+          for (index w = 0; w < beams; ++w) {
+            const index r = b * W + w;
+            add_hypothesis(b, {next_scores[r] / norm, serial++, step, sources[r], generated, next_tokens[r],
+                               Finish::max_length});
+          }
+          done[b] = true;
+        } else if (beams == 0) {
+          done[b] = true;
+        } else if (hyp_counts[b] == W) {
+          double worst = hyps[b * W].score, best = next_scores[b * W];
+          for (index i = 1; i < W; ++i) worst = std::min(worst, hyps[b * W + i].score);
+          for (index w = 1; w < beams; ++w) best = std::max(best, next_scores[b * W + w]);
+          done[b] = worst >= best / norm;
+        }
+        if (!done[b]) ++unfinished;
       }
-      if (!done[b]) ++unfinished;
+      for (index r = 0; r < rows; ++r) {
+        history_tokens[step * rows + r] = next_tokens[r];
+        history_parents[step * rows + r] = static_cast<std::int32_t>(sources[r]);
+        scores[r] = done[r / W] ? minus_inf : next_scores[r];
+      }
+      ws.release(step_scratch);
+      if (unfinished == 0) break;
+      state.reorder(std::span<const index>(sources, static_cast<std::size_t>(rows)));
+      feed = Tokens(next_tokens, rows, 1);
     }
-    for (index r = 0; r < rows; ++r) {
-      history_tokens[step * rows + r] = next_tokens[r];
-      history_parents[step * rows + r] = static_cast<std::int32_t>(sources[r]);
-      scores[r] = done[r / W] ? minus_inf : next_scores[r];
-    }
-    ws.release(step_scratch);
-    if (unfinished == 0) break;
-    state.reorder(std::span<const index>(sources, static_cast<std::size_t>(rows)));
-    feed = Tokens(next_tokens, rows, 1);
-  }
+  });
 
   // The n_best of each item, best first; tokens read back through the parents.
   for (index b = 0; b < items; ++b) {

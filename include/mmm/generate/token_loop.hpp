@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "mmm/core/errors.hpp"
+#include "mmm/core/threading.hpp"
 #include "mmm/core/workspace.hpp"
 #include "mmm/generate/decoder.hpp"
 #include "mmm/generate/hypotheses.hpp"
@@ -138,45 +139,49 @@ Hypotheses token_loop(const char* who, const D& decoder, typename D::State& stat
     for (index t = 0; t < prompt.valid_length(r); ++t) penalty.add(r, prompt.ids[r * prompt.length + t]);
   }
 
-  Tokens feed = prompt;
-  for (index step = 0;; ++step) {
-    const Workspace::Mark step_scratch = ws.mark();
-    const Feat<V> logits = decoder.step(feed, state, ws);
-    index running = 0;
-    for (index r = 0; r < rows; ++r) {
-      if (done[r]) continue;
-      const float* z = logits.data + r * V;
-      const float* w = z;
-      if (penalty.active()) {
-        std::copy(z, z + V, penalized);
-        penalty.apply(r, penalized);
-        w = penalized;
+  // One team stands by for the whole loop (with_team): a token of a small decoder is tens
+  // of µs, and each token's parallel products would otherwise wake sleeping workers again.
+  with_team(num_threads(), [&] {
+    Tokens feed = prompt;
+    for (index step = 0;; ++step) {
+      const Workspace::Mark step_scratch = ws.mark();
+      const Feat<V> logits = decoder.step(feed, state, ws);
+      index running = 0;
+      for (index r = 0; r < rows; ++r) {
+        if (done[r]) continue;
+        const float* z = logits.data + r * V;
+        const float* w = z;
+        if (penalty.active()) {
+          std::copy(z, z + V, penalized);
+          penalty.apply(r, penalized);
+          w = penalized;
+        }
+        const double lse = log_sum_exp(z, V, exps);
+        if (std::isnan(lse))
+          throw Error(std::string(who) + ": the decoder gave NaN logits for row " + std::to_string(r) + " at step " +
+                      std::to_string(step));
+        const std::int32_t token = choose(r, w);
+        scores[r] += static_cast<double>(z[token]) - lse;
+        out.tokens_of(r, 0)[produced[r]++] = token;
+        next[r] = token;
+        penalty.add(r, token);
+        if (stream.on_token) stream.on_token(r, token);
+        Finish finish = Finish::max_length;
+        bool ended = produced[r] == limits.max_length - prompt.valid_length(r);
+        if (token == limits.eos) ended = true, finish = Finish::eos;
+        else if (!stops.empty() && stops.append(r, stream.token_text(token))) ended = true, finish = Finish::stop_string;
+        if (ended) {
+          done[r] = true;
+          out.set(r, 0, produced[r], static_cast<float>(scores[r]), finish);
+        } else {
+          ++running;
+        }
       }
-      const double lse = log_sum_exp(z, V, exps);
-      if (std::isnan(lse))
-        throw Error(std::string(who) + ": the decoder gave NaN logits for row " + std::to_string(r) + " at step " +
-                    std::to_string(step));
-      const std::int32_t token = choose(r, w);
-      scores[r] += static_cast<double>(z[token]) - lse;
-      out.tokens_of(r, 0)[produced[r]++] = token;
-      next[r] = token;
-      penalty.add(r, token);
-      if (stream.on_token) stream.on_token(r, token);
-      Finish finish = Finish::max_length;
-      bool ended = produced[r] == limits.max_length - prompt.valid_length(r);
-      if (token == limits.eos) ended = true, finish = Finish::eos;
-      else if (!stops.empty() && stops.append(r, stream.token_text(token))) ended = true, finish = Finish::stop_string;
-      if (ended) {
-        done[r] = true;
-        out.set(r, 0, produced[r], static_cast<float>(scores[r]), finish);
-      } else {
-        ++running;
-      }
+      ws.release(step_scratch);
+      if (running == 0) break;
+      feed = Tokens(next, rows, 1);
     }
-    ws.release(step_scratch);
-    if (running == 0) break;
-    feed = Tokens(next, rows, 1);
-  }
+  });
   ws.release(scratch);
   return out;
 }
