@@ -281,6 +281,14 @@ void parallel_for(index count, index grain, Body&& body) {
 // OMP_WAIT_POLICY=passive each OpenMP region pays a wake-up of tens of µs on a VM, which
 // made two threads slower than one. Nested in another with_team, or with one thread,
 // body() simply runs. An exception from body leaves the team and is rethrown here.
+// The team for with_team around work of about `macs` multiply-adds, or that streams
+// `weight_bytes` of weights for a few rows: the products in it split only from ~1e6
+// multiply-adds or a megabyte of weights on (the GEMM's own rule), and a team for work
+// none of whose products split would cost a region for nothing.
+inline int team_threads(double macs, double weight_bytes = 0) {
+  return macs >= 1e6 || weight_bytes >= (1 << 20) ? num_threads() : 1;
+}
+
 template <class Body>
 auto with_team(int threads, Body&& body) -> std::invoke_result_t<Body&> {
   using Result = std::invoke_result_t<Body&>;

@@ -4,6 +4,7 @@
 // (capacity checked before anything changes), each layer's step in turn (each frees what
 // the one before it no longer needs), commit.
 
+#include <iterator>
 #include <string>
 #include <type_traits>
 
@@ -41,11 +42,14 @@ K final_norm(const Norm& norm, const K& y, Workspace& ws, Workspace::Mark start)
 // x (row b: its first valid_length(b) steps are new positions) through every layer's
 // step(x, cache, layer, ws), then finish(y, ws, start) (a final norm, a head). One team of
 // threads stands by for the whole step (with_team): a token's step is some twenty short
-// parallel products, each of which would otherwise wake OpenMP's sleeping workers.
+// parallel products, each of which would otherwise wake OpenMP's sleeping workers. A
+// transformer layer holds ~12·D² weights, its largest product 4·D² of them.
 template <class Layers, index D, class Finish>
 auto step_layers(const Layers& layers, const Seq<D>& x, KVCache& cache, Workspace& ws, std::string (*who)(),
                  Finish&& finish) {
-  return with_team(num_threads(), [&] {
+  const double per_row = 12.0 * D * D * static_cast<double>(std::size(layers));
+  const int threads = team_threads(per_row * static_cast<double>(x.rows()), 4.0 * D * D * sizeof(float));
+  return with_team(threads, [&] {
     cache.begin_step(x.lengths, x.batch, x.length, who);
     const Workspace::Mark start = ws.mark();
     Seq<D> y = x;
