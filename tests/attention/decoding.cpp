@@ -260,3 +260,29 @@ TEST_CASE("no allocation per generated token, per reorder or per steady-state fo
   }
   set_num_threads(0);
 }
+
+TEST_CASE("a token whose products split runs on a standing team: same logits, no allocation", "[decoding][allocations]") {
+  // At D = 256 the MLP's products stream a megabyte of weights each, so a one-row step takes a
+  // team of threads (team_threads); the small models above step on one thread.
+  static GPT2<GPT2Config{.vocab = 61, .positions = 32, .dim = 256, .heads = 4, .layers = 1}> wide;
+  test::fill_random(wide, 17, 0.05f);
+  const std::vector<std::int32_t> prompt{3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::int32_t lengths[2] = {5, 2};
+  std::int32_t next[2] = {1, 2};
+  std::vector<std::vector<float>> logits;  // after the prompt and three tokens, 1 then 2 threads
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    KVCache cache = wide.make_cache(2, 30);
+    Workspace ws;
+    (void)wide.step(Tokens(prompt.data(), 2, 5, lengths), cache, ws);
+    Feat<61> last = wide.step_last(Tokens(next, 2, 1), cache, ws);
+    last = wide.step_last(Tokens(next, 2, 1), cache, ws);
+    last = wide.step_last(Tokens(next, 2, 1), cache, ws);
+    logits.emplace_back(last.data, last.data + 2 * 61);
+    auto token = [&] { (void)wide.step_last(Tokens(next, 2, 1), cache, ws); };
+    CHECK(test::allocations_during(token, 10) == 0);
+  }
+  set_num_threads(0);
+  // Each thread takes whole columns of every product and whole heads: the same sums.
+  for (std::size_t i = 0; i < logits[0].size(); ++i) REQUIRE(logits[1][i] == logits[0][i]);
+}
