@@ -30,36 +30,8 @@ inline std::atomic<int>& thread_setting() {
 }  // namespace detail
 
 // Threads that kernels may use from now on; n <= 0 restores the default (OpenMP's).
+// num_threads() (below the teams it counts) says how many a call may use now.
 inline void set_num_threads(int n) { detail::thread_setting().store(n > 0 ? n : 0); }
-
-namespace detail {
-class StandingTeam;
-// The team with_team holds, on its first thread while that thread runs the caller's body
-// (not while it runs its own share of a parallel call).
-inline StandingTeam*& standing_team() noexcept {
-  thread_local StandingTeam* team = nullptr;
-  return team;
-}
-int standing_team_size(const StandingTeam& team) noexcept;
-}  // namespace detail
-
-// Threads a kernel called here may use. Inside an OpenMP parallel region this is 1, so
-// that calling mmm from a user's own parallel loop never oversubscribes the machine
-// (inside with_team, the size of its team).
-// Threads OpenMP does not know about (std::thread pools) are not detected: a program that
-// runs mmm on several of those calls set_num_threads(1). On a machine shared with other
-// busy processes, OMP_WAIT_POLICY=passive keeps idle OpenMP workers from spinning against
-// them (with libgomp's default spinning, 2-thread runs there can be slower than 1).
-inline int num_threads() {
-#if MMM_HAS_OPENMP
-  if (const detail::StandingTeam* team = detail::standing_team()) return detail::standing_team_size(*team);
-  if (omp_in_parallel()) return 1;
-  const int n = detail::thread_setting().load();
-  return n > 0 ? n : omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // Spins until ready() holds: for waits of a few microseconds on another thread's flag,
 // shorter than a sleep and a wake-up would take.
@@ -208,7 +180,12 @@ class StandingTeam {
   alignas(64) std::atomic<int> done_{0};
 };
 
-inline int standing_team_size(const StandingTeam& team) noexcept { return team.size(); }
+// The team with_team holds, on its first thread while that thread runs the caller's body
+// (not while it runs its own share of a parallel call).
+inline StandingTeam*& standing_team() noexcept {
+  thread_local StandingTeam* team = nullptr;
+  return team;
+}
 
 // Runs body(team) on members [0, threads) of the standing team, with num_threads() 1 inside
 // (a member's share runs on one thread, as inside an OpenMP region).
@@ -220,6 +197,24 @@ void run_on_standing_team(StandingTeam& team, int threads, Body& body) {
 }
 
 }  // namespace detail
+
+// Threads a kernel called here may use. Inside an OpenMP parallel region this is 1, so
+// that calling mmm from a user's own parallel loop never oversubscribes the machine
+// (inside with_team, the size of its team).
+// Threads OpenMP does not know about (std::thread pools) are not detected: a program that
+// runs mmm on several of those calls set_num_threads(1). On a machine shared with other
+// busy processes, OMP_WAIT_POLICY=passive keeps idle OpenMP workers from spinning against
+// them (with libgomp's default spinning, 2-thread runs there can be slower than 1).
+inline int num_threads() {
+#if MMM_HAS_OPENMP
+  if (const detail::StandingTeam* team = detail::standing_team()) return team->size();
+  if (omp_in_parallel()) return 1;
+  const int n = detail::thread_setting().load();
+  return n > 0 ? n : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
 
 // Calls body(team) once on each of up to `threads` threads (capped by num_threads()); the
 // team may be smaller than asked for, so the body splits its work by team.size().
@@ -252,26 +247,19 @@ void parallel_for(index count, index grain, Body&& body) {
     body(index{0}, count);
     return;
   }
-  if (detail::StandingTeam* team = detail::standing_team()) {
-    auto chunk = [&](const Team& t) {
-      const index begin = count * t.rank() / t.size(), end = count * (t.rank() + 1) / t.size();
-      if (begin < end) body(begin, end);
-    };
-    detail::run_on_standing_team(*team, threads, chunk);
-    return;
-  }
-#if MMM_HAS_OPENMP
-#pragma omp parallel num_threads(threads)
-  {
-    const index t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const index begin = count * t / nt, end = count * (t + 1) / nt;
+  parallel_team(threads, [&](const Team& team) {
+    const index begin = count * team.rank() / team.size(), end = count * (team.rank() + 1) / team.size();
     if (begin < end) body(begin, end);
-  }
-#else
-  body(index{0}, count);
-#endif
+  });
 }
 
+// The team for with_team around work of about `macs` multiply-adds, or that streams
+// `weight_bytes` of weights for a few rows: the products in it split only from ~1e6
+// multiply-adds or a megabyte of weights on (the GEMM's own rule), and a team for work
+// none of whose products split would cost a region for nothing.
+inline int team_threads(double macs, double weight_bytes = 0) {
+  return macs >= 1e6 || weight_bytes >= (1 << 20) ? num_threads() : 1;
+}
 
 // Runs body() on the calling thread with a team of up to `threads` threads (capped by
 // num_threads()) standing by, and returns what it returns: the parallel_for and
@@ -281,14 +269,6 @@ void parallel_for(index count, index grain, Body&& body) {
 // OMP_WAIT_POLICY=passive each OpenMP region pays a wake-up of tens of µs on a VM, which
 // made two threads slower than one. Nested in another with_team, or with one thread,
 // body() simply runs. An exception from body leaves the team and is rethrown here.
-// The team for with_team around work of about `macs` multiply-adds, or that streams
-// `weight_bytes` of weights for a few rows: the products in it split only from ~1e6
-// multiply-adds or a megabyte of weights on (the GEMM's own rule), and a team for work
-// none of whose products split would cost a region for nothing.
-inline int team_threads(double macs, double weight_bytes = 0) {
-  return macs >= 1e6 || weight_bytes >= (1 << 20) ? num_threads() : 1;
-}
-
 template <class Body>
 auto with_team(int threads, Body&& body) -> std::invoke_result_t<Body&> {
   using Result = std::invoke_result_t<Body&>;
