@@ -2,8 +2,10 @@
 // Image captioning on synthetic scenes: the model of tools/train_captioner.py, module for
 // module (its state_dict loads as is), on mmm's decoder-step interface, and everything
 // between a file and the model's input (decoding, resizing, normalization) and between its
-// tokens and the caption. Used by task.cpp (the caption program and mmm-run), by the parity
-// test (tests/apps/caption.cpp) and by the full-set agreement run (examples/caption/agreement.py).
+// tokens and the caption. Its methods are compiled once, in model.cpp (the library
+// caption_reader), for task.cpp (the caption program and mmm-run, whose --list the full-set
+// agreement run examples/caption/agreement.py uses), the parity test (tests/apps/caption.cpp)
+// and the application benchmark.
 //
 //   encoder      ResNet-style CNN: conv1 3→32 /2 + bn1 + ReLU, torchvision BasicBlocks
 //                32→64 /2, 64→128 /2: a 128×8×8 map for a 64×64 image
@@ -67,59 +69,21 @@ class Captioner : public mmm::ModuleBase<Captioner, mmm::Takes<mmm::Map<3>, mmm:
   }
 
   // N images (N×3×64×64, normalized) → their N × 64 memory tokens.
-  mmm::Seq<dim> forward(const mmm::Map<3>& images, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Map<features> map = encoder_.forward(images, ws);
-    if (map.height * map.width != image_tokens)
-      throw mmm::ShapeError(name() + ": the encoder gives a " + std::to_string(map.height) + "×" + std::to_string(map.width) +
-                            " map but the memory has " + std::to_string(image_tokens) + " learned positions (64×64 images)");
-    const mmm::Seq<features> tokens = mmm::MapToSeq{}.forward(map, ws);
-    const mmm::Seq<dim> projected = memory_proj_.forward(tokens, ws);
-    const mmm::Seq<dim> memory = memory_pos_.forward(projected, ws);
-    ws.release_except(start, memory);
-    return memory;
-  }
+  mmm::Seq<dim> forward(const mmm::Map<3>& images, mmm::Workspace& ws) const;
 
   // Teacher forcing, the training script's model.logits(memory, tokens): the logits of every
   // position of N token rows (N memories), each position seeing those before it.
-  mmm::Seq<vocab_size> logits(const mmm::Seq<dim>& memory, const mmm::Tokens& tokens, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<dim> x = pos_.forward(embed_.forward(tokens, ws), ws);
-    const mmm::Seq<dim> h = decoder_.forward(x, memory, mmm::DecoderMasks{}, ws);
-    const mmm::Seq<vocab_size> y = out_.forward(h, ws);
-    ws.release_except(start, y);
-    return y;
-  }
+  mmm::Seq<vocab_size> logits(const mmm::Seq<dim>& memory, const mmm::Tokens& tokens, mmm::Workspace& ws) const;
 
   // A state for `rows` captions of up to `capacity` tokens (<bos> included).
-  State make_state(index rows, index capacity) const {
-    return State(decoder_.make_cache(rows, capacity, image_tokens));
-  }
+  State make_state(index rows, index capacity) const;
 
   // Empties the state and gives image i of `memory` to its rows/memory.batch consecutive
   // rows (beam search's layout: rows b·width … b·width + width − 1 are image b's beams).
-  void condition(State& state, const mmm::Seq<dim>& memory, mmm::Workspace& ws) const {
-    state.condition(memory.batch, [&](mmm::KVCache& cache) { decoder_.set_memory(memory, cache, ws); }, &name, "images");
-  }
+  void condition(State& state, const mmm::Seq<dim>& memory, mmm::Workspace& ws) const;
 
   // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
-  mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache();
-    if (tokens.batch != cache.batch())
-      throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
-                            std::to_string(cache.batch()) + " rows");
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<dim> e = embed_.forward(tokens, ws);
-    const mmm::Seq<dim> x = pos_.forward_at(e, cache.lengths().data(), tokens.lengths, ws);
-    const mmm::Seq<dim> h = decoder_.step(x, cache, ws);
-    // Each row's last new position.
-    float* last = ws.allocate<float>(mmm::checked_mul(tokens.batch, dim, "Captioner::step"));
-    for (index b = 0; b < h.batch; ++b)
-      std::memcpy(last + b * dim, h.data + (b * h.length + tokens.valid_length(b) - 1) * dim, sizeof(float) * dim);
-    const mmm::Feat<vocab_size> y = out_.forward(mmm::Feat<dim>(last, tokens.batch), ws);
-    ws.release_except(start, y);
-    return y;
-  }
+  mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const;
 
  private:
   Encoder encoder_;
@@ -138,17 +102,7 @@ static_assert(mmm::generate::StepDecoder<Captioner>, "the captioner decodes on g
 class Describer {
  public:
   // `path`: caption.safetensors (examples/caption).
-  explicit Describer(const std::string& path) : image_(image_size) {
-    const mmm::SafeTensors weights(path);
-    mmm::load(model_, weights);
-    words_ = examples::metadata_list(weights, "vocabulary", vocab_size, "words");
-    image_.read_normalization(weights);
-    width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
-    bos_ = id_of("<bos>", weights.path());
-    eos_ = id_of("<eos>", weights.path());
-    pad_ = id_of("<pad>", weights.path());
-    state_ = model_.make_state(width_, max_length);
-  }
+  explicit Describer(const std::string& path);
 
   // The image as the model's [1, 3, 64, 64] input: resized when it is another size
   // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
@@ -159,17 +113,8 @@ class Describer {
   // and its score (beam search: sum of log-probabilities / length; greedy: the sum). A view
   // into this Describer's Workspace, valid until the next call; allocates nothing once a
   // call of the same width has run.
-  mmm::generate::Hypotheses beam(const mmm::Tensor& input, index width = 0) {
-    if (width <= 0) width = width_;
-    condition(input, width);
-    return mmm::generate::beam_search(model_, state_, mmm::Tokens(&bos_, 1, 1),
-                                      {.max_length = max_length, .eos = eos_, .width = width}, workspace_);
-  }
-  mmm::generate::Hypotheses greedy(const mmm::Tensor& input) {
-    condition(input, 1);
-    return mmm::generate::greedy(model_, state_, mmm::Tokens(&bos_, 1, 1), {.max_length = max_length, .eos = eos_},
-                                 workspace_);
-  }
+  mmm::generate::Hypotheses beam(const mmm::Tensor& input, index width = 0);
+  mmm::generate::Hypotheses greedy(const mmm::Tensor& input);
 
   struct Result {
     std::string text;
@@ -177,11 +122,7 @@ class Describer {
     float score = 0;                   // sum of log-probabilities / length
   };
   // The caption of an image (any size) by beam search of the given width (0: the model's).
-  Result describe(const mmm::Image& image, index width = 0) {
-    const mmm::generate::Hypotheses h = beam(image_input(image), width);
-    const auto tokens = h.tokens(0);
-    return {text(tokens), {tokens.begin(), tokens.end()}, h.score(0)};
-  }
+  Result describe(const mmm::Image& image, index width = 0);
 
   // The words of generated tokens, up to <eos>.
   std::string text(std::span<const std::int32_t> tokens) const {
@@ -203,18 +144,9 @@ class Describer {
 
  private:
   // The image's memory into a state of `rows` rows (made again only when that changes).
-  void condition(const mmm::Tensor& input, index rows) {
-    if (rows != state_.rows()) state_ = model_.make_state(rows, max_length);
-    workspace_.reset();
-    const mmm::Seq<dim> memory = model_.forward(mmm::Map<3>(input), workspace_);
-    model_.condition(state_, memory, workspace_);
-  }
+  void condition(const mmm::Tensor& input, index rows);
 
-  std::int32_t id_of(const std::string& word, const std::string& path) const {
-    for (std::size_t i = 0; i < words_.size(); ++i)
-      if (words_[i] == word) return static_cast<std::int32_t>(i);
-    throw mmm::FormatError(path + ": the vocabulary has no '" + word + "'");
-  }
+  std::int32_t id_of(const std::string& word, const std::string& path) const;
 
   Captioner model_;
   std::vector<std::string> words_;

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "mmm/pipeline.hpp"
+
 #include "caption.hpp"
 #include "support/allocation_counter.hpp"
 #include "support/oracle.hpp"
