@@ -3,9 +3,10 @@
 // is the square?" → "the square is blue"). The model of tools/train_assistant.py, module for
 // module (its state_dict loads as is), LLaVA-style: image tokens and question tokens in front
 // of the answer's tokens in one sequence, a decoder-only transformer over all of it, and the
-// answer decoded on mmm's decoder-step interface with a KV cache. Used by main.cpp, by the
-// parity test (tests/apps/assistant.cpp) and by the full-set agreement run
-// (examples/assistant/agreement.py).
+// answer decoded on mmm's decoder-step interface with a KV cache. Its methods are compiled once,
+// in task.cpp (the library assistant_task, task.cmake), for that task (the assistant program and
+// mmm-run; the full-set agreement run is examples/assistant/agreement.py), the parity test
+// (tests/apps/assistant.cpp) and the application benchmark.
 //
 //   image tokens     encoder: the captioner's CNN (caption::Encoder, its trained weights),
 //                    a 128×8×8 map; image_proj: its 2×2 patches merged, Conv2D 128→128
@@ -98,103 +99,30 @@ class Assistant : public mmm::ModuleBase<Assistant, mmm::Takes<mmm::Map<3>, mmm:
   }
 
   // N images (N×3×64×64, normalized) → their N × 16 image tokens.
-  mmm::Seq<dim> forward(const mmm::Map<3>& images, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Map<caption::features> map = encoder_.forward(images, ws);
-    const mmm::Map<dim> patches = image_proj_.forward(map, ws);
-    if (patches.height * patches.width != image_tokens)
-      throw mmm::ShapeError(name() + ": the encoder gives a " + std::to_string(map.height) + "×" + std::to_string(map.width) +
-                            " map but the model has " + std::to_string(image_tokens) + " image tokens (64×64 images)");
-    const mmm::Seq<dim> tokens = mmm::MapToSeq{}.forward(patches, ws);
-    ws.release_except(start, tokens);
-    return tokens;
-  }
+  mmm::Seq<dim> forward(const mmm::Map<3>& images, mmm::Workspace& ws) const;
 
   // N questions (word ids; Tokens lengths for rows of different lengths) → one token per word.
-  mmm::Seq<dim> question_tokens(const mmm::Tokens& questions, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<question_hidden> h = question_lstm_.forward(question_embed_.forward(questions, ws), ws);
-    const mmm::Seq<dim> tokens = question_proj_.forward(h, ws);
-    ws.release_except(start, tokens);
-    return tokens;
-  }
+  mmm::Seq<dim> question_tokens(const mmm::Tokens& questions, mmm::Workspace& ws) const;
 
   // Each item's image tokens, then its question's tokens, packed (the lengths say how many).
-  mmm::Seq<dim> prefix(const mmm::Map<3>& images, const mmm::Tokens& questions, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<dim> image = forward(images, ws);
-    const mmm::Seq<dim> question = question_tokens(questions, ws);
-    const mmm::Seq<dim> joined = join_.forward(mmm::Branches<mmm::Seq<dim>, mmm::Seq<dim>>(image, question), ws);
-    ws.release_except(start, joined);
-    return joined;
-  }
+  mmm::Seq<dim> prefix(const mmm::Map<3>& images, const mmm::Tokens& questions, mmm::Workspace& ws) const;
 
   // Teacher forcing, the training script's model.logits(prefix, lengths, answers, lengths):
   // the logits of every position of [prefix][answer tokens], each seeing those before it
   // (packed per item; the lengths of the result say how many positions are real).
-  mmm::Seq<vocab_size> logits(const mmm::Seq<dim>& prefix, const mmm::Tokens& answers, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<dim> joined =
-        join_.forward(mmm::Branches<mmm::Seq<dim>, mmm::Seq<dim>>(prefix, embed_.forward(answers, ws)), ws);
-    check_length(joined.length);
-    mmm::Seq<dim> x = pos_.forward(joined, ws);
-    for (const Block& block : blocks_) {
-      x = block.forward(x, ws);
-      ws.release_except(start, x);
-    }
-    const mmm::Seq<vocab_size> y = head_.forward(ln_f_.forward(x, ws), ws);
-    ws.release_except(start, y);
-    return y;
-  }
+  mmm::Seq<vocab_size> logits(const mmm::Seq<dim>& prefix, const mmm::Tokens& answers, mmm::Workspace& ws) const;
 
   // A state for `rows` sequences of up to `capacity` positions (prefix and answer; at most
   // the model's max_length).
-  State make_state(index rows, index capacity = max_length) const {
-    return State(mmm::KVCache({layers, Block::kv_heads, Block::head_dim, 0}, rows, std::min(capacity, max_length)));
-  }
+  State make_state(index rows, index capacity = max_length) const;
 
   // Empties the state and runs prefix item i (prefix()'s result) through the decoder for its
   // rows/prefix.batch consecutive rows (beam search's layout: rows b·width … b·width + width − 1
   // are item b's beams), which share its cached keys and values.
-  void condition(State& state, const mmm::Seq<dim>& prefix, mmm::Workspace& ws) const {
-    check_length(prefix.length);
-    state.condition(
-        prefix.batch,
-        [&](mmm::KVCache& cache) {
-          const mmm::Workspace::Mark start = ws.mark();
-          const mmm::Seq<dim> x = pos_.forward(prefix, ws);
-          mmm::detail::step_layers(blocks_, x, cache, ws, &name, [](const mmm::Seq<dim>&, mmm::Workspace&, mmm::Workspace::Mark) {
-            return 0;  // the prefix's own outputs are not needed: only its keys and values
-          });
-          ws.release(start);
-        },
-        &name, "prefixes");
-  }
+  void condition(State& state, const mmm::Seq<dim>& prefix, mmm::Workspace& ws) const;
 
   // The decoder-step interface: appends each row's tokens, gives the logits of its last one.
-  mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const {
-    mmm::KVCache& cache = state.cache();
-    if (tokens.batch != cache.batch())
-      throw mmm::ShapeError(name() + ": " + std::to_string(tokens.batch) + " rows of tokens for a state of " +
-                            std::to_string(cache.batch()) + " rows");
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<dim> e = embed_.forward(tokens, ws);
-    for (index b = 0; b < tokens.batch; ++b)
-      if (cache.length(b) + tokens.valid_length(b) > max_length)
-        throw mmm::RangeError(name() + ": row " + std::to_string(b) + " would reach " +
-                              std::to_string(cache.length(b) + tokens.valid_length(b)) + " positions, the model has " +
-                              std::to_string(max_length));
-    const mmm::Seq<dim> x = pos_.forward_at(e, cache.lengths().data(), tokens.lengths, ws);
-    const mmm::Feat<vocab_size> y = mmm::detail::step_layers(
-        blocks_, x, cache, ws, &name, [&](const mmm::Seq<dim>& h, mmm::Workspace& w, mmm::Workspace::Mark) {
-          float* last = w.allocate<float>(mmm::checked_mul(h.batch, dim, "Assistant::step"));
-          for (index b = 0; b < h.batch; ++b)
-            std::memcpy(last + b * dim, h.data + (b * h.length + tokens.valid_length(b) - 1) * dim, sizeof(float) * dim);
-          return head_.forward(ln_f_.forward(mmm::Feat<dim>(last, h.batch), w), w);
-        });
-    ws.release_except(start, y);
-    return y;
-  }
+  mmm::Feat<vocab_size> step(const mmm::Tokens& tokens, State& state, mmm::Workspace& ws) const;
 
  private:
   void check_length(index length) const {
@@ -225,16 +153,7 @@ static_assert(mmm::generate::StepDecoder<Assistant>, "the assistant decodes on g
 class Answerer {
  public:
   // `path`: assistant.safetensors (examples/assistant).
-  explicit Answerer(const std::string& path) : image_(image_size) {
-    const mmm::SafeTensors weights(path);
-    mmm::load(model_, weights);
-    image_.read_normalization(weights);
-    width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
-    questions_ = QuestionReader(examples::metadata_list(weights, "vocabulary", vocab_size, "words"), weights.path());
-    bos_ = vocabulary().bos_id();
-    eos_ = vocabulary().eos_id();
-    state_ = model_.make_state(width_);
-  }
+  explicit Answerer(const std::string& path);
 
   // The image as the model's [1, 3, 64, 64] input: resized when it is another size
   // (bilinear with antialiasing, as torchvision), then (v / 255 - mean) / std.
@@ -249,16 +168,8 @@ class Answerer {
   // sequence, <eos> included when it ended there, and its score (beam search: sum of
   // log-probabilities / length; greedy: the sum). A view into this Answerer's Workspace,
   // valid until the next call; allocates nothing once a call of the same width has run.
-  mmm::generate::Hypotheses beam(const mmm::Tensor& image, std::span<const std::int32_t> question, index width) {
-    condition(image, question, width);
-    return mmm::generate::beam_search(model_, state_, mmm::Tokens(&bos_, 1, 1),
-                                      {.max_length = max_answer, .eos = eos_, .width = width}, workspace_);
-  }
-  mmm::generate::Hypotheses greedy(const mmm::Tensor& image, std::span<const std::int32_t> question) {
-    condition(image, question, 1);
-    return mmm::generate::greedy(model_, state_, mmm::Tokens(&bos_, 1, 1), {.max_length = max_answer, .eos = eos_},
-                                 workspace_);
-  }
+  mmm::generate::Hypotheses beam(const mmm::Tensor& image, std::span<const std::int32_t> question, index width);
+  mmm::generate::Hypotheses greedy(const mmm::Tensor& image, std::span<const std::int32_t> question);
 
   struct Result {
     std::string text;
@@ -266,14 +177,7 @@ class Answerer {
     float score = 0;
   };
   // The answer to a question about an image (any size); width 0: the model's (greedy).
-  Result answer(const mmm::Image& image, std::string_view question, index width = 0) {
-    if (width <= 0) width = width_;
-    const mmm::Tensor& input = image_input(image);
-    const std::vector<std::int32_t>& ids = question_input(question);
-    const mmm::generate::Hypotheses h = width == 1 ? greedy(input, ids) : beam(input, ids, width);
-    const auto tokens = h.tokens(0);
-    return {text(tokens), {tokens.begin(), tokens.end()}, h.score(0)};
-  }
+  Result answer(const mmm::Image& image, std::string_view question, index width = 0);
 
   // The words of generated tokens, up to <eos>.
   std::string text(std::span<const std::int32_t> tokens) const {
@@ -296,13 +200,7 @@ class Answerer {
  private:
   // The image's and the question's prefix into a state of `rows` rows (made again only when
   // that changes).
-  void condition(const mmm::Tensor& image, std::span<const std::int32_t> question, index rows) {
-    if (rows != state_.rows()) state_ = model_.make_state(rows);
-    workspace_.reset();
-    const mmm::Tokens q(question.data(), 1, static_cast<index>(question.size()));
-    const mmm::Seq<dim> prefix = model_.prefix(mmm::Map<3>(image), q, workspace_);
-    model_.condition(state_, prefix, workspace_);
-  }
+  void condition(const mmm::Tensor& image, std::span<const std::int32_t> question, index rows);
 
   Assistant model_;
   QuestionReader questions_;

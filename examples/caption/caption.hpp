@@ -2,10 +2,10 @@
 // Image captioning on synthetic scenes: the model of tools/train_captioner.py, module for
 // module (its state_dict loads as is), on mmm's decoder-step interface, and everything
 // between a file and the model's input (decoding, resizing, normalization) and between its
-// tokens and the caption. Its methods are compiled once, in model.cpp (the library
-// caption_reader), for task.cpp (the caption program and mmm-run, whose --list the full-set
-// agreement run examples/caption/agreement.py uses), the parity test (tests/apps/caption.cpp)
-// and the application benchmark.
+// tokens and the caption. Its methods are compiled once, in task.cpp (the library caption_reader,
+// reader.cmake), for that task (the caption program and mmm-run, whose --list the full-set
+// agreement run examples/caption/agreement.py uses), the parity test (tests/apps/caption.cpp) and
+// the application benchmark.
 //
 //   encoder      ResNet-style CNN: conv1 3→32 /2 + bn1 + ReLU, torchvision BasicBlocks
 //                32→64 /2, 64→128 /2: a 128×8×8 map for a 64×64 image

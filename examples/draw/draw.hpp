@@ -2,8 +2,10 @@
 // Text to image on synthetic scenes: the model of tools/train_text_to_image.py, module for
 // module (its state_dict loads as is), and everything between a prompt and the model's
 // input (words to token ids: prompt.hpp) and between its output and a picture (tanh outputs
-// to 8-bit pixels, a PNG). Used by main.cpp, by the parity test (tests/apps/draw.cpp) and by the
-// full-set agreement run (examples/draw/agreement.py).
+// to 8-bit pixels, a PNG). Its methods are compiled once, in task.cpp (the library draw_task,
+// task.cmake), for that task (the draw program and mmm-run; the full-set agreement run is
+// examples/draw/agreement.py), the parity test (tests/apps/draw.cpp) and the application
+// benchmark.
 //
 //   text      Embedding(46, 64), LSTM(64, 256) over the prompt: its last step's h
 //   seed      Linear(256, 128·4·4) + ReLU, a 128×4×4 map
@@ -66,16 +68,7 @@ class TextEncoder : public mmm::ModuleBase<TextEncoder, mmm::Takes<mmm::Tokens, 
   }
 
   // N prompts (Tokens::lengths their words; padding after them is ignored) → N × 256.
-  mmm::Feat<text_dim> forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<embed_dim> e = embed_.forward(tokens, ws);
-    // An item's final state is the one at its last valid step (packed-sequence semantics):
-    // torch's y[arange(N), lengths − 1].
-    const auto out = lstm_.forward_with_states(e, ws);
-    const mmm::Feat<text_dim> h(out.h_n.data(), tokens.batch);
-    ws.release_except(start, h);
-    return h;
-  }
+  mmm::Feat<text_dim> forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const;
 
  private:
   mmm::Embedding<vocab_size, embed_dim> embed_;
@@ -105,22 +98,7 @@ class Drawer : public mmm::ModuleBase<Drawer, mmm::Takes<mmm::Tokens, mmm::Map<3
     p("to_rgb.0", self.to_rgb_);
   }
 
-  mmm::Map<3> forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    auto keep = [&](const auto& y) {
-      ws.release_except(start, y);
-      return y;
-    };
-    const mmm::Feat<text_dim> text = keep(text_.forward(tokens, ws));
-    const auto seed = keep(seed_.forward_fused(text, ws, mmm::kernels::Activation::relu));
-    const mmm::Map<seed_channels> x(seed.data, tokens.batch, seed_side, seed_side);  // torch's view(-1, 128, 4, 4)
-    const mmm::Map<seed_channels> doubled = keep(mmm::Upsample<mmm::Upsampling{.scale = 2}>{}.forward(x, ws));
-    const mmm::Map<96> u1 = keep(up1_.forward_fused(doubled, ws, mmm::kernels::Activation::relu));
-    const mmm::Map<64> u2 = keep(up2_.forward_fused(u1, ws, mmm::kernels::Activation::relu));
-    const mmm::Map<32> u3 = keep(up3_.forward_fused(u2, ws, mmm::kernels::Activation::relu));
-    const mmm::Map<16> u4 = keep(up4_.forward_fused(u3, ws, mmm::kernels::Activation::relu));
-    return keep(to_rgb_.forward_fused(u4, ws, mmm::kernels::Activation::tanh));
-  }
+  mmm::Map<3> forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const;
 
  private:
   TextEncoder text_;
@@ -137,18 +115,7 @@ class Drawer : public mmm::ModuleBase<Drawer, mmm::Takes<mmm::Tokens, mmm::Map<3
 class Painter {
  public:
   // `path`: draw.safetensors (examples/draw).
-  explicit Painter(const std::string& path) {
-    const mmm::SafeTensors weights(path);
-    mmm::load(model_, weights);
-    std::vector<std::string> words = examples::metadata_list(weights, "vocabulary", vocab_size, "words");
-    if (weights.metadata_integer("image_size", 1, 1 << 16) != image_size)
-      throw mmm::FormatError(weights.path() + ": metadata 'image_size' is " + weights.metadata("image_size") +
-                             ", this model draws " + std::to_string(image_size) + "×" + std::to_string(image_size));
-    mean_ = static_cast<float>(weights.metadata_number("mean"));
-    std_ = static_cast<float>(weights.metadata_number("std"));
-    read_back_ = weights.metadata_number("read_back_accuracy");
-    prompt_ = PromptReader(std::move(words));
-  }
+  explicit Painter(const std::string& path);
 
   // The prompt's token ids (prompt.hpp): a view, valid until the next call; an unknown word
   // is a PromptError that names it.
@@ -156,19 +123,10 @@ class Painter {
 
   // The model's output for the prompt: 1 × 3 × 64 × 64 in [-1, 1], a view into this
   // Painter's Workspace, valid until the next call.
-  mmm::Map<3> canvas(std::string_view prompt) {
-    const std::span<const std::int32_t> ids = tokens(prompt);
-    workspace_.reset();
-    return model_.forward(mmm::Tokens(ids.data(), 1, static_cast<index>(ids.size())), workspace_);
-  }
+  mmm::Map<3> canvas(std::string_view prompt);
 
   // The picture of the prompt: 64×64 RGB, valid until the next call.
-  const mmm::Image& draw(std::string_view prompt) {
-    const mmm::Map<3> x = canvas(prompt);
-    const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
-    mmm::to_pixels(x, 0, mean, std, picture_);
-    return picture_;
-  }
+  const mmm::Image& draw(std::string_view prompt);
 
   const Drawer& model() const { return model_; }
   const std::vector<std::string>& words() const { return prompt_.words(); }

@@ -120,4 +120,63 @@ int run(const examples::Invocation& how) {
   });
 }
 
+// The methods of draw.hpp, here so that the model's templates compile once for the
+// draw program, mmm-run, the parity test (tests/apps) and the application benchmark,
+// which all link this TU (each of those that compiled the model itself spent 15-30 CPU-s
+// on the same templates).
+
+mmm::Feat<text_dim> TextEncoder::forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const {
+  const mmm::Workspace::Mark start = ws.mark();
+  const mmm::Seq<embed_dim> e = embed_.forward(tokens, ws);
+  // An item's final state is the one at its last valid step (packed-sequence semantics):
+  // torch's y[arange(N), lengths − 1].
+  const auto out = lstm_.forward_with_states(e, ws);
+  const mmm::Feat<text_dim> h(out.h_n.data(), tokens.batch);
+  ws.release_except(start, h);
+  return h;
+}
+
+mmm::Map<3> Drawer::forward(const mmm::Tokens& tokens, mmm::Workspace& ws) const {
+  const mmm::Workspace::Mark start = ws.mark();
+  auto keep = [&](const auto& y) {
+    ws.release_except(start, y);
+    return y;
+  };
+  const mmm::Feat<text_dim> text = keep(text_.forward(tokens, ws));
+  const auto seed = keep(seed_.forward_fused(text, ws, mmm::kernels::Activation::relu));
+  const mmm::Map<seed_channels> x(seed.data, tokens.batch, seed_side, seed_side);  // torch's view(-1, 128, 4, 4)
+  const mmm::Map<seed_channels> doubled = keep(mmm::Upsample<mmm::Upsampling{.scale = 2}>{}.forward(x, ws));
+  const mmm::Map<96> u1 = keep(up1_.forward_fused(doubled, ws, mmm::kernels::Activation::relu));
+  const mmm::Map<64> u2 = keep(up2_.forward_fused(u1, ws, mmm::kernels::Activation::relu));
+  const mmm::Map<32> u3 = keep(up3_.forward_fused(u2, ws, mmm::kernels::Activation::relu));
+  const mmm::Map<16> u4 = keep(up4_.forward_fused(u3, ws, mmm::kernels::Activation::relu));
+  return keep(to_rgb_.forward_fused(u4, ws, mmm::kernels::Activation::tanh));
+}
+
+Painter::Painter(const std::string& path) {
+  const mmm::SafeTensors weights(path);
+  mmm::load(model_, weights);
+  std::vector<std::string> words = examples::metadata_list(weights, "vocabulary", vocab_size, "words");
+  if (weights.metadata_integer("image_size", 1, 1 << 16) != image_size)
+    throw mmm::FormatError(weights.path() + ": metadata 'image_size' is " + weights.metadata("image_size") +
+                           ", this model draws " + std::to_string(image_size) + "×" + std::to_string(image_size));
+  mean_ = static_cast<float>(weights.metadata_number("mean"));
+  std_ = static_cast<float>(weights.metadata_number("std"));
+  read_back_ = weights.metadata_number("read_back_accuracy");
+  prompt_ = PromptReader(std::move(words));
+}
+
+mmm::Map<3> Painter::canvas(std::string_view prompt) {
+  const std::span<const std::int32_t> ids = tokens(prompt);
+  workspace_.reset();
+  return model_.forward(mmm::Tokens(ids.data(), 1, static_cast<index>(ids.size())), workspace_);
+}
+
+const mmm::Image& Painter::draw(std::string_view prompt) {
+  const mmm::Map<3> x = canvas(prompt);
+  const std::array<float, 3> mean{mean_, mean_, mean_}, std{std_, std_, std_};
+  mmm::to_pixels(x, 0, mean, std, picture_);
+  return picture_;
+}
+
 }  // namespace draw

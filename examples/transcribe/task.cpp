@@ -104,4 +104,101 @@ int run(const examples::Invocation& how) {
   });
 }
 
+// The methods of transcribe.hpp, here so that the model's templates compile once for the
+// transcribe program, mmm-run, the parity test (tests/apps) and the application benchmark,
+// which all link this TU (each of those that compiled the model itself spent 15-30 CPU-s
+// on the same templates).
+
+mmm::Seq<label_count> SpeechModel::forward(const mmm::Seq<n_mels>& x, mmm::Workspace& ws) const {
+  const mmm::Workspace::Mark start = ws.mark();
+  const mmm::Seq<n_mels> normed = norm_.forward(x, ws);
+  const mmm::Seq<channels> c1 = conv1_.forward_fused(normed, ws, mmm::kernels::Activation::gelu);
+  const mmm::Seq<channels> c2 = conv2_.forward_fused(c1, ws, mmm::kernels::Activation::gelu);
+  const mmm::Seq<2 * hidden> h = rnn_.forward(c2, ws);
+  const mmm::Seq<label_count> y = out_.forward(h, ws);
+  ws.release_except(start, y);
+  return y;
+}
+
+Transcriber::Transcriber(const std::string& path) : log_mel_(mel_options()) {
+  const mmm::SafeTensors weights(path);
+  mmm::load(model_, weights);
+  auto expect = [&](const std::string& key, double value) {
+    if (weights.metadata_number(key) != value)
+      throw mmm::FormatError(weights.path() + ": metadata '" + key + "' is " + weights.metadata(key) +
+                             ", this program computes with " + std::to_string(value));
+  };
+  labels_ = weights.metadata_strings("labels");
+  expect("sample_rate", sample_rate);
+  expect("n_fft", n_fft);
+  expect("hop_length", hop_length);
+  expect("n_mels", n_mels);
+  expect("log_offset", 1e-6);
+  if (static_cast<float>(weights.metadata_number("norm_eps")) != norm_eps)
+    throw mmm::FormatError(weights.path() + ": metadata 'norm_eps' is " + weights.metadata("norm_eps") +
+                           ", this program's LayerNorm has " + std::to_string(norm_eps));
+  width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
+  if (static_cast<index>(labels_.size()) != label_count || labels_[0] != "<blank>")
+    throw mmm::FormatError(weights.path() + ": " + std::to_string(labels_.size()) +
+                           " labels in the metadata (blank first), the model has " + std::to_string(label_count));
+}
+
+std::span<const float> Transcriber::features(std::span<const float> samples) {
+  const index length = static_cast<index>(samples.size());
+  if (length < n_fft)
+    throw mmm::RangeError("transcribe: " + std::to_string(length) + " samples at 16 kHz is shorter than one " +
+                          std::to_string(n_fft) + "-sample analysis window (25 ms)");
+  const auto size = static_cast<std::size_t>(mmm::checked_mul(log_mel_.frames(length), n_mels, "transcribe features"));
+  if (features_.size() < size) features_.resize(size);
+  log_mel_.compute(samples, features_.data(), 1, n_mels);
+  return {features_.data(), size};
+}
+
+mmm::Seq<label_count> Transcriber::log_probs_of_features(std::span<const float> features, const Progress& progress) {
+  const index frames = static_cast<index>(features.size()) / n_mels, out_frames = output_frames(frames);
+  if (frames < 1 || static_cast<index>(features.size()) != frames * n_mels)
+    throw mmm::ShapeError("transcribe: " + std::to_string(features.size()) + " feature values are not whole frames of " +
+                          std::to_string(n_mels));
+  const auto size = static_cast<std::size_t>(mmm::checked_mul(out_frames, label_count, "transcribe logits"));
+  if (logits_.size() < size) logits_.resize(size);
+  for (index start = 0;; start += chunk_frames - 2 * chunk_margin) {
+    const bool first = start == 0, last = start + chunk_frames >= frames;
+    const index count = last ? frames - start : chunk_frames;
+    workspace_.reset();
+    const mmm::Seq<label_count> y = model_.forward(mmm::Seq<n_mels>(features.data() + start * n_mels, 1, count), workspace_);
+    const index keep_from = first ? 0 : chunk_margin / frame_stride;
+    const index keep_to = last ? y.length : (chunk_frames - chunk_margin) / frame_stride;
+    std::memcpy(logits_.data() + (start / frame_stride + keep_from) * label_count, y.data + keep_from * label_count,
+                sizeof(float) * static_cast<std::size_t>((keep_to - keep_from) * label_count));
+    // The time transcribed so far: up to the kept frames' end, which before the last window
+    // is at least the margin short of the end, so that `total` is reported exactly once.
+    if (progress && !(first && last)) {
+      const double total = static_cast<double>(frames - 1) * hop_length / sample_rate;
+      progress(last ? total : static_cast<double>((start + chunk_frames - chunk_margin) * hop_length) / sample_rate, total);
+    }
+    if (last) break;
+  }
+  mmm::kernels::log_softmax(logits_.data(), logits_.data(), out_frames, label_count);
+  return {logits_.data(), 1, out_frames};
+}
+
+mmm::generate::Hypotheses Transcriber::beam(const mmm::Seq<label_count>& log_probs, index width) {
+  workspace_.reset();
+  return mmm::generate::ctc_beam_search(log_probs, {.width = width > 0 ? width : width_, .blank = 0, .n_best = 1}, workspace_);
+}
+
+mmm::generate::Hypotheses Transcriber::greedy(const mmm::Seq<label_count>& log_probs) {
+  workspace_.reset();
+  return mmm::generate::ctc_greedy(log_probs, 0, workspace_);
+}
+
+Transcriber::Result Transcriber::transcribe(const mmm::Audio& audio, index width, const Progress& progress) {
+  if (audio.frames() == 0) throw mmm::RangeError("transcribe: the recording has no samples");
+  const mmm::Audio mono = mono_16k(audio);
+  const mmm::Seq<label_count> lp = log_probs(mono.samples.span(), progress);
+  const mmm::generate::Hypotheses h = width == 1 ? greedy(lp) : beam(lp, width);
+  const auto labels = h.tokens(0);
+  return {text(labels), {labels.begin(), labels.end()}, h.score(0)};
+}
+
 }  // namespace transcribe

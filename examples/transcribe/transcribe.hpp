@@ -2,9 +2,11 @@
 // Speech to text for a closed vocabulary (digit strings and short commands): the model of
 // tools/train_speech.py, module for module (its state_dict loads as is), and everything
 // between a WAV file and the model's input (downmixing, resampling to 16 kHz, log-mel) and
-// between its frames and the transcript (chunking long audio, CTC decoding). Used by
-// task.cpp (the transcribe program and mmm-run), by the parity test
-// (tests/apps/transcribe.cpp) and by the full-set agreement run (examples/transcribe/agreement.py).
+// between its frames and the transcript (chunking long audio, CTC decoding). Its methods are
+// compiled once, in task.cpp (the library transcribe_task, task.cmake), for that task (the
+// transcribe program and mmm-run, whose --list the full-set agreement run
+// examples/transcribe/agreement.py uses), the parity test (tests/apps/transcribe.cpp) and the
+// application benchmark.
 //
 //   features   torchaudio MelSpectrogram(16 kHz, n_fft 400, hop 160, 80 mels, power 2),
 //              log(x + 1e-6), time-major: 100 frames a second
@@ -69,16 +71,7 @@ class SpeechModel : public mmm::ModuleBase<SpeechModel, mmm::Takes<mmm::Seq<n_me
     p("out", self.out_);
   }
 
-  mmm::Seq<label_count> forward(const mmm::Seq<n_mels>& x, mmm::Workspace& ws) const {
-    const mmm::Workspace::Mark start = ws.mark();
-    const mmm::Seq<n_mels> normed = norm_.forward(x, ws);
-    const mmm::Seq<channels> c1 = conv1_.forward_fused(normed, ws, mmm::kernels::Activation::gelu);
-    const mmm::Seq<channels> c2 = conv2_.forward_fused(c1, ws, mmm::kernels::Activation::gelu);
-    const mmm::Seq<2 * hidden> h = rnn_.forward(c2, ws);
-    const mmm::Seq<label_count> y = out_.forward(h, ws);
-    ws.release_except(start, y);
-    return y;
-  }
+  mmm::Seq<label_count> forward(const mmm::Seq<n_mels>& x, mmm::Workspace& ws) const;
 
  private:
   mmm::LayerNorm<n_mels, mmm::Norm{.eps = norm_eps}> norm_;
@@ -93,28 +86,7 @@ class SpeechModel : public mmm::ModuleBase<SpeechModel, mmm::Takes<mmm::Seq<n_me
 class Transcriber {
  public:
   // `path`: speech.safetensors (examples/transcribe).
-  explicit Transcriber(const std::string& path) : log_mel_(mel_options()) {
-    const mmm::SafeTensors weights(path);
-    mmm::load(model_, weights);
-    auto expect = [&](const std::string& key, double value) {
-      if (weights.metadata_number(key) != value)
-        throw mmm::FormatError(weights.path() + ": metadata '" + key + "' is " + weights.metadata(key) +
-                               ", this program computes with " + std::to_string(value));
-    };
-    labels_ = weights.metadata_strings("labels");
-    expect("sample_rate", sample_rate);
-    expect("n_fft", n_fft);
-    expect("hop_length", hop_length);
-    expect("n_mels", n_mels);
-    expect("log_offset", 1e-6);
-    if (static_cast<float>(weights.metadata_number("norm_eps")) != norm_eps)
-      throw mmm::FormatError(weights.path() + ": metadata 'norm_eps' is " + weights.metadata("norm_eps") +
-                             ", this program's LayerNorm has " + std::to_string(norm_eps));
-    width_ = static_cast<index>(weights.metadata_integer("beam_width", 1, 64));
-    if (static_cast<index>(labels_.size()) != label_count || labels_[0] != "<blank>")
-      throw mmm::FormatError(weights.path() + ": " + std::to_string(labels_.size()) +
-                             " labels in the metadata (blank first), the model has " + std::to_string(label_count));
-  }
+  explicit Transcriber(const std::string& path);
 
   // Any WAV's audio as the model hears it: the mean of its channels at 16 kHz (resampled as
   // torchaudio.functional.resample does).
@@ -129,48 +101,13 @@ class Transcriber {
   // The log-mel features of 16 kHz mono samples, [frames, 80] (time-major): a view into this
   // Transcriber's buffer, valid until the next call; allocates nothing once a recording at
   // least as long has run.
-  std::span<const float> features(std::span<const float> samples) {
-    const index length = static_cast<index>(samples.size());
-    if (length < n_fft)
-      throw mmm::RangeError("transcribe: " + std::to_string(length) + " samples at 16 kHz is shorter than one " +
-                            std::to_string(n_fft) + "-sample analysis window (25 ms)");
-    const auto size = static_cast<std::size_t>(mmm::checked_mul(log_mel_.frames(length), n_mels, "transcribe features"));
-    if (features_.size() < size) features_.resize(size);
-    log_mel_.compute(samples, features_.data(), 1, n_mels);
-    return {features_.data(), size};
-  }
+  std::span<const float> features(std::span<const float> samples);
 
   // The per-frame log-probabilities (log_softmax of the logits) of [frames, 80] log-mels,
   // one window at a time when they are longer than one. A view into this Transcriber's
   // buffers, valid until the next call; allocates nothing once a recording at least as long
   // has run (beyond what `progress` does).
-  mmm::Seq<label_count> log_probs_of_features(std::span<const float> features, const Progress& progress = {}) {
-    const index frames = static_cast<index>(features.size()) / n_mels, out_frames = output_frames(frames);
-    if (frames < 1 || static_cast<index>(features.size()) != frames * n_mels)
-      throw mmm::ShapeError("transcribe: " + std::to_string(features.size()) + " feature values are not whole frames of " +
-                            std::to_string(n_mels));
-    const auto size = static_cast<std::size_t>(mmm::checked_mul(out_frames, label_count, "transcribe logits"));
-    if (logits_.size() < size) logits_.resize(size);
-    for (index start = 0;; start += chunk_frames - 2 * chunk_margin) {
-      const bool first = start == 0, last = start + chunk_frames >= frames;
-      const index count = last ? frames - start : chunk_frames;
-      workspace_.reset();
-      const mmm::Seq<label_count> y = model_.forward(mmm::Seq<n_mels>(features.data() + start * n_mels, 1, count), workspace_);
-      const index keep_from = first ? 0 : chunk_margin / frame_stride;
-      const index keep_to = last ? y.length : (chunk_frames - chunk_margin) / frame_stride;
-      std::memcpy(logits_.data() + (start / frame_stride + keep_from) * label_count, y.data + keep_from * label_count,
-                  sizeof(float) * static_cast<std::size_t>((keep_to - keep_from) * label_count));
-      // The time transcribed so far: up to the kept frames' end, which before the last window
-      // is at least the margin short of the end, so that `total` is reported exactly once.
-      if (progress && !(first && last)) {
-        const double total = static_cast<double>(frames - 1) * hop_length / sample_rate;
-        progress(last ? total : static_cast<double>((start + chunk_frames - chunk_margin) * hop_length) / sample_rate, total);
-      }
-      if (last) break;
-    }
-    mmm::kernels::log_softmax(logits_.data(), logits_.data(), out_frames, label_count);
-    return {logits_.data(), 1, out_frames};
-  }
+  mmm::Seq<label_count> log_probs_of_features(std::span<const float> features, const Progress& progress = {});
 
   // log_probs_of_features(features(samples)).
   mmm::Seq<label_count> log_probs(std::span<const float> samples, const Progress& progress = {}) {
@@ -180,14 +117,8 @@ class Transcriber {
   // CTC prefix beam search (width 0: the model's) or greedy decoding of log_probs(): the best
   // labelling and its log-probability. A view into this Transcriber's Workspace, valid until
   // the next call; allocates nothing once a call as long has run.
-  mmm::generate::Hypotheses beam(const mmm::Seq<label_count>& log_probs, index width = 0) {
-    workspace_.reset();
-    return mmm::generate::ctc_beam_search(log_probs, {.width = width > 0 ? width : width_, .blank = 0, .n_best = 1}, workspace_);
-  }
-  mmm::generate::Hypotheses greedy(const mmm::Seq<label_count>& log_probs) {
-    workspace_.reset();
-    return mmm::generate::ctc_greedy(log_probs, 0, workspace_);
-  }
+  mmm::generate::Hypotheses beam(const mmm::Seq<label_count>& log_probs, index width = 0);
+  mmm::generate::Hypotheses greedy(const mmm::Seq<label_count>& log_probs);
 
   struct Result {
     std::string text;
@@ -196,14 +127,7 @@ class Transcriber {
   };
   // The transcript of a recording (any rate and channel count) by beam search of the given
   // width (0: the model's; 1: greedy).
-  Result transcribe(const mmm::Audio& audio, index width = 0, const Progress& progress = {}) {
-    if (audio.frames() == 0) throw mmm::RangeError("transcribe: the recording has no samples");
-    const mmm::Audio mono = mono_16k(audio);
-    const mmm::Seq<label_count> lp = log_probs(mono.samples.span(), progress);
-    const mmm::generate::Hypotheses h = width == 1 ? greedy(lp) : beam(lp, width);
-    const auto labels = h.tokens(0);
-    return {text(labels), {labels.begin(), labels.end()}, h.score(0)};
-  }
+  Result transcribe(const mmm::Audio& audio, index width = 0, const Progress& progress = {});
 
   // The words of a labelling.
   std::string text(std::span<const std::int32_t> labels) const {

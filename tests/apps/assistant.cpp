@@ -11,6 +11,8 @@
 #include <fstream>
 #include <limits>
 
+#include "mmm/pipeline.hpp"
+
 #include "assistant.hpp"
 #include "support/allocation_counter.hpp"
 #include "support/oracle.hpp"

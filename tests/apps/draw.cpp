@@ -14,6 +14,8 @@
 
 #include <unistd.h>
 
+#include "mmm/pipeline.hpp"
+
 #include "draw.hpp"
 #include "mmm/preprocess/image/decode.hpp"
 #include "reader.hpp"

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "mmm/pipeline.hpp"
+
 #include "audio/audio_checks.hpp"
 #include "support/allocation_counter.hpp"
 #include "support/oracle.hpp"

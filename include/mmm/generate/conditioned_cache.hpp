@@ -31,6 +31,14 @@ class ConditionedCache {
   void reorder(std::span<const index> sources) { cache_.reorder(sources); }
   KVCache& cache() noexcept { return cache_; }
   const KVCache& cache() const noexcept { return cache_; }
+  // The cache for a decoder step of `token_rows` rows of tokens, which must be the state's
+  // rows; `who()` names the model in the ShapeError.
+  KVCache& step_cache(index token_rows, std::string (*who)()) {
+    if (token_rows != cache_.batch())
+      throw ShapeError(who() + ": " + std::to_string(token_rows) + " rows of tokens for a state of " +
+                       std::to_string(cache_.batch()) + " rows");
+    return cache_;
+  }
 
   // Empties the state, lets `fill(cache)` condition its first `items` rows (item i in row i:
   // set its memory, or run its prefix through the layers), then spreads each item over its
