@@ -3,6 +3,7 @@
 // NaN propagation, fold_affine, allocation-free steady state.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -144,6 +145,49 @@ TEST_CASE("the implicit-GEMM convolution matches a plain convolution over random
     const ConvSettings settings(2, 0, 7);
     check_random_cases(false, 80);
   }
+}
+
+namespace {
+
+// The vectorised transposing store of Arch against the element-by-element one, for every
+// tile shape and epilogue: the same values in [0, rows) of each written plane, nothing
+// written past them or into planes past cols.
+template <class Arch>
+void check_transposed_store(const char* arch_name) {
+  using namespace kernels::detail;
+  constexpr int MR = ConvTraits<Arch>::mr, NR = ConvTraits<Arch>::nr, TR = ConvTraits<Arch>::tile_rows;
+  const unsigned seed = std::random_device{}();
+  std::printf("transposed tile store (%s): seed %u\n", arch_name, seed);
+  std::mt19937 rng(seed);
+  constexpr Index ld = 29;  // plane stride; planes hold rows ≤ MR values and a margin
+  alignas(64) float tile[TR * NR];
+  const std::vector<float> bias = random_vector(rng, NR), residual = random_vector(rng, NR * ld);
+  const float sentinel = -12345.0f;
+  for (const auto act : {kernels::Activation::none, kernels::Activation::relu, kernels::Activation::sigmoid})
+    for (int with = 0; with < 4; ++with)
+      for (int rows = 1; rows <= MR; ++rows)
+        for (int cols = 1; cols <= NR; ++cols) {
+          for (float& t : tile) t = std::normal_distribution<float>()(rng);
+          const ConvTileEpilogue ep{with & 1 ? bias.data() : nullptr, with & 2 ? residual.data() : nullptr, ld, act};
+          std::vector<float> got(NR * ld, sentinel), want(NR * ld, sentinel);
+          store_tile_transposed<Arch>(tile, rows, cols, got.data(), ld, ep);
+          store_tile_transposed_scalar(tile, NR, rows, cols, want.data(), ld, ep);
+          float worst = 0.0f;
+          for (Index i = 0; i < NR * ld; ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
+          INFO(arch_name << ", seed " << seed << ": rows " << rows << ", cols " << cols << ", activation "
+                         << kernels::name(act) << ", bias " << (with & 1) << ", residual " << (with & 2));
+          REQUIRE(worst <= 1e-6f);  // sentinels compared too: exactly the same elements written
+        }
+}
+
+}  // namespace
+
+TEST_CASE("the vectorised transposing tile store writes what the scalar one writes, for every tile shape") {
+  check_transposed_store<kernels::detail::kernel_arch>("compiled architecture");
+#if defined(__AVX__) && XSIMD_WITH_AVX
+  if constexpr (!std::is_same_v<kernels::detail::kernel_arch, xsimd::avx>)
+    check_transposed_store<xsimd::avx>("avx");  // AVX-512 hosts test the AVX2 machines' path too
+#endif
 }
 
 TEST_CASE("the depthwise convolution matches a plain convolution over random geometries") {
