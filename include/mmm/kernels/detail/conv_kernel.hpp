@@ -329,8 +329,8 @@ inline void transpose_8x8(__m256 r[8]) {
 }
 
 // The first n ∈ [1, 8] floats of x to p. Plain stores of 4, 2 and 1: Zen 2/3 run
-// vmaskmovps to memory as a long microcoded sequence (a 1×1 convolution over 64 channels
-// took ~1.5× as long with it).
+// vmaskmovps to memory as a long microcoded sequence (a 1×1 convolution 64→256 on 56×56
+// ran at 24 GMAC/s with it, 29 with these).
 inline void store_first(float* p, __m256 x, int n) {
   if (n == 8) return _mm256_storeu_ps(p, x);
   __m128 part = _mm256_castps256_ps128(x);
