@@ -3,6 +3,7 @@
 // complex parts and resampled samples that cross zero, and decibels (already logarithmic).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "support/oracle.hpp"
@@ -23,6 +24,25 @@ inline void require_abs_close(TensorView<const float> actual, TensorView<const f
   INFO(what << ": max abs error " << worst << " (bound " << bound << ") at element " << at << ": mmm "
             << actual[at] << " vs PyTorch " << expected[at]);
   REQUIRE(worst <= bound);
+}
+
+inline double max_abs_difference(TensorView<const float> a, TensorView<const float> b) {
+  double worst = 0;
+  for (index i = 0; i < a.numel(); ++i) worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
+  return worst;
+}
+
+// require_abs_close against torch's computation in float64 (`output`), the bound widened
+// to 4x torch's own float32 error (`output.torch32`) where that is larger, as
+// require_close_to_float64 does for relative errors; prints both errors.
+inline void require_abs_close_to_float64(TensorView<const float> actual, const OracleCase& c, const std::string& output,
+                                         double bound, const std::string& what) {
+  const Tensor exact = c.output(output), torch32 = c.output(output + ".torch32");
+  REQUIRE(actual.shape() == exact.shape());
+  const double torch_error = max_abs_difference(torch32, exact);
+  std::printf("%-48s mmm %.2e  torch float32 %.2e  (abs, vs float64)\n", what.c_str(),
+              max_abs_difference(actual, exact), torch_error);
+  require_abs_close(actual, exact, std::max(bound, 4.0 * torch_error), what);
 }
 
 // max |actual - expected| <= bound * max |expected|: error relative to the signal's peak.

@@ -4,10 +4,16 @@ log_mel_spectrogram, written from Whisper's published code (audio.py): torch.stf
 periodic Hann window (400, hop 160, centred, reflect), |X|^2 without the last frame, the
 Slaney-scale Slaney-norm filterbank (librosa's, here torchaudio.functional.melscale_fbanks),
 log10 of max(x, 1e-10), clamped at max - 8, (x + 4) / 4; padding appended before, or the
-audio cut or zero-padded to 30 s first (whisper.pad_or_trim)."""
+audio cut or zero-padded to 30 s first (whisper.pad_or_trim).
+
+The mel spectrogram also comes computed in float64 throughout, its filterbank included
+(with torch's float32 result beside it, for require_close_to_float64): torchaudio builds
+the filterbank in float32, and a weight off by ~1e-5 of the largest, applied to a strong
+bin, moved a weak band next to it by 1.35e-4 of itself in one CI run. mmm builds the
+filterbank in double and sits ~1e-6 from the float64 result, torch's float32 ~1e-5."""
 import torch
 import torchaudio
-from mmm_oracle import Oracle
+from mmm_oracle import Oracle, with_float32
 
 # (sample_rate, n_fft, win_length, hop, n_mels, f_min, f_max, norm, mel_scale, power, length[, pad])
 MEL_CASES = [
@@ -63,21 +69,33 @@ def pad_or_trim(audio, length=480000):
 with Oracle("audio.mel") as o:
     for i, (n_mels, length, padding, trim, silent) in enumerate(WHISPER_CASES):
         x = torch.zeros(length) if silent else torch.randn(length) * 0.2
-        y = whisper_log_mel(pad_or_trim(x) if trim else x, n_mels, padding)
-        o.save(f"whisper{i}", inputs={"x": x}, outputs={"features": y},
+        audio = pad_or_trim(x) if trim else x
+        y = whisper_log_mel(audio, n_mels, padding)
+        torch.set_default_dtype(torch.float64)  # the window and filterbank built in float64
+        exact = whisper_log_mel(audio.double(), n_mels, padding)
+        torch.set_default_dtype(torch.float32)
+        o.save(f"whisper{i}", inputs={"x": x}, outputs=with_float32({"features": exact}, {"features": y}),
                metadata=dict(n_mels=n_mels, padding=padding, pad_or_trim=int(trim)))
     for i, (sr, n_fft, win, hop, n_mels, f_min, f_max, norm, scale, power, length, *pad) in enumerate(MEL_CASES):
         pad = pad[0] if pad else 0
         x = torch.randn(length) * 0.3
-        mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sr, n_fft=n_fft, win_length=win, hop_length=hop, f_min=f_min, f_max=f_max, n_mels=n_mels,
-            power=power, norm=norm, mel_scale=scale, pad=pad)
+
+        def mel_spectrogram():
+            return torchaudio.transforms.MelSpectrogram(
+                sample_rate=sr, n_fft=n_fft, win_length=win, hop_length=hop, f_min=f_min, f_max=f_max,
+                n_mels=n_mels, power=power, norm=norm, mel_scale=scale, pad=pad)
+
+        mel = mel_spectrogram()
         spec = mel(x)
+        torch.set_default_dtype(torch.float64)  # the filterbank and window built in float64
+        exact = mel_spectrogram()(x.double())
+        torch.set_default_dtype(torch.float32)
         db = torchaudio.transforms.AmplitudeToDB("power" if power == 2.0 else "magnitude", top_db=80.0)(spec)
         meta = dict(sample_rate=sr, n_fft=n_fft, win_length=win, hop=hop, n_mels=n_mels, f_min=f_min,
                     f_max=0.0 if f_max is None else f_max, norm=str(norm), mel_scale=scale, power=power, pad=pad)
         o.save(f"mel{i}", inputs={"x": x},
-               outputs={"fbanks": mel.mel_scale.fb, "mel": spec, "log": torch.log(spec + 1e-6), "db": db},
+               outputs={"fbanks": mel.mel_scale.fb, **with_float32({"mel": exact}, {"mel": spec}),
+                        "log": torch.log(spec + 1e-6), "db": db},
                metadata=meta)
     for i, (sr, n_mfcc, n_mels, n_fft, hop, log_mels, length) in enumerate(MFCC_CASES):
         x = torch.randn(length) * 0.3
