@@ -1,7 +1,8 @@
 #pragma once
 // The check both ResNet test files share: torchvision's state_dict loads unchanged into each
 // of a net's three variants (logits, pooled features, layer4's map), which give torch's
-// outputs on the oracle's 224×224 and 177×263 images (oracle: resnet.py).
+// outputs on the oracle's 224×224 and 177×263 images (oracle: resnet.py), compared with
+// torch's float64 run.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -28,9 +29,9 @@ void check_resnet(const char* name, ResNetBounds bounds) {
   for (const std::string image : {"square", "wide"}) {
     const Tensor x = c.input(image);
     const std::string what = std::string(name) + " on the " + image + " image: ";
-    require_close(net(Map<3>(x), ws).to_tensor(), c.output(image + ".logits"), bounds.logits, what + "logits");
-    require_close(pooled(Map<3>(x), ws).to_tensor(), c.output(image + ".pooled"), bounds.pooled, what + "pooled features");
-    require_close(map(Map<3>(x), ws).to_tensor(), c.output(image + ".map"), bounds.map, what + "layer4's map");
+    require_close_to_float64(net(Map<3>(x), ws).to_tensor(), c, image + ".logits", bounds.logits, what + "logits");
+    require_close_to_float64(pooled(Map<3>(x), ws).to_tensor(), c, image + ".pooled", bounds.pooled, what + "pooled");
+    require_close_to_float64(map(Map<3>(x), ws).to_tensor(), c, image + ".map", bounds.map, what + "layer4's map");
   }
 }
 
